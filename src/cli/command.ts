@@ -1,0 +1,21 @@
+export interface ParsedArgs {
+  values: Record<string, string | boolean | undefined>;
+  positionals: string[];
+}
+
+export interface CommandIo {
+  /** A line for people on stdout. */
+  out(line: string): void;
+  /** A line for people on stderr. */
+  err(line: string): void;
+}
+
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  help: string;
+  /** Options in node:util parseArgs form. */
+  options?: Record<string, { type: 'string' | 'boolean'; short?: string; default?: string | boolean }>;
+  run(args: ParsedArgs, io: CommandIo): Promise<void>;
+}

@@ -1,0 +1,47 @@
+import { type ErrorCode, PipelineError } from '../errors.ts';
+
+/**
+ * Exit codes of `pipeline`, documented in the README:
+ * 0 success · 1 unexpected failure · 2 usage · 3 configuration · 4 contract refused (schema, registry,
+ * table, migration) · 5 local stack · 6 a service unavailable · 7 bad event data.
+ */
+export const EXIT = {
+  ok: 0,
+  unexpected: 1,
+  usage: 2,
+  configuration: 3,
+  contract: 4,
+  stack: 5,
+  unavailable: 6,
+  data: 7,
+} as const;
+
+const byCode: Record<ErrorCode, number> = {
+  USAGE_INVALID: EXIT.usage,
+  CONFIG_INVALID: EXIT.configuration,
+  STACK_PREREQUISITE_MISSING: EXIT.stack,
+  STACK_PORT_TAKEN: EXIT.stack,
+  STACK_DOWNLOAD_FAILED: EXIT.stack,
+  STACK_START_FAILED: EXIT.stack,
+  SCHEMA_INVALID: EXIT.contract,
+  CATALOG_INVALID: EXIT.contract,
+  UNKNOWN_TOPIC: EXIT.contract,
+  SCHEMA_INCOMPATIBLE: EXIT.contract,
+  REGISTRY_REJECTED: EXIT.contract,
+  CONTRACT_MISMATCH: EXIT.contract,
+  CODEGEN_STALE: EXIT.contract,
+  EVENT_INVALID: EXIT.data,
+  WIRE_FORMAT_INVALID: EXIT.data,
+  SCHEMA_ID_UNKNOWN: EXIT.data,
+  PAYLOAD_UNDECODABLE: EXIT.data,
+  ROW_REJECTED: EXIT.data,
+  DATABASE_UNAVAILABLE: EXIT.unavailable,
+  REGISTRY_UNAVAILABLE: EXIT.unavailable,
+  BROKER_UNAVAILABLE: EXIT.unavailable,
+  TIMEOUT: EXIT.unavailable,
+  CONSUMER_CRASHED: EXIT.unexpected,
+};
+
+export function exitCodeOf(error: unknown): number {
+  return error instanceof PipelineError ? byCode[error.code] : EXIT.unexpected;
+}
