@@ -27,7 +27,10 @@ test('a taken port stops stack:up with the variable to change, and leaves nothin
     KAFKA_BROKERS: '127.0.0.1:1',
     SCHEMA_REGISTRY_URL: 'http://127.0.0.1:1',
   });
-  const error = await t.throwsAsync(stackUp(settings, () => undefined), { instanceOf: PipelineError });
+  const error = await t.throwsAsync(
+    stackUp(settings, () => undefined),
+    { instanceOf: PipelineError },
+  );
   t.is(error.code, 'STACK_PORT_TAKEN');
   t.regex(error.message, new RegExp(`port ${port} for PostgreSQL is taken.*STACK_POSTGRES_PORT`));
   const statuses = await stackStatus(settings);

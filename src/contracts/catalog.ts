@@ -1,0 +1,251 @@
+/**
+ * The catalog (`schemas/catalog.json`) ties each topic to its schemas, table, key and write mode. The
+ * pipeline is generic over it: a new topic is a schema, a catalog entry and a migration, no new code.
+ */
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import avro from 'avsc';
+import { PipelineError } from '../errors.ts';
+import { logicalTypes } from './logical-types.ts';
+
+export type WriteMode = 'insert' | 'upsert';
+
+export interface SchemaVersion {
+  /** 1-based position in the catalog's list: the local version number, not the registry's. */
+  version: number;
+  /** Path relative to the schemas folder. */
+  file: string;
+  /** The schema as written in the file. */
+  schema: avro.schema.RecordType;
+  /** avsc type with the project's logical types. */
+  type: avro.Type;
+}
+
+export interface CatalogEntry {
+  topic: string;
+  /** TopicNameStrategy: `<topic>-value`. */
+  subject: string;
+  /** Full name of the record, e.g. `shop.Order`. */
+  record: string;
+  /** Oldest first; the last one is the reader schema. */
+  versions: SchemaVersion[];
+  reader: SchemaVersion;
+  /** Target table (unqualified: the connection's search_path decides the schema). */
+  table: string;
+  /** Field whose value is the Kafka message key and, for upserts, the table's primary key. */
+  key: string;
+  writeMode: WriteMode;
+  /** For upserts: the field that orders versions of a key; an older version never overwrites a newer. */
+  versionField?: string;
+  /** Partitions when the pipeline creates the topic. Default 3. */
+  partitions: number;
+}
+
+export interface Catalog {
+  dir: string;
+  entries: CatalogEntry[];
+}
+
+interface RawEntry {
+  topic?: unknown;
+  schemas?: unknown;
+  table?: unknown;
+  key?: unknown;
+  writeMode?: unknown;
+  versionField?: unknown;
+  partitions?: unknown;
+}
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+const TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
+
+/** Parses one .avsc file into an avsc type; an error names the file and what is wrong. */
+export function parseSchemaFile(
+  dir: string,
+  file: string,
+): { schema: avro.schema.RecordType; type: avro.Type } {
+  const path = join(dir, file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new PipelineError(
+      'SCHEMA_INVALID',
+      `${file}: cannot read (${(error as NodeJS.ErrnoException).code})`,
+      {
+        cause: error,
+        details: { file: path },
+      },
+    );
+  }
+  let schema: unknown;
+  try {
+    schema = JSON.parse(text);
+  } catch (error) {
+    throw new PipelineError('SCHEMA_INVALID', `${file}: not valid JSON: ${(error as Error).message}`, {
+      cause: error,
+      details: { file: path },
+    });
+  }
+  return { schema: schema as avro.schema.RecordType, type: parseSchema(schema, file) };
+}
+
+/** avsc type of a schema with the project's logical types; Avro rule violations become SCHEMA_INVALID. */
+export function parseSchema(schema: unknown, origin: string): avro.Type {
+  let type: avro.Type;
+  try {
+    type = avro.Type.forSchema(schema as avro.Schema, {
+      logicalTypes,
+      // Without this, a misspelt logical type silently becomes its underlying type.
+      assertLogicalTypes: true,
+    });
+  } catch (error) {
+    throw new PipelineError('SCHEMA_INVALID', `${origin}: ${(error as Error).message}`, {
+      cause: error,
+      details: { file: origin },
+    });
+  }
+  if (type.typeName !== 'record') {
+    throw new PipelineError(
+      'SCHEMA_INVALID',
+      `${origin}: the top level must be a record, not ${type.typeName}`,
+      {
+        details: { file: origin },
+      },
+    );
+  }
+  return type;
+}
+
+export function loadCatalog(dir: string): Catalog {
+  const catalogPath = join(dir, 'catalog.json');
+  let raw: { topics?: RawEntry[] };
+  try {
+    raw = JSON.parse(readFileSync(catalogPath, 'utf8'));
+  } catch (error) {
+    throw new PipelineError('CATALOG_INVALID', `${catalogPath}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  if (!Array.isArray(raw.topics) || raw.topics.length === 0) {
+    throw new PipelineError('CATALOG_INVALID', `${catalogPath}: "topics" must be a non-empty list`);
+  }
+  const problems: string[] = [];
+  const entries: CatalogEntry[] = [];
+  const seen = { topics: new Set<string>(), tables: new Set<string>() };
+  for (const [index, item] of raw.topics.entries()) {
+    const where = `topics[${index}]${typeof item.topic === 'string' ? ` (${item.topic})` : ''}`;
+    const problem = (text: string) => problems.push(`${where}: ${text}`);
+    if (typeof item.topic !== 'string' || !TOPIC.test(item.topic)) {
+      problem('"topic" must be a Kafka topic name');
+      continue;
+    }
+    if (seen.topics.has(item.topic)) {
+      problem('topic listed twice');
+      continue;
+    }
+    seen.topics.add(item.topic);
+    if (typeof item.table !== 'string' || !IDENTIFIER.test(item.table)) {
+      problem('"table" must be a lower-case SQL identifier');
+      continue;
+    }
+    if (seen.tables.has(item.table)) {
+      problem(`table "${item.table}" is used by two topics`);
+      continue;
+    }
+    seen.tables.add(item.table);
+    if (item.writeMode !== 'insert' && item.writeMode !== 'upsert') {
+      problem('"writeMode" must be insert or upsert');
+      continue;
+    }
+    if (
+      !Array.isArray(item.schemas) ||
+      item.schemas.length === 0 ||
+      !item.schemas.every((s) => typeof s === 'string')
+    ) {
+      problem('"schemas" must list at least one .avsc file, oldest first');
+      continue;
+    }
+    const partitions = item.partitions ?? 3;
+    if (!Number.isInteger(partitions) || (partitions as number) < 1) {
+      problem('"partitions" must be >= 1');
+      continue;
+    }
+
+    let versions: SchemaVersion[];
+    try {
+      versions = (item.schemas as string[]).map((file, i) => ({
+        version: i + 1,
+        file,
+        ...parseSchemaFile(dir, file),
+      }));
+    } catch (error) {
+      problem((error as Error).message);
+      continue;
+    }
+    const reader = versions.at(-1)!;
+    const record = (reader.type as avro.types.RecordType).name ?? '';
+    for (const v of versions) {
+      if ((v.type as avro.types.RecordType).name !== record) {
+        problem(`${v.file} defines ${(v.type as avro.types.RecordType).name}, the others ${record}`);
+      }
+    }
+    const fields = (reader.type as avro.types.RecordType).fields;
+    const fieldNames = new Set(fields.map((f) => f.name));
+    for (const f of fields) {
+      if (!IDENTIFIER.test(f.name))
+        problem(`field "${f.name}" of ${reader.file} is not a lower-case SQL identifier`);
+      if (f.name.startsWith('_kafka_') || f.name === '_ingested_at')
+        problem(`field "${f.name}" uses a reserved name`);
+    }
+    if (typeof item.key !== 'string' || !fieldNames.has(item.key)) {
+      problem(`"key" must name a field of ${reader.file}`);
+      continue;
+    }
+    if (item.writeMode === 'upsert') {
+      if (typeof item.versionField !== 'string' || !fieldNames.has(item.versionField)) {
+        problem('"versionField" must name a field of the reader schema for upserts');
+        continue;
+      }
+    }
+    // Every older version must be readable by the reader schema: the same check the registry makes.
+    for (const v of versions.slice(0, -1)) {
+      try {
+        reader.type.createResolver(v.type);
+      } catch (error) {
+        problem(`${reader.file} cannot read data written with ${v.file}: ${(error as Error).message}`);
+      }
+    }
+    entries.push({
+      topic: item.topic,
+      subject: `${item.topic}-value`,
+      record,
+      versions,
+      reader,
+      table: item.table,
+      key: item.key,
+      writeMode: item.writeMode,
+      ...(typeof item.versionField === 'string' ? { versionField: item.versionField } : {}),
+      partitions: partitions as number,
+    });
+  }
+  if (problems.length > 0) {
+    throw new PipelineError('CATALOG_INVALID', `${catalogPath}:\n  - ${problems.join('\n  - ')}`, {
+      details: { file: catalogPath },
+    });
+  }
+  return { dir: resolve(dir), entries };
+}
+
+/** The entry of a topic; UNKNOWN_TOPIC names the topics there are. */
+export function entryFor(catalog: Catalog, topic: string): CatalogEntry {
+  const entry = catalog.entries.find((e) => e.topic === topic);
+  if (entry === undefined) {
+    throw new PipelineError(
+      'UNKNOWN_TOPIC',
+      `topic "${topic}" is not in the catalog (known: ${catalog.entries.map((e) => e.topic).join(', ')})`,
+      { details: { topic } },
+    );
+  }
+  return entry;
+}

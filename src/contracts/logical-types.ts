@@ -1,0 +1,184 @@
+/**
+ * Avro logical types as honest TypeScript values. avsc leaves logical types to the application; these
+ * classes are the project's one mapping:
+ *
+ * | Avro                     | TypeScript             | why                                              |
+ * | ------------------------ | ---------------------- | ------------------------------------------------ |
+ * | bytes/fixed decimal(p,s) | `Decimal` (string)     | exact; a float would round money                 |
+ * | long timestamp-millis    | `Date`                 | millisecond precision is what Date holds         |
+ * | long timestamp-micros    | `bigint` (µs)          | Date would drop the microseconds                 |
+ * | int date                 | `IsoDate` (YYYY-MM-DD) | a day, not an instant: no time zone to get wrong |
+ * | string uuid              | `Uuid` (branded)       | checked once, then carried as a string           |
+ */
+import avro from 'avsc';
+
+/** A decimal number written in base 10, e.g. `"1234.50"`. Never a float. */
+export type Decimal = `${number}`;
+/** A calendar day, `YYYY-MM-DD`. */
+export type IsoDate = `${number}-${number}-${number}`;
+declare const uuidBrand: unique symbol;
+/** A UUID string that passed `asUuid`. */
+export type Uuid = string & { readonly [uuidBrand]: true };
+
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const DECIMAL_PATTERN = /^(-?)(\d+)(?:\.(\d+))?$/;
+const DATE_PATTERN = /^(\d{4})-(\d{2})-(\d{2})$/;
+const DAY_MS = 86_400_000;
+
+export function isUuid(value: unknown): value is Uuid {
+  return typeof value === 'string' && UUID_PATTERN.test(value);
+}
+
+/** Narrows a string to `Uuid`; returns undefined when it is not one. */
+export function asUuid(value: string): Uuid | undefined {
+  return isUuid(value) ? value : undefined;
+}
+
+type LogicalSchema = avro.Schema & { precision?: number; scale?: number; logicalType?: string };
+
+/**
+ * Resolution when reading data written with `writer`: same logical type → the value is already converted;
+ * the bare underlying type → convert it; anything else → not resolvable (avsc then reports the mismatch).
+ */
+function resolveFrom(self: avro.types.LogicalType, writer: avro.Type, same: (w: avro.Type) => boolean) {
+  if (
+    avro.Type.isType(writer, `logical:${(self as unknown as { _logicalTypeName: string })._logicalTypeName}`)
+  ) {
+    return same(writer) ? (value: unknown) => value : undefined;
+  }
+  if (writer.typeName === self.underlyingType.typeName) {
+    return (value: unknown) => (self as unknown as { _fromValue(v: unknown): unknown })._fromValue(value);
+  }
+  return undefined;
+}
+
+export class DecimalType extends avro.types.LogicalType {
+  readonly precision: number;
+  readonly scale: number;
+
+  constructor(schema: LogicalSchema, opts?: avro.ForSchemaOptions) {
+    super(schema, opts);
+    const precision = schema.precision;
+    const scale = schema.scale ?? 0;
+    if (!Number.isInteger(precision) || (precision as number) < 1) {
+      throw new TypeError(`decimal needs a positive integer precision, got ${JSON.stringify(precision)}`);
+    }
+    if (!Number.isInteger(scale) || scale < 0 || scale > (precision as number)) {
+      throw new TypeError(
+        `decimal scale must be from 0 to precision (${precision}), got ${JSON.stringify(scale)}`,
+      );
+    }
+    this.precision = precision as number;
+    this.scale = scale;
+  }
+
+  override _fromValue(buffer: Buffer): Decimal {
+    let unscaled = 0n;
+    for (const byte of buffer) unscaled = (unscaled << 8n) | BigInt(byte);
+    if (buffer.length > 0 && (buffer[0]! & 0x80) !== 0) unscaled -= 1n << BigInt(buffer.length * 8);
+    const negative = unscaled < 0n;
+    const digits = (negative ? -unscaled : unscaled).toString().padStart(this.scale + 1, '0');
+    const whole = digits.slice(0, digits.length - this.scale);
+    const fraction = digits.slice(digits.length - this.scale);
+    return `${negative ? '-' : ''}${whole}${this.scale > 0 ? `.${fraction}` : ''}` as Decimal;
+  }
+
+  /** Refuses (undefined) rather than rounds: more fraction digits than the scale is invalid input. */
+  override _toValue(value: unknown): Buffer | undefined {
+    if (typeof value !== 'string') return undefined;
+    const match = DECIMAL_PATTERN.exec(value);
+    if (!match) return undefined;
+    const [, sign, whole = '', fraction = ''] = match;
+    if (fraction.length > this.scale) return undefined;
+    const digits = `${whole}${fraction.padEnd(this.scale, '0')}`.replace(/^0+(?=\d)/, '');
+    if (digits.length > this.precision) return undefined;
+    let unscaled = BigInt(digits) * (sign === '-' ? -1n : 1n);
+    // Two's complement, big-endian, in as few bytes as hold the sign.
+    const bytes: number[] = [];
+    do {
+      bytes.unshift(Number(unscaled & 0xffn));
+      unscaled >>= 8n;
+    } while (
+      !((unscaled === 0n && (bytes[0]! & 0x80) === 0) || (unscaled === -1n && (bytes[0]! & 0x80) !== 0))
+    );
+    return Buffer.from(bytes);
+  }
+
+  override _resolve(writer: avro.Type) {
+    return resolveFrom(this, writer, (w) => {
+      const other = w as unknown as DecimalType;
+      return other.scale === this.scale && other.precision <= this.precision;
+    });
+  }
+
+  override _export(schema: LogicalSchema): void {
+    schema.precision = this.precision;
+    schema.scale = this.scale;
+  }
+}
+
+export class TimestampMillisType extends avro.types.LogicalType {
+  override _fromValue(value: number): Date {
+    return new Date(value);
+  }
+  override _toValue(value: unknown): number | undefined {
+    return value instanceof Date && !Number.isNaN(value.getTime()) ? value.getTime() : undefined;
+  }
+  override _resolve(writer: avro.Type) {
+    return resolveFrom(this, writer, () => true);
+  }
+}
+
+export class TimestampMicrosType extends avro.types.LogicalType {
+  override _fromValue(value: number): bigint {
+    return BigInt(value);
+  }
+  override _toValue(value: unknown): number | undefined {
+    // avsc's long is a JS number: exact up to 2^53 µs, which is the year 2255.
+    if (typeof value !== 'bigint') return undefined;
+    const n = Number(value);
+    return Number.isSafeInteger(n) ? n : undefined;
+  }
+  override _resolve(writer: avro.Type) {
+    return resolveFrom(this, writer, () => true);
+  }
+}
+
+export class DateType extends avro.types.LogicalType {
+  override _fromValue(days: number): IsoDate {
+    return new Date(days * DAY_MS).toISOString().slice(0, 10) as IsoDate;
+  }
+  override _toValue(value: unknown): number | undefined {
+    if (typeof value !== 'string') return undefined;
+    const match = DATE_PATTERN.exec(value);
+    if (!match) return undefined;
+    const ms = Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]));
+    // Date.UTC rolls 2026-02-30 over to March: refuse days that do not exist.
+    if (new Date(ms).toISOString().slice(0, 10) !== value) return undefined;
+    return ms / DAY_MS;
+  }
+  override _resolve(writer: avro.Type) {
+    return resolveFrom(this, writer, () => true);
+  }
+}
+
+export class UuidType extends avro.types.LogicalType {
+  override _fromValue(value: string): Uuid {
+    return value as Uuid;
+  }
+  override _toValue(value: unknown): string | undefined {
+    return isUuid(value) ? value : undefined;
+  }
+  override _resolve(writer: avro.Type) {
+    return resolveFrom(this, writer, () => true);
+  }
+}
+
+/** Pass as `logicalTypes` to `avro.Type.forSchema`. */
+export const logicalTypes = {
+  decimal: DecimalType,
+  'timestamp-millis': TimestampMillisType,
+  'timestamp-micros': TimestampMicrosType,
+  date: DateType,
+  uuid: UuidType,
+} as const;
