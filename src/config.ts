@@ -156,6 +156,8 @@ export interface RegistrySettings {
 
 export interface DatabaseSettings {
   connectionString: string;
+  /** PostgreSQL schema of the pipeline's tables (the connections' search_path). Default `public`. */
+  schema: string;
   /** CA to verify the server against (verify-full); absent means what the URL says. */
   ca?: string;
 }
