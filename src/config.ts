@@ -239,9 +239,9 @@ export function parseConfig(env: Env): PipelineConfig {
   if (registryCa !== undefined) registry.ca = registryCa;
 
   const databaseUrl = p.required('DATABASE_URL', HINT_STACK);
+  const databaseCa = p.file('DATABASE_CA_FILE');
   if (databaseUrl !== '') {
     const url = p.url('DATABASE_URL', databaseUrl, ['postgres:', 'postgresql:']);
-    const databaseCa = p.file('DATABASE_CA_FILE');
     // node-postgres lets sslmode in the URL replace the ssl object entirely; one place must decide.
     if (url?.searchParams.has('sslmode') && databaseCa !== undefined) {
       p.list.push('DATABASE_URL has sslmode and DATABASE_CA_FILE is set: choose one way to configure TLS');
@@ -250,9 +250,12 @@ export function parseConfig(env: Env): PipelineConfig {
       p.list.push('DATABASE_URL: sslmode=no-verify is refused; use DATABASE_CA_FILE (verify-full)');
     }
   }
-  const databaseCa = p.file('DATABASE_CA_FILE');
+  const schema = p.string('DATABASE_SCHEMA', 'public')!;
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema))
+    p.list.push(`DATABASE_SCHEMA=${schema} must be a lower-case SQL identifier`);
   const database: DatabaseSettings = {
     connectionString: databaseUrl,
+    schema,
     ...(databaseCa ? { ca: databaseCa } : {}),
   };
 

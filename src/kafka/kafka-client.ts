@@ -5,7 +5,10 @@ import type { KafkaSettings } from '../config.ts';
  * The one place a kafkajs client is built from settings: TLS verified against the configured CA (never
  * `rejectUnauthorized: false`), SASL only over TLS (enforced by the configuration).
  */
-export function createKafka(settings: KafkaSettings, options: { clientId?: string; quiet?: boolean } = {}): Kafka {
+export function createKafka(
+  settings: KafkaSettings,
+  options: { clientId?: string; quiet?: boolean } = {},
+): Kafka {
   const config: KafkaConfig = {
     clientId: options.clientId ?? settings.clientId,
     brokers: settings.brokers,
