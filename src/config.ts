@@ -171,6 +171,8 @@ export interface ConsumerSettings {
   batchMaxWaitMs: number;
   /** Where a new group starts: the earliest offset (default true) or the latest. */
   fromBeginning: boolean;
+  /** Partition batches written at the same time, each in its own transaction. Default 2. */
+  partitionConcurrency: number;
 }
 
 export interface PipelineConfig {
@@ -264,13 +266,23 @@ export function parseConfig(env: Env): PipelineConfig {
     batchMaxRows: p.integer('CONSUMER_BATCH_MAX_ROWS', 5000, 1, 100_000),
     batchMaxWaitMs: p.integer('CONSUMER_BATCH_MAX_WAIT_MS', 100, 0, 60_000),
     fromBeginning: p.boolean('CONSUMER_FROM_BEGINNING', true),
+    partitionConcurrency: p.integer('CONSUMER_PARTITION_CONCURRENCY', 2, 1, 64),
   };
 
-  const schemasDir = resolve(projectRoot, p.string('PIPELINE_SCHEMAS_DIR', 'schemas')!);
+  const schemasDir = schemasDirectory(env);
   const migrationsDir = resolve(projectRoot, p.string('PIPELINE_MIGRATIONS_DIR', 'migrations')!);
 
   p.throwIfAny();
   return { kafka, registry, database, consumer, schemasDir, migrationsDir };
+}
+
+/**
+ * The schemas folder alone (`PIPELINE_SCHEMAS_DIR`, default `<project>/schemas`): for commands such as
+ * codegen that need no service and must not require the services' settings.
+ */
+export function schemasDirectory(env: Env = mergedEnvironment()): string {
+  const configured = env.PIPELINE_SCHEMAS_DIR?.trim();
+  return resolve(projectRoot, configured === undefined || configured === '' ? 'schemas' : configured);
 }
 
 /** Reads the environment once and validates it. */

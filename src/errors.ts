@@ -20,6 +20,9 @@ export type ErrorCode =
   | 'REGISTRY_REJECTED'
   | 'CONTRACT_MISMATCH'
   | 'CODEGEN_STALE'
+  // database shape: migrations not applied, or one that failed
+  | 'MIGRATIONS_PENDING'
+  | 'MIGRATION_FAILED'
   // messages that can never become a row
   | 'WIRE_FORMAT_INVALID'
   | 'SCHEMA_ID_UNKNOWN'

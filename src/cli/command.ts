@@ -1,5 +1,5 @@
 export interface ParsedArgs {
-  values: Record<string, string | boolean | undefined>;
+  values: Record<string, string | boolean | string[] | undefined>;
   positionals: string[];
 }
 
@@ -16,6 +16,9 @@ export interface Command {
   usage: string;
   help: string;
   /** Options in node:util parseArgs form. */
-  options?: Record<string, { type: 'string' | 'boolean'; short?: string; default?: string | boolean }>;
+  options?: Record<
+    string,
+    { type: 'string' | 'boolean'; short?: string; multiple?: boolean; default?: string | boolean }
+  >;
   run(args: ParsedArgs, io: CommandIo): Promise<void>;
 }

@@ -30,6 +30,8 @@ const byCode: Record<ErrorCode, number> = {
   REGISTRY_REJECTED: EXIT.contract,
   CONTRACT_MISMATCH: EXIT.contract,
   CODEGEN_STALE: EXIT.contract,
+  MIGRATIONS_PENDING: EXIT.contract,
+  MIGRATION_FAILED: EXIT.contract,
   EVENT_INVALID: EXIT.data,
   WIRE_FORMAT_INVALID: EXIT.data,
   SCHEMA_ID_UNKNOWN: EXIT.data,

@@ -3,11 +3,25 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigurationError, PipelineError, UsageError } from '../errors.ts';
+import { checkCommand } from './check-command.ts';
+import { codegenCommand } from './codegen-command.ts';
 import type { Command, CommandIo } from './command.ts';
 import { EXIT, exitCodeOf } from './exit-codes.ts';
+import { migrateCommand } from './migrate-command.ts';
+import { produceCommand } from './produce-command.ts';
+import { schemasCommand } from './schemas-command.ts';
 import { stackCommand } from './stack-command.ts';
+import { topicsCommand } from './topics-command.ts';
 
-const commands: Command[] = [stackCommand];
+const commands: Command[] = [
+  stackCommand,
+  migrateCommand,
+  checkCommand,
+  codegenCommand,
+  schemasCommand,
+  topicsCommand,
+  produceCommand,
+];
 
 const io: CommandIo = {
   out: (line) => process.stdout.write(`${line}\n`),

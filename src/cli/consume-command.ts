@@ -1,0 +1,83 @@
+import { loadConfig } from '../config.ts';
+import { MessageDecoder } from '../codec/message-decoder.ts';
+import { loadCatalog } from '../contracts/catalog.ts';
+import { RegistryClient } from '../contracts/registry-client.ts';
+import { PipelineConsumer } from '../consumer/pipeline-consumer.ts';
+import { assertStartupContract } from '../consumer/startup-gate.ts';
+import { UsageError } from '../errors.ts';
+import { createKafka } from '../kafka/kafka-client.ts';
+import { createPool } from '../sink/database.ts';
+import type { Command } from './command.ts';
+import { formatCounters } from './format-counters.ts';
+
+export const consumeCommand: Command = {
+  name: 'consume',
+  summary: 'consume the catalog topics into PostgreSQL until SIGTERM/SIGINT',
+  usage: 'pipeline consume [--topic <t>]… [--write-strategy copy|unnest] [--progress-seconds <s>]',
+  help: [
+    'Checks the start-up contract first (migrations applied, tables match the reader schemas, every',
+    'registered writer schema readable) and refuses to start, exit 4, when they disagree.',
+    'Then writes each partition batch in one transaction with its offset; SIGTERM or SIGINT lets the batch',
+    'in flight commit or roll back, leaves the group and exits 0. Run several instances with the same',
+    'CONSUMER_GROUP_ID to share the partitions.',
+    '',
+    '--topic <t>              consume only this catalog topic (repeatable; default all)',
+    '--write-strategy <s>     bulk path for insert-mode tables: copy (default) or unnest',
+    '--progress-seconds <s>   print counters every s seconds (default 10; 0 = only at exit)',
+  ].join('\n'),
+  options: {
+    topic: { type: 'string', multiple: true },
+    'write-strategy': { type: 'string' },
+    'progress-seconds': { type: 'string', default: '10' },
+  },
+  async run(args, io) {
+    const strategy = args.values['write-strategy'];
+    if (strategy !== undefined && strategy !== 'copy' && strategy !== 'unnest') {
+      throw new UsageError('--write-strategy must be copy or unnest');
+    }
+    const progressSeconds = Number(args.values['progress-seconds']);
+    if (!Number.isFinite(progressSeconds) || progressSeconds < 0) {
+      throw new UsageError('--progress-seconds must be a number >= 0');
+    }
+    const config = loadConfig();
+    const catalog = loadCatalog(config.schemasDir);
+    const topics = args.values.topic as string[] | undefined;
+    const pool = createPool(config.database, { max: config.consumer.partitionConcurrency + 2 });
+    const registry = new RegistryClient(config.registry);
+    try {
+      await assertStartupContract({ pool, catalog, registry, migrationsDir: config.migrationsDir });
+      const consumer = new PipelineConsumer({
+        kafka: createKafka(config.kafka),
+        pool,
+        decoder: new MessageDecoder(registry),
+        catalog,
+        settings: config.consumer,
+        ...(topics ? { topics } : {}),
+        ...(strategy ? { writeStrategy: strategy } : {}),
+        log: io.err,
+      });
+      const started = Date.now();
+      const stop = (signal: string) => {
+        io.err(`${signal}: finishing the batch in flight, then leaving the group`);
+        void consumer.stop();
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+      await consumer.start();
+      io.err(`consuming ${topics?.join(', ') ?? 'every catalog topic'} as group ${config.consumer.groupId}`);
+      const timer =
+        progressSeconds > 0
+          ? setInterval(() => io.err(formatCounters(consumer.counters, Date.now() - started)), progressSeconds * 1000)
+          : undefined;
+      try {
+        await consumer.done;
+      } finally {
+        clearInterval(timer);
+        io.out(formatCounters(consumer.counters, Date.now() - started));
+      }
+    } finally {
+      registry.close();
+      await pool.end();
+    }
+  },
+};

@@ -1,0 +1,107 @@
+/**
+ * Turns the raw bytes of a message into the reader schema's value: the writer schema comes from the
+ * registry by the id in the message, and is resolved into the local reader schema (old events get the
+ * defaults of new fields, renamed fields follow aliases). One resolver per (topic, writer id), cached.
+ */
+import type avro from 'avsc';
+import { type CatalogEntry, parseSchema } from '../contracts/catalog.ts';
+import { PipelineError, PoisonMessageError } from '../errors.ts';
+import { decodeWireFormat } from './wire-format.ts';
+
+/** Where writer schemas come from: the registry client, by global schema id. */
+export interface WriterSchemaSource {
+  schemaById(id: number): Promise<avro.Schema>;
+}
+
+export type DecodeOutcome =
+  | { kind: 'row'; value: Record<string, unknown>; schemaId: number }
+  | { kind: 'tombstone' }
+  | { kind: 'poison'; error: PoisonMessageError; schemaId?: number };
+
+type Resolution = { resolver: avro.Resolver } | { error: PoisonMessageError };
+
+export class MessageDecoder {
+  readonly #source: WriterSchemaSource;
+  /** `${topic}\0${id}` → resolver, or the reason that id can never be read into this topic's reader. */
+  readonly #resolutions = new Map<string, Promise<Resolution>>();
+
+  constructor(source: WriterSchemaSource) {
+    this.#source = source;
+  }
+
+  /**
+   * Decodes a batch of one topic. Unknown writer ids are fetched first (once each, concurrently), so the
+   * per-message loop is synchronous. Transient registry faults propagate: the batch is retried, never
+   * dead-lettered.
+   */
+  async decodeBatch(entry: CatalogEntry, values: ReadonlyArray<Buffer | null>): Promise<DecodeOutcome[]> {
+    const framed = values.map((value) => {
+      if (value === null) return { kind: 'tombstone' as const };
+      try {
+        return { kind: 'framed' as const, ...decodeWireFormat(value) };
+      } catch (error) {
+        if (error instanceof PoisonMessageError) return { kind: 'poison' as const, error };
+        throw error;
+      }
+    });
+    const ids = new Set<number>();
+    for (const f of framed) if (f.kind === 'framed') ids.add(f.schemaId);
+    const resolutions = new Map<number, Resolution>();
+    await Promise.all([...ids].map(async (id) => resolutions.set(id, await this.#resolution(entry, id))));
+
+    return framed.map((f): DecodeOutcome => {
+      if (f.kind !== 'framed') return f;
+      const resolution = resolutions.get(f.schemaId)!;
+      if ('error' in resolution) return { kind: 'poison', error: resolution.error, schemaId: f.schemaId };
+      try {
+        const value = entry.reader.type.fromBuffer(f.body, resolution.resolver) as Record<string, unknown>;
+        return { kind: 'row', value, schemaId: f.schemaId };
+      } catch (error) {
+        return {
+          kind: 'poison',
+          schemaId: f.schemaId,
+          error: new PoisonMessageError(
+            'PAYLOAD_UNDECODABLE',
+            `${entry.topic}: body does not decode with writer schema id ${f.schemaId}: ${(error as Error).message}`,
+            { cause: error },
+          ),
+        };
+      }
+    });
+  }
+
+  #resolution(entry: CatalogEntry, id: number): Promise<Resolution> {
+    const key = `${entry.topic}\0${id}`;
+    let pending = this.#resolutions.get(key);
+    if (pending === undefined) {
+      pending = this.#resolve(entry, id);
+      this.#resolutions.set(key, pending);
+      // A transient failure must not be cached: the next batch asks again.
+      pending.catch(() => this.#resolutions.delete(key));
+    }
+    return pending;
+  }
+
+  async #resolve(entry: CatalogEntry, id: number): Promise<Resolution> {
+    let schema: avro.Schema;
+    try {
+      schema = await this.#source.schemaById(id);
+    } catch (error) {
+      if (error instanceof PoisonMessageError) return { error };
+      throw error;
+    }
+    try {
+      const writer = parseSchema(schema, `registry schema id ${id}`);
+      return { resolver: entry.reader.type.createResolver(writer) };
+    } catch (error) {
+      const reason = error instanceof PipelineError || error instanceof Error ? error.message : String(error);
+      return {
+        error: new PoisonMessageError(
+          'PAYLOAD_UNDECODABLE',
+          `${entry.topic}: writer schema id ${id} cannot be read as ${entry.record} (${entry.reader.file}): ${reason}`,
+          { cause: error },
+        ),
+      };
+    }
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * The gate before consuming: the database is at the newest migration and its tables hold every field of
+ * every reader schema with a compatible type, and every writer schema registered under a consumed subject
+ * can be read by the reader schema. All problems are reported together; any one refuses the start.
+ */
+import type pg from 'pg';
+import type { Catalog } from '../contracts/catalog.ts';
+import type { RegistryClient } from '../contracts/registry-client.ts';
+import { registryContractProblems } from '../contracts/registry-contract.ts';
+import { PipelineError } from '../errors.ts';
+import { checkDatabaseContract, type DatabaseContractProblem, databaseContractError } from '../sink/contract-gate.ts';
+
+export interface StartupContractInput {
+  pool: pg.Pool;
+  catalog: Catalog;
+  registry: RegistryClient;
+  migrationsDir: string;
+}
+
+export interface StartupContractReport {
+  database: DatabaseContractProblem[];
+  /** One line per registered writer schema the reader cannot read, or subject with none. */
+  registry: string[];
+}
+
+export async function checkStartupContract(input: StartupContractInput): Promise<StartupContractReport> {
+  const [database, registry] = await Promise.all([
+    checkDatabaseContract(input.pool, input.catalog, input.migrationsDir),
+    registryContractProblems(input.catalog, input.registry),
+  ]);
+  return { database, registry };
+}
+
+export async function assertStartupContract(input: StartupContractInput): Promise<void> {
+  const { database, registry } = await checkStartupContract(input);
+  if (database.length > 0 && registry.length === 0) throw databaseContractError(database);
+  if (database.length + registry.length > 0) {
+    const lines = [...database.map((p) => p.message), ...registry];
+    throw new PipelineError(
+      database.some((p) => p.kind === 'migration-pending') ? 'MIGRATIONS_PENDING' : 'CONTRACT_MISMATCH',
+      `refusing to start: schemas, registry and tables disagree:\n  - ${lines.join('\n  - ')}`,
+      { details: { problems: lines.length } },
+    );
+  }
+}

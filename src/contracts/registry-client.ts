@@ -1,0 +1,352 @@
+/**
+ * The registry operations the pipeline needs, correct on Karapace (production) as on Apicurio (local):
+ * decisions rest on the HTTP status and `error_code`, never on message text, and schemas are compared
+ * parsed, never as strings (Karapace answers compact JSON with sorted keys).
+ */
+import type avro from 'avsc';
+import type { RegistrySettings } from '../config.ts';
+import { PipelineError, PoisonMessageError } from '../errors.ts';
+import { parseSchema } from './catalog.ts';
+import { type CompatibilityLevel, isCompatibilityLevel } from './compatibility-level.ts';
+import { incompatibilityReasons } from './incompatibility-reasons.ts';
+import { RegistryHttp, type RegistryHttpOptions, type RegistryResponse } from './registry-http.ts';
+
+/** Confluent error codes the client decides on. */
+const ERROR = {
+  subjectNotFound: 40401,
+  versionNotFound: 40402,
+  schemaNotFound: 40403,
+  subjectConfigNotFound: 40408,
+  incompatible: 409,
+  invalidSchema: 42201,
+} as const;
+
+export interface RegisteredSchema {
+  /** Global schema id: what the wire format carries. */
+  id: number;
+  /** The subject's version number (the registry's, not the catalog's). */
+  version: number;
+  /** False when the schema was already registered under the subject (nothing changed). */
+  created: boolean;
+}
+
+export interface CompatibilityResult {
+  compatible: boolean;
+  /** Why not, naming fields; empty when compatible. */
+  reasons: string[];
+  /** False when the subject has no version yet: nothing to compare with, so compatible. */
+  compared: boolean;
+  level: CompatibilityLevel;
+}
+
+export interface SubjectCompatibility {
+  level: CompatibilityLevel;
+  /** Whether the subject has its own level or inherits the registry's global one. */
+  source: 'subject' | 'global';
+}
+
+export interface SubjectListing {
+  subject: string;
+  versions: { version: number; id: number }[];
+  compatibility: SubjectCompatibility;
+}
+
+interface SubjectVersion {
+  subject: string;
+  version: number;
+  id: number;
+  schema: string;
+  schemaType?: string;
+}
+
+const segment = encodeURIComponent;
+
+/** Schemas parsed and re-exported by avsc: equal when they describe the same Avro schema. */
+function sameSchema(a: unknown, b: unknown): boolean {
+  const normal = (schema: unknown) =>
+    JSON.stringify(parseSchema(schema, 'registry schema').schema({ exportAttrs: true }));
+  try {
+    return normal(a) === normal(b);
+  } catch {
+    // A version this project cannot parse (another team's, not a record) is not ours.
+    return false;
+  }
+}
+
+export class RegistryClient {
+  private readonly http: RegistryHttp;
+  /** Writer schemas by id; a pending promise is shared by concurrent misses, dropped when it fails. */
+  private readonly schemas = new Map<number, Promise<avro.Schema>>();
+
+  constructor(settings: RegistrySettings, options: RegistryHttpOptions = {}) {
+    this.http = new RegistryHttp(settings, options);
+  }
+
+  close(): void {
+    this.http.close();
+  }
+
+  /**
+   * The writer schema (parsed JSON) of a schema id, as the consumer's decoder needs it to build a resolver
+   * with the project's logical types. Cached for the life of the client (an id's schema never changes);
+   * concurrent misses for one id share one request.
+   *
+   * @throws PoisonMessageError SCHEMA_ID_UNKNOWN when the registry does not know the id (40403), and
+   *   PAYLOAD_UNDECODABLE when the id is not an Avro schema; TransientError REGISTRY_UNAVAILABLE when the
+   *   registry cannot be reached (not cached: the next call asks again).
+   */
+  schemaById(id: number): Promise<avro.Schema> {
+    let pending = this.schemas.get(id);
+    if (pending === undefined) {
+      pending = this.fetchSchema(id);
+      this.schemas.set(id, pending);
+      const settled = pending;
+      settled.catch(() => {
+        if (this.schemas.get(id) === settled) this.schemas.delete(id);
+      });
+    }
+    return pending;
+  }
+
+  private async fetchSchema(id: number): Promise<avro.Schema> {
+    const response = await this.http.request('GET', `schemas/ids/${id}`);
+    if (response.status === 404 && (response.errorCode ?? ERROR.schemaNotFound) === ERROR.schemaNotFound) {
+      throw new PoisonMessageError('SCHEMA_ID_UNKNOWN', `schema id ${id} is not in the registry`, {
+        details: { schemaId: id },
+      });
+    }
+    const body = this.expectOk<{ schema: string; schemaType?: string }>(response, `schema id ${id}`);
+    if (body.schemaType !== undefined && body.schemaType !== 'AVRO') {
+      throw new PoisonMessageError(
+        'PAYLOAD_UNDECODABLE',
+        `schema id ${id} is a ${body.schemaType} schema, not Avro`,
+        { details: { schemaId: id } },
+      );
+    }
+    return JSON.parse(body.schema) as avro.Schema;
+  }
+
+  /**
+   * Registers a schema under a subject; idempotent: a schema already registered there returns its id and
+   * version with `created: false`. A new subject gets its own BACKWARD level (after its first version:
+   * Apicurio refuses a level for a subject that does not exist yet).
+   *
+   * @throws PipelineError SCHEMA_INCOMPATIBLE (409) with `details.reasons` naming fields, SCHEMA_INVALID
+   *   (42201), REGISTRY_REJECTED (auth or anything else refused).
+   */
+  async register(subject: string, schema: avro.Schema): Promise<RegisteredSchema> {
+    const existing = await this.findSchema(subject, schema);
+    if (existing !== undefined) return { ...existing, created: false };
+    const newSubject = (await this.versions(subject)).length === 0;
+    const response = await this.http.request('POST', `subjects/${segment(subject)}/versions`, {
+      schema: JSON.stringify(schema),
+    });
+    if (response.status === 409) {
+      const level = (await this.getCompatibility(subject)).level;
+      const reasons = await this.localReasons(subject, schema, level);
+      throw new PipelineError(
+        'SCHEMA_INCOMPATIBLE',
+        `subject ${subject} refused the schema (compatibility ${level}): ${reasons.join('; ') || this.registryMessage(response)}`,
+        { details: { subject, level, reasons } },
+      );
+    }
+    const { id } = this.expectOk<{ id: number }>(response, `registering under ${subject}`, subject);
+    if (newSubject) await this.setCompatibility(subject, 'BACKWARD');
+    const registered = await this.findSchema(subject, schema);
+    return {
+      id,
+      version: registered?.version ?? (await this.subjectVersion(subject, 'latest')).version,
+      created: true,
+    };
+  }
+
+  /**
+   * The id of a schema already registered under a subject (the producer's lookup: registering is not its
+   * job), or undefined. Asks the registry's lookup first, then compares the subject's versions parsed, in
+   * case a registry's lookup compares text.
+   */
+  async findSchema(
+    subject: string,
+    schema: avro.Schema,
+  ): Promise<{ id: number; version: number } | undefined> {
+    const response = await this.http.request('POST', `subjects/${segment(subject)}`, {
+      schema: JSON.stringify(schema),
+    });
+    if (response.status === 404) {
+      if (response.errorCode === ERROR.subjectNotFound) return undefined;
+      for (const version of (await this.versions(subject)).reverse()) {
+        const candidate = await this.subjectVersion(subject, version);
+        if ((candidate.schemaType ?? 'AVRO') === 'AVRO' && sameSchema(JSON.parse(candidate.schema), schema)) {
+          return { id: candidate.id, version: candidate.version };
+        }
+      }
+      return undefined;
+    }
+    const body = this.expectOk<SubjectVersion>(response, `looking up a schema under ${subject}`, subject);
+    return { id: body.id, version: body.version };
+  }
+
+  /** Like findSchema, for producers: a schema nobody registered is a contract problem, not a retry. */
+  async schemaIdOf(subject: string, schema: avro.Schema): Promise<number> {
+    const found = await this.findSchema(subject, schema);
+    if (found === undefined) {
+      throw new PipelineError(
+        'CONTRACT_MISMATCH',
+        `the schema is not registered under ${subject}: run \`pipeline schemas register\` first`,
+        { details: { subject } },
+      );
+    }
+    return found.id;
+  }
+
+  /**
+   * Tests a schema against the subject's latest version under the subject's level. A subject without
+   * versions is compatible (Karapace answers 404 there, Apicurio true). Reasons come from the registry's
+   * verbose answer where it gives any, and from a local field-by-field comparison.
+   */
+  async checkCompatibility(subject: string, schema: avro.Schema): Promise<CompatibilityResult> {
+    const { level } = await this.getCompatibility(subject);
+    const response = await this.http.request(
+      'POST',
+      `compatibility/subjects/${segment(subject)}/versions/latest?verbose=true`,
+      { schema: JSON.stringify(schema) },
+    );
+    if (
+      response.status === 404 &&
+      (response.errorCode === ERROR.subjectNotFound || response.errorCode === ERROR.versionNotFound)
+    ) {
+      return { compatible: true, reasons: [], compared: false, level };
+    }
+    const body = this.expectOk<{ is_compatible: boolean; messages?: unknown }>(
+      response,
+      `checking compatibility under ${subject}`,
+      subject,
+    );
+    if (body.is_compatible) {
+      return { compatible: true, reasons: [], compared: (await this.versions(subject)).length > 0, level };
+    }
+    const local = await this.localReasons(subject, schema, level);
+    const remote = Array.isArray(body.messages) ? body.messages.map(String) : [];
+    return {
+      compatible: false,
+      reasons: [...local, ...remote.map((m) => `registry: ${m}`)],
+      compared: true,
+      level,
+    };
+  }
+
+  /** The subject's level, or the global one when the subject has none (Karapace: 404 with 40408 or 40401). */
+  async getCompatibility(subject?: string): Promise<SubjectCompatibility> {
+    if (subject !== undefined) {
+      const response = await this.http.request('GET', `config/${segment(subject)}`);
+      if (response.status !== 404) {
+        const body = this.expectOk<{ compatibilityLevel?: unknown; compatibility?: unknown }>(
+          response,
+          `reading the level of ${subject}`,
+          subject,
+        );
+        return { level: this.level(body.compatibilityLevel ?? body.compatibility), source: 'subject' };
+      }
+    }
+    const response = await this.http.request('GET', 'config');
+    const body = this.expectOk<{ compatibilityLevel?: unknown }>(response, 'reading the global level');
+    return { level: this.level(body.compatibilityLevel), source: 'global' };
+  }
+
+  async setCompatibility(subject: string, level: CompatibilityLevel): Promise<void> {
+    const response = await this.http.request('PUT', `config/${segment(subject)}`, { compatibility: level });
+    this.expectOk(response, `setting the level of ${subject}`, subject);
+  }
+
+  async subjects(): Promise<string[]> {
+    return this.expectOk<string[]>(await this.http.request('GET', 'subjects'), 'listing subjects');
+  }
+
+  /** The subject's version numbers, oldest first; empty for a subject that does not exist. */
+  async versions(subject: string): Promise<number[]> {
+    const response = await this.http.request('GET', `subjects/${segment(subject)}/versions`);
+    if (response.status === 404 && response.errorCode === ERROR.subjectNotFound) return [];
+    return this.expectOk<number[]>(response, `listing the versions of ${subject}`, subject);
+  }
+
+  async subjectVersion(subject: string, version: number | 'latest'): Promise<SubjectVersion> {
+    const response = await this.http.request('GET', `subjects/${segment(subject)}/versions/${version}`);
+    return this.expectOk<SubjectVersion>(response, `reading version ${version} of ${subject}`, subject);
+  }
+
+  /** Every subject with its versions, their ids and its compatibility level. */
+  async listSubjects(): Promise<SubjectListing[]> {
+    const listing: SubjectListing[] = [];
+    for (const subject of (await this.subjects()).sort()) {
+      const versions: SubjectListing['versions'] = [];
+      for (const version of await this.versions(subject)) {
+        versions.push({ version, id: (await this.subjectVersion(subject, version)).id });
+      }
+      listing.push({ subject, versions, compatibility: await this.getCompatibility(subject) });
+    }
+    return listing;
+  }
+
+  private async localReasons(
+    subject: string,
+    schema: avro.Schema,
+    level: CompatibilityLevel,
+  ): Promise<string[]> {
+    if (level === 'NONE') return [];
+    const versions = await this.versions(subject);
+    if (versions.length === 0) return [];
+    const latest = await this.subjectVersion(subject, versions.at(-1)!);
+    return incompatibilityReasons(
+      level,
+      parseSchema(schema, `candidate for ${subject}`),
+      parseSchema(JSON.parse(latest.schema), `${subject} version ${latest.version}`),
+    );
+  }
+
+  private level(value: unknown): CompatibilityLevel {
+    if (isCompatibilityLevel(value)) return value;
+    throw new PipelineError(
+      'REGISTRY_REJECTED',
+      `schema registry ${this.http.displayUrl} answered an unknown compatibility level ${JSON.stringify(value)}`,
+    );
+  }
+
+  private registryMessage(response: RegistryResponse): string {
+    const message = (response.body as { message?: unknown } | undefined)?.message;
+    return typeof message === 'string' ? message : `HTTP ${response.status}`;
+  }
+
+  /** The body of a 2xx answer; any other answer becomes the error its status and error_code say. */
+  private expectOk<T>(response: RegistryResponse, what: string, subject?: string): T {
+    if (response.status >= 200 && response.status < 300) return response.body as T;
+    const details = {
+      status: response.status,
+      errorCode: response.errorCode,
+      ...(subject ? { subject } : {}),
+    };
+    const said = this.registryMessage(response);
+    if (response.status === 409 || response.errorCode === ERROR.incompatible) {
+      return this.fail('SCHEMA_INCOMPATIBLE', `${what}: incompatible schema (${said})`, details);
+    }
+    if (response.errorCode === ERROR.invalidSchema) {
+      return this.fail(
+        'SCHEMA_INVALID',
+        `${what}: the registry says the schema is invalid (${said})`,
+        details,
+      );
+    }
+    return this.fail(
+      'REGISTRY_REJECTED',
+      `${what}: schema registry ${this.http.displayUrl} answered ${said}`,
+      details,
+    );
+  }
+
+  private fail(
+    code: 'SCHEMA_INCOMPATIBLE' | 'SCHEMA_INVALID' | 'REGISTRY_REJECTED',
+    message: string,
+    details: Record<string, unknown>,
+  ): never {
+    throw new PipelineError(code, message, { details });
+  }
+}

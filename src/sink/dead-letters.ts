@@ -1,0 +1,180 @@
+/**
+ * `dead_letters`: messages that can never become a row, with their raw bytes untouched so that a replay
+ * re-decodes exactly what Kafka held.
+ */
+import type pg from 'pg';
+import { classifyDatabaseError } from './database.ts';
+import { quoteIdentifier } from './sql-identifier.ts';
+
+export interface DeadLetter {
+  groupId: string;
+  topic: string;
+  partition: number;
+  /** kafkajs offset string. */
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Readonly<Record<string, string | undefined>>;
+  schemaId: number | null;
+  /** `describeError(...).errorClass`, e.g. `PoisonMessageError:ROW_REJECTED`. */
+  errorClass: string;
+  /** SQLSTATE when PostgreSQL refused the row. */
+  sqlState: string | null;
+  message: string;
+}
+
+export interface DeadLetterRecord extends DeadLetter {
+  /** bigserial, as a string. */
+  id: string;
+  failedAt: Date;
+}
+
+export interface ReadDeadLettersOptions {
+  /** Only this consumer group's. Default: every group. */
+  groupId?: string;
+  /** Only this topic's. Default: every topic. */
+  topic?: string;
+  /** Rows at most, oldest (lowest id) first. */
+  limit: number;
+  /** Only ids above this one: pages through the table. Default: from the start. */
+  afterId?: string;
+}
+
+type Queryable = pg.Pool | pg.ClientBase;
+
+const TABLE = quoteIdentifier('dead_letters');
+const COLUMNS = [
+  'consumer_group',
+  'topic',
+  'partition',
+  'offset',
+  'key',
+  'value',
+  'headers',
+  'schema_id',
+  'error_class',
+  'sql_state',
+  'message',
+];
+const TYPES = [
+  'text',
+  'text',
+  'integer',
+  'bigint',
+  'bytea',
+  'bytea',
+  'jsonb',
+  'integer',
+  'text',
+  'text',
+  'text',
+];
+const UPDATED = ['schema_id', 'error_class', 'sql_state', 'message'].map(quoteIdentifier);
+// A replayed message that fails again refreshes its dead letter instead of failing the replay.
+const INSERT = `INSERT INTO ${TABLE} (${COLUMNS.map(quoteIdentifier).join(', ')})
+  SELECT * FROM unnest(${TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})
+  ON CONFLICT (consumer_group, topic, partition, ${quoteIdentifier('offset')}) DO UPDATE
+  SET ${UPDATED.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}, failed_at = now()`;
+
+/** text and jsonb cannot hold NUL; the raw bytes (bytea) keep everything. */
+function storable(text: string): string {
+  return text.includes('\0') ? text.replaceAll('\0', '\\u0000') : text;
+}
+
+function headersJson(headers: Readonly<Record<string, string | undefined>>): string {
+  const clean: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) clean[storable(name)] = storable(value);
+  }
+  return JSON.stringify(clean);
+}
+
+/** Inserts dead letters in one statement (one array per column); returns how many were stored. */
+export async function insertDeadLetters(db: Queryable, letters: readonly DeadLetter[]): Promise<number> {
+  if (letters.length === 0) return 0;
+  const columns: unknown[][] = COLUMNS.map(() => []);
+  for (const l of letters) {
+    const values = [
+      l.groupId,
+      l.topic,
+      l.partition,
+      l.offset,
+      l.key,
+      l.value,
+      headersJson(l.headers),
+      l.schemaId,
+      storable(l.errorClass),
+      l.sqlState,
+      storable(l.message),
+    ];
+    for (let i = 0; i < values.length; i++) columns[i]!.push(values[i]);
+  }
+  const result = await db.query(INSERT, columns);
+  return result.rowCount ?? 0;
+}
+
+interface DeadLetterRow {
+  id: string;
+  consumer_group: string;
+  topic: string;
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+  schema_id: number | null;
+  error_class: string;
+  sql_state: string | null;
+  message: string;
+  failed_at: Date;
+}
+
+/** Dead letters, oldest first, filtered by group and topic. */
+export async function readDeadLetters(
+  pool: pg.Pool,
+  options: ReadDeadLettersOptions,
+): Promise<DeadLetterRecord[]> {
+  try {
+    const { rows } = await pool.query<DeadLetterRow>(
+      `SELECT * FROM ${TABLE}
+        WHERE ($1::text IS NULL OR consumer_group = $1) AND ($2::text IS NULL OR topic = $2) AND id > $3::bigint
+        ORDER BY id LIMIT $4`,
+      [options.groupId ?? null, options.topic ?? null, options.afterId ?? '0', options.limit],
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      groupId: r.consumer_group,
+      topic: r.topic,
+      partition: r.partition,
+      offset: r.offset,
+      key: r.key,
+      value: r.value,
+      headers: r.headers,
+      schemaId: r.schema_id,
+      errorClass: r.error_class,
+      sqlState: r.sql_state,
+      message: r.message,
+      failedAt: r.failed_at,
+    }));
+  } catch (error) {
+    throw classifyDatabaseError(error, 'dead_letters');
+  }
+}
+
+/**
+ * Deletes dead letters by id; returns how many were deleted. Pass `client` to delete inside the transaction
+ * that wrote the replayed rows, so that a message is never both replayed and still dead.
+ */
+export async function deleteDeadLetters(
+  pool: pg.Pool,
+  ids: readonly string[],
+  client?: pg.ClientBase,
+): Promise<number> {
+  if (ids.length === 0) return 0;
+  try {
+    const result = await (client ?? pool).query(`DELETE FROM ${TABLE} WHERE id = ANY($1::bigint[])`, [ids]);
+    return result.rowCount ?? 0;
+  } catch (error) {
+    throw classifyDatabaseError(error, 'dead_letters');
+  }
+}

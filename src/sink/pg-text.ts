@@ -1,0 +1,98 @@
+/**
+ * PostgreSQL text forms of decoded Avro values. Every value reaches the database as text (a bound parameter
+ * or a COPY field) so that numeric, timestamptz and jsonb are parsed by PostgreSQL exactly, never rounded
+ * through a JavaScript number on the way.
+ */
+import { PoisonMessageError } from '../errors.ts';
+
+const MICROS_PER_SECOND = 1_000_000n;
+
+function pad(n: number, width: number): string {
+  return String(n).padStart(width, '0');
+}
+
+/**
+ * `YYYY-MM-DD HH:MM:SS.ffffff+00` for an instant given as whole seconds plus a 6-digit fraction. Years
+ * outside 1–9999 are written the way PostgreSQL reads them (`… BC`, five-digit years), which
+ * `Date.toISOString` does not do.
+ */
+function utcText(epochSeconds: number, fraction6: string): string {
+  const date = new Date(epochSeconds * 1000);
+  const year = date.getUTCFullYear();
+  if (Number.isNaN(year)) {
+    throw new PoisonMessageError('ROW_REJECTED', `timestamp ${epochSeconds}s is outside any calendar`);
+  }
+  if (year >= 1 && year <= 9999) return `${date.toISOString().slice(0, 19)}.${fraction6}+00`;
+  const era = year <= 0 ? ' BC' : '';
+  const shownYear = year <= 0 ? 1 - year : year;
+  return (
+    `${pad(shownYear, 4)}-${pad(date.getUTCMonth() + 1, 2)}-${pad(date.getUTCDate(), 2)} ` +
+    `${pad(date.getUTCHours(), 2)}:${pad(date.getUTCMinutes(), 2)}:${pad(date.getUTCSeconds(), 2)}` +
+    `.${fraction6}+00${era}`
+  );
+}
+
+/** A timestamp-micros value (bigint µs since the epoch) as exact timestamptz text: no microsecond lost. */
+export function microsText(micros: bigint): string {
+  let seconds = micros / MICROS_PER_SECOND;
+  let fraction = micros % MICROS_PER_SECOND;
+  // BigInt division truncates toward zero; an instant before 1970 needs the floor.
+  if (fraction < 0n) {
+    fraction += MICROS_PER_SECOND;
+    seconds -= 1n;
+  }
+  return utcText(Number(seconds), fraction.toString().padStart(6, '0'));
+}
+
+/** A Date (timestamp-millis) as timestamptz text. */
+export function millisText(date: Date): string {
+  const ms = date.getTime();
+  if (Number.isNaN(ms)) throw new PoisonMessageError('ROW_REJECTED', 'timestamp is an invalid Date');
+  const seconds = Math.floor(ms / 1000);
+  return utcText(seconds, pad((ms - seconds * 1000) * 1000, 6));
+}
+
+/** bytea in PostgreSQL's hex format. */
+export function byteaText(bytes: Uint8Array): string {
+  return `\\x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')}`;
+}
+
+/**
+ * JSON text of a nested decoded value (record, array, map, union). Unlike JSON.stringify it never throws on
+ * bigint: a bigint is written as a JSON number with all its digits, which jsonb keeps exactly. A Date
+ * becomes its ISO string, bytes `\x…` hex like bytea, NaN and ±Infinity (no JSON numbers) their names as
+ * strings. Object keys whose value is undefined are left out, as JSON.stringify does.
+ */
+export function jsonText(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      return Number.isFinite(value) ? String(value) : JSON.stringify(String(value));
+    case 'bigint':
+      return value.toString();
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'undefined':
+      return 'null';
+    case 'object': {
+      if (value === null) return 'null';
+      if (value instanceof Date) {
+        if (Number.isNaN(value.getTime()))
+          throw new PoisonMessageError('ROW_REJECTED', 'invalid Date in JSON');
+        return JSON.stringify(value.toISOString());
+      }
+      if (value instanceof Uint8Array) return JSON.stringify(byteaText(value));
+      if (Array.isArray(value)) return `[${value.map(jsonText).join(',')}]`;
+      const parts: string[] = [];
+      // avsc records are class instances: their own enumerable keys are the fields.
+      for (const key of Object.keys(value)) {
+        const item = (value as Record<string, unknown>)[key];
+        if (item !== undefined) parts.push(`${JSON.stringify(key)}:${jsonText(item)}`);
+      }
+      return `{${parts.join(',')}}`;
+    }
+    default:
+      throw new PoisonMessageError('ROW_REJECTED', `a ${typeof value} cannot be written as JSON`);
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * Decoded Avro value → one table row, as PostgreSQL text per column. The converters are chosen once per
+ * catalog entry (from column-types.ts) so that the per-row work is a loop over precomputed functions.
+ */
+import type { CatalogEntry } from '../contracts/catalog.ts';
+import { PipelineError, PoisonMessageError } from '../errors.ts';
+import { type ColumnKind, type ColumnSpec, fieldColumns, METADATA_COLUMNS } from './column-types.ts';
+import { byteaText, jsonText, microsText, millisText } from './pg-text.ts';
+
+/** A column value as PostgreSQL text; null is SQL NULL. */
+export type SqlText = string | null;
+
+/** Where the message came from; becomes the `_kafka_*` columns. */
+export interface MessageMeta {
+  partition: number;
+  /** kafkajs offset string. */
+  offset: string;
+  /** kafkajs timestamp: milliseconds since the epoch, as a string. */
+  timestamp: string;
+}
+
+export interface RowMapper {
+  /** Columns written, in order: the reader schema's fields, then `_kafka_partition/offset/timestamp`. */
+  readonly columns: readonly ColumnSpec[];
+  /** Position of the catalog key in `columns`. */
+  readonly keyIndex: number;
+  /** Position of the upsert version field, when the entry has one. */
+  readonly versionIndex: number | undefined;
+  /** The row of a decoded value; a value that cannot be a row throws PoisonMessageError('ROW_REJECTED'). */
+  toRow(value: Readonly<Record<string, unknown>>, meta: MessageMeta): SqlText[];
+  /** A comparable version of a decoded value (upserts); null when the field is null. */
+  versionOf(value: Readonly<Record<string, unknown>>): bigint | null;
+  /** The key column's text of a row, as the in-batch dedupe compares keys. */
+  keyOf(row: readonly SqlText[]): string;
+  /** The key column's text from a Kafka message key (tombstones carry no value): the key as UTF-8 text. */
+  keyFromMessageKey(key: Buffer): string;
+}
+
+type Converter = (value: unknown) => string;
+
+function refuse(expected: string, value: unknown): never {
+  const shown = typeof value === 'bigint' ? `${value}n` : typeof value;
+  throw new PoisonMessageError('ROW_REJECTED', `expected ${expected}, got ${shown}`);
+}
+
+const INTEGER_TEXT = /^-?\d+$/;
+
+const converters: Record<ColumnKind, Converter> = {
+  boolean: (v) => (v === true ? 't' : v === false ? 'f' : refuse('a boolean', v)),
+  integer: (v) => (Number.isInteger(v) ? String(v) : refuse('an integer', v)),
+  bigint: (v) =>
+    typeof v === 'bigint' || Number.isSafeInteger(v)
+      ? String(v)
+      : typeof v === 'string' && INTEGER_TEXT.test(v)
+        ? v
+        : refuse('a whole number', v),
+  // String(NaN) and String(±Infinity) are the spellings PostgreSQL reads for real/double precision.
+  float: (v) => (typeof v === 'number' ? String(v) : refuse('a number', v)),
+  text: (v) => (typeof v === 'string' ? v : refuse('a string', v)),
+  uuid: (v) => (typeof v === 'string' ? v : refuse('a uuid string', v)),
+  enum: (v) => (typeof v === 'string' ? v : refuse('an enum symbol', v)),
+  bytes: (v) => (v instanceof Uint8Array ? byteaText(v) : refuse('bytes', v)),
+  // Already exact base-10 text from the decimal logical type; PostgreSQL checks precision and scale.
+  decimal: (v) => (typeof v === 'string' ? v : refuse('a decimal string', v)),
+  'timestamp-millis': (v) => (v instanceof Date ? millisText(v) : refuse('a Date', v)),
+  'timestamp-micros': (v) => (typeof v === 'bigint' ? microsText(v) : refuse('a bigint of microseconds', v)),
+  date: (v) => (typeof v === 'string' ? v : refuse('a YYYY-MM-DD string', v)),
+  json: (v) => jsonText(v),
+  'kafka-timestamp': (v) => {
+    const ms = Number(v);
+    return Number.isSafeInteger(ms) ? millisText(new Date(ms)) : refuse('a Kafka timestamp in ms', v);
+  },
+};
+
+/** Order of versions, whatever the field's type: numbers, bigint µs, Dates and ISO days. */
+function versionValue(v: unknown): bigint | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
+  if (v instanceof Date && !Number.isNaN(v.getTime())) return BigInt(v.getTime());
+  if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v)) return BigInt(Date.parse(v));
+  return refuse('an integer, timestamp or date version', v);
+}
+
+const VERSION_KINDS = new Set<ColumnKind>([
+  'integer',
+  'bigint',
+  'timestamp-millis',
+  'timestamp-micros',
+  'date',
+]);
+
+/** Precomputes the columns and converters of a catalog entry's reader schema. */
+export function createRowMapper(entry: CatalogEntry): RowMapper {
+  const fields = fieldColumns(entry.reader.type);
+  const columns = [...fields, ...METADATA_COLUMNS];
+  const names = fields.map((c) => c.name);
+  const fieldConverters = fields.map((column) => {
+    const convert = converters[column.kind];
+    const { name, nullable } = column;
+    return (value: unknown): SqlText => {
+      if (value === null || value === undefined) {
+        if (nullable) return null;
+        throw new PoisonMessageError('ROW_REJECTED', `field ${name} is required but missing`, {
+          details: { field: name },
+        });
+      }
+      try {
+        return convert(value);
+      } catch (error) {
+        if (error instanceof PoisonMessageError) {
+          throw new PoisonMessageError('ROW_REJECTED', `field ${name}: ${error.message}`, {
+            cause: error,
+            details: { field: name },
+          });
+        }
+        throw error;
+      }
+    };
+  });
+  const keyIndex = names.indexOf(entry.key);
+  if (keyIndex < 0) {
+    throw new PipelineError('CATALOG_INVALID', `${entry.topic}: key "${entry.key}" is not a field`);
+  }
+  const versionIndex = entry.versionField === undefined ? undefined : names.indexOf(entry.versionField);
+  if (versionIndex !== undefined && (versionIndex < 0 || !VERSION_KINDS.has(fields[versionIndex]!.kind))) {
+    throw new PipelineError(
+      'CATALOG_INVALID',
+      `${entry.topic}: versionField "${entry.versionField}" must be an int, long, timestamp or date field`,
+    );
+  }
+  // The uuid type ignores case; the in-batch dedupe must too.
+  const normalizeKey = fields[keyIndex]!.kind === 'uuid' ? (k: string) => k.toLowerCase() : (k: string) => k;
+  const fieldCount = fields.length;
+  const kafkaTimestamp = converters['kafka-timestamp'];
+  const versionField = entry.versionField;
+
+  return {
+    columns,
+    keyIndex,
+    versionIndex,
+    toRow(value, meta) {
+      const row = new Array<SqlText>(fieldCount + 3);
+      for (let i = 0; i < fieldCount; i++) row[i] = fieldConverters[i]!(value[names[i]!]);
+      row[fieldCount] = String(meta.partition);
+      row[fieldCount + 1] = meta.offset;
+      row[fieldCount + 2] = kafkaTimestamp(meta.timestamp);
+      return row;
+    },
+    versionOf(value) {
+      return versionField === undefined ? null : versionValue(value[versionField]);
+    },
+    keyOf(row) {
+      return normalizeKey(row[keyIndex] ?? '');
+    },
+    keyFromMessageKey(key) {
+      return normalizeKey(key.toString('utf8'));
+    },
+  };
+}

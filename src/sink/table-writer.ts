@@ -1,0 +1,99 @@
+/**
+ * Bulk statements on one table. Never one statement per row, and never one bind parameter per value: the
+ * unnest form binds one array per column (the 65,535-parameter limit cannot be reached), COPY streams.
+ */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type pg from 'pg';
+import copyStreams from 'pg-copy-streams';
+import type { ColumnSpec } from './column-types.ts';
+import { copyTextChunks } from './copy-text.ts';
+import type { SqlText } from './row-mapper.ts';
+import { quoteIdentifier } from './sql-identifier.ts';
+
+/**
+ * How insert-mode rows reach the table. `copy` (the default: about 1.3–1.5× faster here, see the README)
+ * streams COPY FROM STDIN in text format; `unnest` is `INSERT … SELECT * FROM unnest($1::t1[], …)`.
+ */
+export type WriteStrategy = 'copy' | 'unnest';
+
+export interface TableWriterOptions {
+  table: string;
+  /** Columns in row order. */
+  columns: readonly ColumnSpec[];
+  /** Column of the catalog key: the conflict target of upserts and the column tombstones delete by. */
+  key: string;
+  /** Upserts only: a row is replaced only by a strictly higher version. */
+  versionField?: string;
+}
+
+export interface TableWriter {
+  /** Appends rows; returns how many were inserted. */
+  insert(client: pg.ClientBase, rows: readonly SqlText[][], strategy: WriteStrategy): Promise<number>;
+  /**
+   * Inserts rows or replaces a row of the same key with a strictly higher version; returns the rows inserted
+   * or replaced. Rows must have distinct keys (ON CONFLICT cannot touch a row twice in one statement).
+   */
+  upsert(client: pg.ClientBase, rows: readonly SqlText[][]): Promise<number>;
+  /** Deletes the rows of these keys; returns how many were deleted. */
+  deleteKeys(client: pg.ClientBase, keys: readonly string[]): Promise<number>;
+}
+
+/** One array per column, each element the text of a value. */
+function columnArrays(rows: readonly SqlText[][], width: number): SqlText[][] {
+  const arrays = Array.from({ length: width }, () => new Array<SqlText>(rows.length));
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r]!;
+    for (let c = 0; c < width; c++) arrays[c]![r] = row[c] as SqlText;
+  }
+  return arrays;
+}
+
+/** Prepares the statements of one table once; the per-batch work is binding arrays or streaming text. */
+export function createTableWriter(options: TableWriterOptions): TableWriter {
+  const { columns } = options;
+  const table = quoteIdentifier(options.table);
+  const names = columns.map((c) => quoteIdentifier(c.name));
+  const columnList = names.join(', ');
+  const unnest = `SELECT * FROM unnest(${columns.map((c, i) => `$${i + 1}::${c.pgType}[]`).join(', ')})`;
+  const insertSql = `INSERT INTO ${table} (${columnList}) ${unnest}`;
+  const copySql = `COPY ${table} (${columnList}) FROM STDIN`;
+  const key = quoteIdentifier(options.key);
+  const keyColumn = columns.find((c) => c.name === options.key);
+  const keyType = keyColumn?.pgType ?? 'text';
+  const deleteSql = `DELETE FROM ${table} WHERE ${key} = ANY($1::${keyType}[])`;
+
+  const updates = names
+    .filter((name) => name !== key)
+    .map((name) => `${name} = EXCLUDED.${name}`)
+    // The default (now()) of the excluded row: when this state of the row arrived.
+    .concat(`${quoteIdentifier('_ingested_at')} = EXCLUDED.${quoteIdentifier('_ingested_at')}`);
+  const version = options.versionField === undefined ? undefined : quoteIdentifier(options.versionField);
+  // An older version never overwrites a newer one; an equal version keeps the row already there.
+  const upsertSql =
+    `INSERT INTO ${table} AS t (${columnList}) ${unnest} ON CONFLICT (${key}) DO UPDATE SET ${updates.join(', ')}` +
+    (version === undefined ? '' : ` WHERE t.${version} < EXCLUDED.${version}`);
+
+  return {
+    async insert(client, rows, strategy) {
+      if (rows.length === 0) return 0;
+      if (strategy === 'unnest') {
+        const result = await client.query(insertSql, columnArrays(rows, columns.length));
+        return result.rowCount ?? 0;
+      }
+      const stream = client.query(copyStreams.from(copySql));
+      await pipeline(Readable.from(copyTextChunks(rows)), stream);
+      return stream.rowCount;
+    },
+    async upsert(client, rows) {
+      if (rows.length === 0) return 0;
+      const result = await client.query(upsertSql, columnArrays(rows, columns.length));
+      return result.rowCount ?? 0;
+    },
+    async deleteKeys(client, keys) {
+      if (keys.length === 0) return 0;
+      const result = await client.query(deleteSql, [keys]);
+      return result.rowCount ?? 0;
+    },
+  };
+}

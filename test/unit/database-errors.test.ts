@@ -1,0 +1,77 @@
+import test from 'ava';
+import { ConfigurationError, PipelineError, PoisonMessageError, TransientError } from '../../src/errors.ts';
+import { classifyDatabaseError, connectionConfig } from '../../src/sink/database.ts';
+
+const pgError = (code: string, message = `failed with ${code}`) =>
+  Object.assign(new Error(message), { code, severity: 'ERROR' });
+
+test('connection and concurrency failures are transient: DATABASE_UNAVAILABLE', (t) => {
+  const transient = [
+    Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }),
+    Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }),
+    new Error('Connection terminated unexpectedly'),
+    new Error('timeout exceeded when trying to connect'),
+    pgError('08006'),
+    pgError('08P01'),
+    pgError('57P01'),
+    pgError('57P02'),
+    pgError('57P03'),
+    pgError('53300'),
+    pgError('53100'),
+    pgError('40001'),
+    pgError('40P01'),
+    pgError('55P03'),
+  ];
+  for (const error of transient) {
+    const classified = classifyDatabaseError(error, 'orders');
+    t.true(classified instanceof TransientError, `${(error as { code?: string }).code ?? error.message}`);
+    t.is(classified.code, 'DATABASE_UNAVAILABLE');
+    t.is(classified.cause, error);
+  }
+});
+
+test('data exceptions and constraint violations are row-level, with the SQLSTATE', (t) => {
+  for (const code of ['22003', '22P02', '22021', '22P05', '23502', '23505', '23514']) {
+    const classified = classifyDatabaseError(pgError(code, 'refused'), 'orders');
+    t.true(classified instanceof PoisonMessageError, code);
+    t.is(classified.code, 'ROW_REJECTED');
+    t.is((classified as PoisonMessageError).sqlState, code);
+  }
+});
+
+test('anything else is a non-retriable CONTRACT_MISMATCH naming the table', (t) => {
+  for (const code of ['42703', '42P01', '42804', 'XX000']) {
+    const classified = classifyDatabaseError(pgError(code, `column "x" of relation "orders"`), 'orders');
+    t.false(classified instanceof TransientError);
+    t.false(classified instanceof PoisonMessageError);
+    t.is(classified.code, 'CONTRACT_MISMATCH', code);
+    t.regex(classified.message, /table orders/);
+    t.is(classified.details.code, code);
+  }
+  t.is(classifyDatabaseError(new TypeError('bug')).code, 'CONTRACT_MISMATCH');
+});
+
+test('a refused login or a missing database is configuration', (t) => {
+  t.true(classifyDatabaseError(pgError('28P01')) instanceof ConfigurationError);
+  t.true(classifyDatabaseError(pgError('3D000')) instanceof ConfigurationError);
+});
+
+test('a PipelineError passes through unchanged', (t) => {
+  const error = new PipelineError('CATALOG_INVALID', 'x');
+  t.is(classifyDatabaseError(error), error);
+});
+
+test('every connection gets the schema as search_path, and TLS verifies against the CA', (t) => {
+  const plain = connectionConfig({ connectionString: 'postgres://u@h/db', schema: 'pipe_line' });
+  t.is(plain.options, '-c search_path="pipe_line"');
+  t.is(plain.ssl, undefined);
+  t.is(plain.application_name, 'schema-first-pipeline');
+  const spaced = connectionConfig({ connectionString: 'postgres://u@h/db', schema: 'a b' });
+  t.is(spaced.options, '-c search_path="a\\ b"', 'spaces escaped for the startup options');
+  const tls = connectionConfig(
+    { connectionString: 'postgres://u@h/db', schema: 'public', ca: 'PEM' },
+    { applicationName: 'x' },
+  );
+  t.deepEqual(tls.ssl, { ca: 'PEM', rejectUnauthorized: true });
+  t.is(tls.application_name, 'x');
+});

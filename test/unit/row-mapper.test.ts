@@ -1,0 +1,136 @@
+import test from 'ava';
+import { PoisonMessageError } from '../../src/errors.ts';
+import { byteaText, jsonText, microsText, millisText } from '../../src/sink/pg-text.ts';
+import { createRowMapper } from '../../src/sink/row-mapper.ts';
+import { allTypesEntry } from '../support/all-types.ts';
+
+const entry = allTypesEntry();
+const meta = { partition: 2, offset: '41', timestamp: '1767225600123' };
+
+function sample(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    id: '0b3f2a51-2f6c-4c4e-9a57-4d3c4ab1e001',
+    flag: true,
+    small: -7,
+    big: 4_503_599_627_370_496,
+    single: 0.5,
+    double: -1.25e-10,
+    label: 'tab\there\nnew line \\ backslash',
+    colour: 'GREEN',
+    raw: Buffer.from([0, 1, 254, 255]),
+    four: Buffer.from('abcd'),
+    amount: '-1234567.891',
+    fixed_amount: '123456789',
+    at_ms: new Date('2026-01-01T00:00:00.123Z'),
+    at_us: 1_767_225_600_123_456n,
+    day: '2026-02-28',
+    nested: {
+      when_us: 1_767_225_600_000_001n,
+      when_ms: new Date('2020-05-06T07:08:09.010Z'),
+      price: '12.50',
+      blob: Buffer.from([1, 2]),
+    },
+    list: [1, 2, 3],
+    tags: { a: 'x', 'b"c': 'y' },
+    maybe_text: null,
+    maybe_day: '1969-12-31',
+    maybe_amount: '0.001',
+    text_or_long: 42,
+    text_or_number: 'text',
+    maybe_us_last: null,
+    ...overrides,
+  };
+}
+
+/** Through avsc and back: the values the consumer's decoder hands over (unions unwrapped by default). */
+function decoded(value: Record<string, unknown>): Record<string, unknown> {
+  const type = entry.reader.type;
+  return type.fromBuffer(type.toBuffer(value)) as Record<string, unknown>;
+}
+
+test('a decoded value becomes PostgreSQL text per column, metadata last', (t) => {
+  const mapper = createRowMapper(entry);
+  const row = mapper.toRow(decoded(sample()), meta);
+  const byName = Object.fromEntries(mapper.columns.map((c, i) => [c.name, row[i]]));
+  t.deepEqual(byName, {
+    id: '0b3f2a51-2f6c-4c4e-9a57-4d3c4ab1e001',
+    flag: 't',
+    small: '-7',
+    big: '4503599627370496',
+    single: '0.5',
+    double: '-1.25e-10',
+    label: 'tab\there\nnew line \\ backslash',
+    colour: 'GREEN',
+    raw: '\\x0001feff',
+    four: '\\x61626364',
+    amount: '-1234567.891',
+    fixed_amount: '123456789',
+    at_ms: '2026-01-01T00:00:00.123000+00',
+    at_us: '2026-01-01T00:00:00.123456+00',
+    day: '2026-02-28',
+    nested:
+      '{"when_us":1767225600000001,"when_ms":"2020-05-06T07:08:09.010Z","price":"12.50","blob":"\\\\x0102"}',
+    list: '[1,2,3]',
+    tags: '{"a":"x","b\\"c":"y"}',
+    maybe_text: null,
+    maybe_day: '1969-12-31',
+    maybe_amount: '0.001',
+    text_or_long: '42',
+    text_or_number: '"text"',
+    maybe_us_last: null,
+    _kafka_partition: '2',
+    _kafka_offset: '41',
+    _kafka_timestamp: '2026-01-01T00:00:00.123000+00',
+  });
+});
+
+test('avsc unwraps [null, X] unions by default: the mapper sees the bare value or null', (t) => {
+  const value = decoded(sample({ maybe_text: 'here', maybe_us_last: 1n }));
+  t.is(value.maybe_text, 'here');
+  t.is(value.maybe_us_last, 1n);
+  const mapper = createRowMapper(entry);
+  const row = mapper.toRow(value, meta);
+  t.is(row[mapper.columns.findIndex((c) => c.name === 'maybe_text')], 'here');
+  t.is(row[mapper.columns.findIndex((c) => c.name === 'maybe_us_last')], '1970-01-01T00:00:00.000001+00');
+});
+
+test('timestamp-micros keeps every microsecond, before 1970 and far from it too', (t) => {
+  t.is(microsText(0n), '1970-01-01T00:00:00.000000+00');
+  t.is(microsText(1n), '1970-01-01T00:00:00.000001+00');
+  t.is(microsText(-1n), '1969-12-31T23:59:59.999999+00');
+  t.is(microsText(1_767_225_600_123_456n), '2026-01-01T00:00:00.123456+00');
+  t.is(microsText(9_007_199_254_740_991n), '2255-06-05T23:47:34.740991+00', '2^53 - 1 µs');
+  t.is(microsText(253_402_300_800_000_000n), '10000-01-01 00:00:00.000000+00');
+  t.is(microsText(-62_135_596_800_000_001n), '0001-12-31 23:59:59.999999+00 BC');
+  t.is(millisText(new Date(-1)), '1969-12-31T23:59:59.999000+00');
+  t.throws(() => millisText(new Date(Number.NaN)), { instanceOf: PoisonMessageError });
+});
+
+test('nested JSON never throws on bigint and keeps its digits; Dates become ISO strings', (t) => {
+  t.is(jsonText({ big: 12_345_678_901_234_567_890n }), '{"big":12345678901234567890}');
+  t.is(jsonText([new Date(0), null, undefined, true]), '["1970-01-01T00:00:00.000Z",null,null,true]');
+  t.is(jsonText({ skip: undefined, n: Number.NaN, inf: -Infinity }), '{"n":"NaN","inf":"-Infinity"}');
+  t.is(jsonText('quote " and \u2028'), JSON.stringify('quote " and \u2028'));
+  t.deepEqual(JSON.parse(jsonText({ a: [{ b: 1n }] })), { a: [{ b: 1 }] });
+  t.is(byteaText(new Uint8Array([255, 0])), '\\xff00');
+});
+
+test('values that cannot be a row are PoisonMessageError naming the field', (t) => {
+  const mapper = createRowMapper(entry);
+  const missing = t.throws(() => mapper.toRow(sample({ label: null }), meta), {
+    instanceOf: PoisonMessageError,
+  });
+  t.is(missing.code, 'ROW_REJECTED');
+  t.regex(missing.message, /field label is required/);
+  const wrong = t.throws(() => mapper.toRow(sample({ at_us: 5 }), meta), { instanceOf: PoisonMessageError });
+  t.regex(wrong.message, /field at_us: expected a bigint of microseconds, got number/);
+  t.throws(() => mapper.toRow(sample({ small: 1.5 }), meta), { message: /field small: expected an integer/ });
+});
+
+test('keys and versions for the in-batch dedupe', (t) => {
+  const mapper = createRowMapper(allTypesEntry('upsert'));
+  const row = mapper.toRow(sample({ id: '0B3F2A51-2F6C-4C4E-9A57-4D3C4AB1E001' }), meta);
+  t.is(mapper.keyOf(row), '0b3f2a51-2f6c-4c4e-9a57-4d3c4ab1e001', 'uuid keys compare case-insensitively');
+  t.is(mapper.keyFromMessageKey(Buffer.from('0B3F2A51-2F6C-4C4E-9A57-4D3C4AB1E001')), mapper.keyOf(row));
+  t.is(mapper.versionOf(sample({ big: 17 })), 17n);
+});
