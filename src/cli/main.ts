@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { ConfigurationError, PipelineError, UsageError } from '../errors.ts';
 import { checkCommand } from './check-command.ts';
 import { codegenCommand } from './codegen-command.ts';
+import { consumeCommand } from './consume-command.ts';
 import type { Command, CommandIo } from './command.ts';
 import { EXIT, exitCodeOf } from './exit-codes.ts';
 import { migrateCommand } from './migrate-command.ts';
@@ -14,6 +15,7 @@ import { stackCommand } from './stack-command.ts';
 import { topicsCommand } from './topics-command.ts';
 
 const commands: Command[] = [
+  consumeCommand,
   stackCommand,
   migrateCommand,
   checkCommand,

@@ -90,20 +90,88 @@ export function parseSchemaFile(
   return { schema: schema as avro.schema.RecordType, type: parseSchema(schema, file) };
 }
 
+/**
+ * Logical types the project has no mapping for, by field. avsc reads an unknown (or misspelt) logical type
+ * as its underlying type without a word, even with assertLogicalTypes: a `timestamp-microseconds` would be
+ * a plain number in the generated types and in the tables.
+ */
+function unknownLogicalTypes(schema: unknown, path: string): string[] {
+  if (Array.isArray(schema)) return schema.flatMap((branch) => unknownLogicalTypes(branch, path));
+  if (schema === null || typeof schema !== 'object') return [];
+  const node = schema as {
+    logicalType?: unknown;
+    fields?: unknown;
+    items?: unknown;
+    values?: unknown;
+    type?: unknown;
+  };
+  const found: string[] = [];
+  if (node.logicalType !== undefined && !Object.hasOwn(logicalTypes, String(node.logicalType))) {
+    found.push(
+      `${path === '' ? 'the schema' : `field "${path}"`} has logical type ${JSON.stringify(node.logicalType)}, known are ${Object.keys(logicalTypes).join(', ')}`,
+    );
+  }
+  if (Array.isArray(node.fields)) {
+    for (const field of node.fields as { name?: unknown; type?: unknown }[]) {
+      const name = typeof field?.name === 'string' ? field.name : '?';
+      found.push(...unknownLogicalTypes(field?.type, path === '' ? name : `${path}.${name}`));
+    }
+  }
+  if (node.items !== undefined) found.push(...unknownLogicalTypes(node.items, `${path}[]`));
+  if (node.values !== undefined) found.push(...unknownLogicalTypes(node.values, `${path}{}`));
+  if (typeof node.type === 'object') found.push(...unknownLogicalTypes(node.type, path));
+  return found;
+}
+
+/** Fresh per parse: avsc keeps its registry of named types in the options object. */
+function forSchemaOptions(): Partial<avro.ForSchemaOptions> {
+  return {
+    logicalTypes,
+    // Without this, a known logical type with bad attributes (a decimal without precision) silently
+    // becomes its underlying type.
+    assertLogicalTypes: true,
+  };
+}
+
+/**
+ * The top-level field an unparsable record schema fails at: avsc's messages name the bad type but not
+ * where it is. Found by parsing ever longer prefixes of the fields (earlier fields keep their named types).
+ */
+function faultyField(schema: unknown): string | undefined {
+  const record = schema as { type?: unknown; fields?: unknown };
+  if (record?.type !== 'record' || !Array.isArray(record.fields)) return undefined;
+  for (let i = 1; i <= record.fields.length; i++) {
+    try {
+      avro.Type.forSchema(
+        { ...record, fields: record.fields.slice(0, i) } as avro.Schema,
+        forSchemaOptions(),
+      );
+    } catch {
+      const name = (record.fields[i - 1] as { name?: unknown })?.name;
+      return typeof name === 'string' ? name : `#${i - 1}`;
+    }
+  }
+  return undefined;
+}
+
 /** avsc type of a schema with the project's logical types; Avro rule violations become SCHEMA_INVALID. */
 export function parseSchema(schema: unknown, origin: string): avro.Type {
-  let type: avro.Type;
-  try {
-    type = avro.Type.forSchema(schema as avro.Schema, {
-      logicalTypes,
-      // Without this, a misspelt logical type silently becomes its underlying type.
-      assertLogicalTypes: true,
-    });
-  } catch (error) {
-    throw new PipelineError('SCHEMA_INVALID', `${origin}: ${(error as Error).message}`, {
-      cause: error,
+  const unknown = unknownLogicalTypes(schema, '');
+  if (unknown.length > 0) {
+    throw new PipelineError('SCHEMA_INVALID', `${origin}: ${unknown.join('; ')}`, {
       details: { file: origin },
     });
+  }
+  let type: avro.Type;
+  try {
+    type = avro.Type.forSchema(schema as avro.Schema, forSchemaOptions());
+  } catch (error) {
+    const field = faultyField(schema);
+    throw new PipelineError(
+      'SCHEMA_INVALID',
+      `${origin}: ${field === undefined ? '' : `field "${field}": `}${(error as Error).message}`,
+      { cause: error, details: { file: origin, ...(field === undefined ? {} : { field }) } },
+    );
   }
   if (type.typeName !== 'record') {
     throw new PipelineError(

@@ -278,6 +278,8 @@ export async function writePartitionBatch(
       result.written = applied.written;
       result.deleted = applied.deleted;
       result.superseded = plan.superseded.length + applied.notApplied;
+      // In offset order, so that dead letters' ids follow the partition's order.
+      dead.sort((a, b) => Number(BigInt(a.message.offset) - BigInt(b.message.offset)));
       result.deadLettered = await insertDeadLetters(
         client,
         dead.map((d) => deadLetter(groupId, d)),

@@ -32,8 +32,21 @@ function utcText(epochSeconds: number, fraction6: string): string {
   );
 }
 
+// Instants whose year is 1–9999, where Date.toISOString() writes what PostgreSQL reads.
+const ISO_MIN_MS = -62_135_596_800_000;
+const ISO_MAX_MS = 253_402_300_799_999;
+
 /** A timestamp-micros value (bigint µs since the epoch) as exact timestamptz text: no microsecond lost. */
 export function microsText(micros: bigint): string {
+  // Hot path: every avsc long is a safe integer, so Number arithmetic is exact and much cheaper than BigInt.
+  const n = Number(micros);
+  if (Number.isSafeInteger(n)) {
+    const ms = Math.floor(n / 1000);
+    if (ms >= ISO_MIN_MS && ms <= ISO_MAX_MS) {
+      const sub = n - ms * 1000;
+      return `${new Date(ms).toISOString().slice(0, 23)}${sub < 10 ? '00' : sub < 100 ? '0' : ''}${sub}Z`;
+    }
+  }
   let seconds = micros / MICROS_PER_SECOND;
   let fraction = micros % MICROS_PER_SECOND;
   // BigInt division truncates toward zero; an instant before 1970 needs the floor.
@@ -48,6 +61,7 @@ export function microsText(micros: bigint): string {
 export function millisText(date: Date): string {
   const ms = date.getTime();
   if (Number.isNaN(ms)) throw new PoisonMessageError('ROW_REJECTED', 'timestamp is an invalid Date');
+  if (ms >= ISO_MIN_MS && ms <= ISO_MAX_MS) return date.toISOString();
   const seconds = Math.floor(ms / 1000);
   return utcText(seconds, pad((ms - seconds * 1000) * 1000, 6));
 }

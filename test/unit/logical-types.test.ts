@@ -1,0 +1,65 @@
+import test from 'ava';
+import avro from 'avsc';
+import { logicalTypes } from '../../src/contracts/logical-types.ts';
+
+const type = avro.Type.forSchema(
+  {
+    type: 'record',
+    name: 'AllLogical',
+    fields: [
+      { name: 'amount', type: { type: 'bytes', logicalType: 'decimal', precision: 6, scale: 2 } },
+      { name: 'day', type: { type: 'int', logicalType: 'date' } },
+      { name: 'id', type: { type: 'string', logicalType: 'uuid' } },
+      { name: 'at', type: { type: 'long', logicalType: 'timestamp-millis' } },
+      { name: 'at_micros', type: { type: 'long', logicalType: 'timestamp-micros' } },
+    ],
+  },
+  { logicalTypes, assertLogicalTypes: true },
+);
+
+const valid = {
+  amount: '1234.50',
+  day: '2024-02-29',
+  id: '0b0e7a4c-5b8a-4d2e-9f51-3a9e2b7c1d00',
+  at: new Date('2026-01-02T03:04:05.678Z'),
+  at_micros: 1_767_323_045_678_901n,
+};
+
+const roundTrip = (value: object) => type.fromBuffer(type.toBuffer(value)) as Record<string, unknown>;
+
+test('every logical type round-trips to the same TypeScript value', (t) => {
+  t.deepEqual({ ...roundTrip(valid) }, valid);
+});
+
+test('decimals round-trip exactly, negative and zero included, at the precision limits', (t) => {
+  for (const amount of ['-1234.56', '-0.01', '0.00', '9999.99', '-9999.99', '0.10', '-128.00', '127.99']) {
+    t.is(roundTrip({ ...valid, amount }).amount, amount, amount);
+  }
+  // Fewer fraction digits than the scale are padded, not refused.
+  t.is(roundTrip({ ...valid, amount: '-5.5' }).amount, '-5.50');
+  t.is(roundTrip({ ...valid, amount: '42' }).amount, '42.00');
+});
+
+test('a decimal with too many fraction digits or digits is refused, never rounded', (t) => {
+  for (const amount of ['1.234', '-0.001', '10000.00', '1e3', '1,00', ' 1.00', 'NaN', '']) {
+    t.false(type.isValid({ ...valid, amount }), amount);
+    t.throws(() => type.toBuffer({ ...valid, amount }), undefined, amount);
+  }
+});
+
+test('a day that does not exist is refused (2026-02-30), leap days accepted', (t) => {
+  t.false(type.isValid({ ...valid, day: '2026-02-30' }));
+  t.false(type.isValid({ ...valid, day: '2025-02-29' }));
+  t.false(type.isValid({ ...valid, day: '2026-13-01' }));
+  t.false(type.isValid({ ...valid, day: '2026-1-01' }));
+  t.true(type.isValid({ ...valid, day: '2028-02-29' }));
+  t.is(roundTrip({ ...valid, day: '1969-12-31' }).day, '1969-12-31');
+});
+
+test('uuids are checked; timestamps need a valid Date and a bigint', (t) => {
+  t.false(type.isValid({ ...valid, id: 'not-a-uuid' }));
+  t.false(type.isValid({ ...valid, at: new Date(Number.NaN) }));
+  t.false(type.isValid({ ...valid, at: valid.at.getTime() }));
+  t.false(type.isValid({ ...valid, at_micros: 5 }));
+  t.false(type.isValid({ ...valid, at_micros: 2n ** 60n }), 'beyond 2^53 µs would lose precision');
+});
