@@ -1,9 +1,9 @@
-import { loadConfig } from '../config.ts';
 import { MessageDecoder } from '../codec/message-decoder.ts';
-import { loadCatalog } from '../contracts/catalog.ts';
-import { RegistryClient } from '../contracts/registry-client.ts';
+import { loadConfig } from '../config.ts';
 import { PipelineConsumer } from '../consumer/pipeline-consumer.ts';
 import { assertStartupContract } from '../consumer/startup-gate.ts';
+import { loadCatalog } from '../contracts/catalog.ts';
+import { RegistryClient } from '../contracts/registry-client.ts';
 import { UsageError } from '../errors.ts';
 import { createKafka } from '../kafka/kafka-client.ts';
 import { createPool } from '../sink/database.ts';
@@ -67,7 +67,10 @@ export const consumeCommand: Command = {
       io.err(`consuming ${topics?.join(', ') ?? 'every catalog topic'} as group ${config.consumer.groupId}`);
       const timer =
         progressSeconds > 0
-          ? setInterval(() => io.err(formatCounters(consumer.counters, Date.now() - started)), progressSeconds * 1000)
+          ? setInterval(
+              () => io.err(formatCounters(consumer.counters, Date.now() - started)),
+              progressSeconds * 1000,
+            )
           : undefined;
       try {
         await consumer.done;

@@ -5,8 +5,9 @@ import { parseArgs } from 'node:util';
 import { ConfigurationError, PipelineError, UsageError } from '../errors.ts';
 import { checkCommand } from './check-command.ts';
 import { codegenCommand } from './codegen-command.ts';
-import { consumeCommand } from './consume-command.ts';
 import type { Command, CommandIo } from './command.ts';
+import { consumeCommand } from './consume-command.ts';
+import { demoCommand } from './demo-command.ts';
 import { EXIT, exitCodeOf } from './exit-codes.ts';
 import { migrateCommand } from './migrate-command.ts';
 import { produceCommand } from './produce-command.ts';
@@ -15,6 +16,7 @@ import { stackCommand } from './stack-command.ts';
 import { topicsCommand } from './topics-command.ts';
 
 const commands: Command[] = [
+  demoCommand,
   consumeCommand,
   stackCommand,
   migrateCommand,

@@ -13,14 +13,19 @@ import type pg from 'pg';
 import type { MessageDecoder } from '../codec/message-decoder.ts';
 import type { ConsumerSettings } from '../config.ts';
 import { type Catalog, type CatalogEntry, entryFor } from '../contracts/catalog.ts';
-import { PipelineError, TransientError } from '../errors.ts';
+import { PipelineError } from '../errors.ts';
 import { readNextOffsets, type SinkMessage, writePartitionBatch } from '../sink/partition-writer.ts';
 import { retryTransient } from './retry-transient.ts';
 
 export interface TopicCounters {
+  /** Rows inserted, or upserted with a higher version. */
   written: number;
+  /** Rows deleted by tombstones. */
   deleted: number;
+  /** Upserts that lost to a newer version of their key (in the batch or already in the table). */
+  superseded: number;
   deadLettered: number;
+  /** Redeliveries of offsets already in the database. */
   skipped: number;
 }
 
@@ -54,7 +59,7 @@ export class PipelineConsumer {
       entryFor(options.catalog, t),
     );
     for (const entry of this.#entries) {
-      this.counters.set(entry.topic, { written: 0, deleted: 0, deadLettered: 0, skipped: 0 });
+      this.counters.set(entry.topic, { written: 0, deleted: 0, superseded: 0, deadLettered: 0, skipped: 0 });
     }
     this.#consumer = options.kafka.consumer({
       groupId: options.settings.groupId,
@@ -187,7 +192,11 @@ export class PipelineConsumer {
             entry,
             chunk.map((m) => m.value),
           ),
-        { shouldContinue: live, heartbeat, onRetry: (e, n, ms) => log(`registry: ${e.message}; retry ${n} in ${ms} ms`) },
+        {
+          shouldContinue: live,
+          heartbeat,
+          onRetry: (e, n, ms) => log(`registry: ${e.message}; retry ${n} in ${ms} ms`),
+        },
       );
       const messages: SinkMessage[] = chunk.map((m, i) => ({
         topic: batch.topic,
@@ -215,6 +224,7 @@ export class PipelineConsumer {
       );
       counters.written += result.written;
       counters.deleted += result.deleted;
+      counters.superseded += result.superseded;
       counters.deadLettered += result.deadLettered;
       counters.skipped += result.skipped;
       resolveOffset(chunk.at(-1)!.offset);
@@ -227,12 +237,8 @@ export class PipelineConsumer {
 function headersOf(headers: Record<string, unknown> | undefined): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(headers ?? {})) {
-    out[name] = value === undefined ? undefined : Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
+    out[name] =
+      value === undefined ? undefined : Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
   }
   return out;
-}
-
-/** For the CLI: a transient error that outlived the retries is still a service being down. */
-export function isTransient(error: unknown): error is TransientError {
-  return error instanceof TransientError;
 }

@@ -8,7 +8,11 @@ import type { Catalog } from '../contracts/catalog.ts';
 import type { RegistryClient } from '../contracts/registry-client.ts';
 import { registryContractProblems } from '../contracts/registry-contract.ts';
 import { PipelineError } from '../errors.ts';
-import { checkDatabaseContract, type DatabaseContractProblem, databaseContractError } from '../sink/contract-gate.ts';
+import {
+  checkDatabaseContract,
+  type DatabaseContractProblem,
+  databaseContractError,
+} from '../sink/contract-gate.ts';
 
 export interface StartupContractInput {
   pool: pg.Pool;

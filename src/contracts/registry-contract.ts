@@ -7,7 +7,10 @@ import type { Catalog } from './catalog.ts';
 import { parseSchema } from './catalog.ts';
 import type { RegistryClient } from './registry-client.ts';
 
-export async function registryContractProblems(catalog: Catalog, registry: RegistryClient): Promise<string[]> {
+export async function registryContractProblems(
+  catalog: Catalog,
+  registry: RegistryClient,
+): Promise<string[]> {
   const problems: string[] = [];
   for (const entry of catalog.entries) {
     const versions = await registry.versions(entry.subject);

@@ -44,6 +44,8 @@ function expected(type: avro.Type): string {
     case 'union:unwrapped':
     case 'union:wrapped':
       return (type as avro.types.UnwrappedUnionType).types.map(expected).join(' or ');
+    case 'null':
+      return 'null';
     default:
       return `a ${type.typeName}`;
   }

@@ -36,7 +36,8 @@ test('SIGKILL mid-stream, then restart: every offset in the table once, none los
   const producer = new TypedProducer({ kafka: fx.kafka, catalog: fx.catalog, registry: fx.registry });
   await producer.connect();
   const total = 30_000;
-  for (let from = 0; from < total; from += 5000) await producer.sendUnchecked(views, undefined, pageViews(from, 5000));
+  for (let from = 0; from < total; from += 5000)
+    await producer.sendUnchecked(views, undefined, pageViews(from, 5000));
   await producer.disconnect();
   t.is(await producedOffsets(fx, views), total);
 
@@ -82,7 +83,8 @@ test('two consumers in one group split the partitions with no duplicate', async 
   const producer = new TypedProducer({ kafka: fx.kafka, catalog: fx.catalog, registry: fx.registry });
   await producer.connect();
   const total = 8000;
-  for (let from = 0; from < total; from += 1000) await producer.sendUnchecked(views, undefined, pageViews(from, 1000));
+  for (let from = 0; from < total; from += 1000)
+    await producer.sendUnchecked(views, undefined, pageViews(from, 1000));
   await producer.disconnect();
 
   const count = async () => Number((await fx.pool.query('SELECT count(*) AS n FROM page_views')).rows[0].n);

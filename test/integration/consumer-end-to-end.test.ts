@@ -1,7 +1,7 @@
 import test from 'ava';
+import { encodeWireFormat } from '../../src/codec/wire-format.ts';
 import type { OrderV1, OrderV2, PageView } from '../../src/contracts/generated/events.ts';
 import type { Decimal, IsoDate, Uuid } from '../../src/contracts/logical-types.ts';
-import { encodeWireFormat } from '../../src/codec/wire-format.ts';
 import { TypedProducer } from '../../src/producer/typed-producer.ts';
 import { consumeUntilCaughtUp } from '../support/consume-until-caught-up.ts';
 import { createPipelineFixture } from '../support/pipeline-fixture.ts';
@@ -58,7 +58,11 @@ test('v1 and v2 orders, page views and every kind of poison: rows field by field
 
   await producer.sendUnchecked(orders, 1, [1, 2, 3].map(orderV1));
   await producer.sendUnchecked(orders, 2, [4, 5].map(orderV2));
-  await producer.sendUnchecked(views, undefined, [1, 2, 3, 4].map((n) => pageView(n)));
+  await producer.sendUnchecked(
+    views,
+    undefined,
+    [1, 2, 3, 4].map((n) => pageView(n)),
+  );
 
   // Poison: one of each kind a consumer meets, between good messages.
   const viewsV1Id = await fx.registry.schemaIdOf(`${views}-value`, fx.catalog.entries[1]!.reader.schema);
@@ -119,9 +123,12 @@ test('v1 and v2 orders, page views and every kind of poison: rows field by field
   });
   t.is(viewRows[0].referrer, 'https://search.example/?q=a\tb\\c\nd');
 
-  const { rows: letters } = await fx.pool.query<{ key: Buffer; value: Buffer; error_class: string; sql_state: string | null }>(
-    'SELECT key, value, error_class, sql_state FROM dead_letters ORDER BY "offset"',
-  );
+  const { rows: letters } = await fx.pool.query<{
+    key: Buffer;
+    value: Buffer;
+    error_class: string;
+    sql_state: string | null;
+  }>('SELECT key, value, error_class, sql_state FROM dead_letters ORDER BY "offset"');
   t.is(letters.length, 5);
   for (const [i, p] of poison.entries()) {
     t.is(letters[i]!.key.toString(), p.key);

@@ -51,7 +51,11 @@ export function spawnPipeline(t: ExecutionContext, args: string[], env: NodeJS.P
 }
 
 /** Polls `probe` until it returns true; fails after the timeout with `what` in the message. */
-export async function waitUntil(what: string, probe: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+export async function waitUntil(
+  what: string,
+  probe: () => Promise<boolean>,
+  timeoutMs = 60_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await probe())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);

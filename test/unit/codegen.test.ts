@@ -17,7 +17,9 @@ function catalogOf(t: { teardown(fn: () => void): void }, schema: object): strin
   writeFileSync(join(dir, 'a.avsc'), JSON.stringify(schema));
   writeFileSync(
     join(dir, 'catalog.json'),
-    JSON.stringify({ topics: [{ topic: 'x.all', schemas: ['a.avsc'], table: 'all_types', key: 'id', writeMode: 'insert' }] }),
+    JSON.stringify({
+      topics: [{ topic: 'x.all', schemas: ['a.avsc'], table: 'all_types', key: 'id', writeMode: 'insert' }],
+    }),
   );
   return renderTypes(loadCatalog(dir));
 }
@@ -85,5 +87,8 @@ test('each version has its own types; the reader version has the plain names', (
   t.regex(out, /export interface OrderLineV1 \{/);
   t.regex(out, /export type Order = OrderV2;/);
   t.regex(out, /'shop\.orders': \{ 1: OrderV1; 2: OrderV2 \};/);
-  t.notRegex(out.slice(out.indexOf('export interface OrderV1'), out.indexOf('export type OrderStatusV1')), /coupon_code/);
+  t.notRegex(
+    out.slice(out.indexOf('export interface OrderV1'), out.indexOf('export type OrderStatusV1')),
+    /coupon_code/,
+  );
 });
