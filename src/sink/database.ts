@@ -49,6 +49,10 @@ export function createPool(settings: DatabaseSettings, options: PoolOptions = {}
   const pool = new pg.Pool({ ...connectionConfig(settings, options), max: options.max ?? 4 });
   // Without a listener, an idle connection that breaks would crash the process with an unhandled 'error'.
   pool.on('error', options.onIdleError ?? (() => {}));
+  // A connection that breaks while checked out (between two statements of a transaction) emits 'error' on
+  // its client, which the pool does not listen to: unhandled, it would kill the process instead of failing
+  // the next statement, which the writer classifies as transient and retries.
+  pool.on('connect', (client) => client.on('error', options.onIdleError ?? (() => {})));
   return pool;
 }
 

@@ -36,6 +36,25 @@ function utcText(epochSeconds: number, fraction6: string): string {
 const ISO_MIN_MS = -62_135_596_800_000;
 const ISO_MAX_MS = 253_402_300_799_999;
 
+// toISOString costs about a microsecond; the messages of a batch mostly share their second, so the
+// `YYYY-MM-DDTHH:MM:SS` part of the last second is kept and only the fraction is written per value.
+let cachedSecond = Number.NaN;
+let cachedPrefix = '';
+
+/** `YYYY-MM-DDTHH:MM:SS.` of an instant in 1–9999 given in whole ms, and the ms within the second. */
+function isoSecond(ms: number): [prefix: string, milli: number] {
+  const second = Math.floor(ms / 1000);
+  if (second !== cachedSecond) {
+    cachedPrefix = new Date(second * 1000).toISOString().slice(0, 20);
+    cachedSecond = second;
+  }
+  return [cachedPrefix, ms - second * 1000];
+}
+
+function pad3(n: number): string {
+  return n < 10 ? `00${n}` : n < 100 ? `0${n}` : String(n);
+}
+
 /** A timestamp-micros value (bigint µs since the epoch) as exact timestamptz text: no microsecond lost. */
 export function microsText(micros: bigint): string {
   // Hot path: every avsc long is a safe integer, so Number arithmetic is exact and much cheaper than BigInt.
@@ -43,8 +62,8 @@ export function microsText(micros: bigint): string {
   if (Number.isSafeInteger(n)) {
     const ms = Math.floor(n / 1000);
     if (ms >= ISO_MIN_MS && ms <= ISO_MAX_MS) {
-      const sub = n - ms * 1000;
-      return `${new Date(ms).toISOString().slice(0, 23)}${sub < 10 ? '00' : sub < 100 ? '0' : ''}${sub}Z`;
+      const [prefix, milli] = isoSecond(ms);
+      return `${prefix}${pad3(milli)}${pad3(n - ms * 1000)}Z`;
     }
   }
   let seconds = micros / MICROS_PER_SECOND;
@@ -57,13 +76,22 @@ export function microsText(micros: bigint): string {
   return utcText(Number(seconds), fraction.toString().padStart(6, '0'));
 }
 
+/** Milliseconds since the epoch as timestamptz text. */
+export function epochMillisText(ms: number): string {
+  if (!Number.isFinite(ms)) throw new PoisonMessageError('ROW_REJECTED', 'timestamp is not a number');
+  if (ms >= ISO_MIN_MS && ms <= ISO_MAX_MS) {
+    const [prefix, milli] = isoSecond(ms);
+    return `${prefix}${pad3(milli)}Z`;
+  }
+  const seconds = Math.floor(ms / 1000);
+  return utcText(seconds, pad((ms - seconds * 1000) * 1000, 6));
+}
+
 /** A Date (timestamp-millis) as timestamptz text. */
 export function millisText(date: Date): string {
   const ms = date.getTime();
   if (Number.isNaN(ms)) throw new PoisonMessageError('ROW_REJECTED', 'timestamp is an invalid Date');
-  if (ms >= ISO_MIN_MS && ms <= ISO_MAX_MS) return date.toISOString();
-  const seconds = Math.floor(ms / 1000);
-  return utcText(seconds, pad((ms - seconds * 1000) * 1000, 6));
+  return epochMillisText(ms);
 }
 
 /** bytea in PostgreSQL's hex format. */

@@ -1,0 +1,84 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import test from 'ava';
+import { MessageDecoder } from '../../src/codec/message-decoder.ts';
+import { PipelineConsumer } from '../../src/consumer/pipeline-consumer.ts';
+import type { Uuid } from '../../src/contracts/logical-types.ts';
+import { TypedProducer } from '../../src/producer/typed-producer.ts';
+import { createPool } from '../../src/sink/database.ts';
+import { waitUntil } from '../support/cli-process.ts';
+import { createPipelineFixture } from '../support/pipeline-fixture.ts';
+import { startTcpProxy } from '../support/tcp-proxy.ts';
+
+test('PostgreSQL going away mid-stream is retried, never dead-lettered, and nothing is lost', async (t) => {
+  const fx = await createPipelineFixture(t, { partitions: 2 });
+  const views = fx.topic('shop.page-views');
+  const target = new URL(fx.config.database.connectionString);
+  const proxy = await startTcpProxy(target.hostname, Number(target.port));
+  t.teardown(() => proxy.close());
+  const proxied = new URL(target);
+  proxied.port = String(proxy.port);
+  const pool = createPool(
+    { ...fx.config.database, connectionString: proxied.toString() },
+    { max: 4, connectTimeoutMs: 1000 },
+  );
+  t.teardown(() => pool.end());
+
+  const producer = new TypedProducer({ kafka: fx.kafka, catalog: fx.catalog, registry: fx.registry });
+  await producer.connect();
+  const send = (from: number, count: number) =>
+    producer.sendUnchecked(
+      views,
+      undefined,
+      Array.from({ length: count }, (_, i) => ({
+        view_id: `00000000-0000-4000-8000-${(from + i).toString(16).padStart(12, '0')}` as Uuid,
+        session_id: 's',
+        customer_id: null,
+        url: `https://shop.example/${from + i}`,
+        referrer: null,
+        duration_ms: from + i,
+        is_bounce: false,
+        viewed_at: 1_767_323_045_000_000n,
+        attributes: {},
+      })),
+    );
+  await send(0, 2000);
+
+  const retries: string[] = [];
+  const consumer = new PipelineConsumer({
+    kafka: fx.kafka,
+    pool,
+    decoder: new MessageDecoder(fx.registry),
+    catalog: fx.catalog,
+    settings: { ...fx.config.consumer, batchMaxRows: 200 },
+    log: (line) => retries.push(line),
+  });
+  await consumer.start();
+  const count = async () => Number((await fx.pool.query('SELECT count(*) AS n FROM page_views')).rows[0].n);
+  await waitUntil('the first rows are written', async () => (await count()) >= 200);
+
+  proxy.cut();
+  await send(2000, 2000);
+  // Long enough for several retries; the consumer must stay in its group meanwhile (it heartbeats).
+  await waitUntil(
+    'the consumer retries',
+    async () => retries.some((l) => /^database: .*retry/.test(l)),
+    30_000,
+  );
+  await delay(2000);
+  const duringOutage = await count();
+  proxy.restore();
+
+  await waitUntil('every row is written', async () => (await count()) >= 4000, 90_000);
+  await consumer.stop();
+  await consumer.done;
+  await producer.disconnect();
+
+  t.true(duringOutage < 4000, 'the outage happened while messages were waiting');
+  t.is(await count(), 4000);
+  const letters = await fx.pool.query('SELECT count(*)::int AS n FROM dead_letters');
+  t.is(letters.rows[0].n, 0, 'a database outage is never a dead letter');
+  t.true(
+    retries.some((l) => /database unavailable/.test(l)),
+    retries.join('\n'),
+  );
+});
