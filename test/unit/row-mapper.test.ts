@@ -65,8 +65,8 @@ test('a decoded value becomes PostgreSQL text per column, metadata last', (t) =>
     four: '\\x61626364',
     amount: '-1234567.891',
     fixed_amount: '123456789',
-    at_ms: '2026-01-01T00:00:00.123000+00',
-    at_us: '2026-01-01T00:00:00.123456+00',
+    at_ms: '2026-01-01T00:00:00.123Z',
+    at_us: '2026-01-01T00:00:00.123456Z',
     day: '2026-02-28',
     nested:
       '{"when_us":1767225600000001,"when_ms":"2020-05-06T07:08:09.010Z","price":"12.50","blob":"\\\\x0102"}',
@@ -80,7 +80,7 @@ test('a decoded value becomes PostgreSQL text per column, metadata last', (t) =>
     maybe_us_last: null,
     _kafka_partition: '2',
     _kafka_offset: '41',
-    _kafka_timestamp: '2026-01-01T00:00:00.123000+00',
+    _kafka_timestamp: '2026-01-01T00:00:00.123Z',
   });
 });
 
@@ -91,18 +91,21 @@ test('avsc unwraps [null, X] unions by default: the mapper sees the bare value o
   const mapper = createRowMapper(entry);
   const row = mapper.toRow(value, meta);
   t.is(row[mapper.columns.findIndex((c) => c.name === 'maybe_text')], 'here');
-  t.is(row[mapper.columns.findIndex((c) => c.name === 'maybe_us_last')], '1970-01-01T00:00:00.000001+00');
+  t.is(row[mapper.columns.findIndex((c) => c.name === 'maybe_us_last')], '1970-01-01T00:00:00.000001Z');
 });
 
 test('timestamp-micros keeps every microsecond, before 1970 and far from it too', (t) => {
-  t.is(microsText(0n), '1970-01-01T00:00:00.000000+00');
-  t.is(microsText(1n), '1970-01-01T00:00:00.000001+00');
-  t.is(microsText(-1n), '1969-12-31T23:59:59.999999+00');
-  t.is(microsText(1_767_225_600_123_456n), '2026-01-01T00:00:00.123456+00');
-  t.is(microsText(9_007_199_254_740_991n), '2255-06-05T23:47:34.740991+00', '2^53 - 1 µs');
+  t.is(microsText(0n), '1970-01-01T00:00:00.000000Z');
+  t.is(microsText(1n), '1970-01-01T00:00:00.000001Z');
+  t.is(microsText(-1n), '1969-12-31T23:59:59.999999Z');
+  t.is(microsText(1_767_225_600_123_456n), '2026-01-01T00:00:00.123456Z');
+  t.is(microsText(9_007_199_254_740_991n), '2255-06-05T23:47:34.740991Z', '2^53 - 1 µs');
   t.is(microsText(253_402_300_800_000_000n), '10000-01-01 00:00:00.000000+00');
   t.is(microsText(-62_135_596_800_000_001n), '0001-12-31 23:59:59.999999+00 BC');
-  t.is(millisText(new Date(-1)), '1969-12-31T23:59:59.999000+00');
+  t.is(millisText(new Date(-1)), '1969-12-31T23:59:59.999Z');
+  t.is(millisText(new Date(-62_135_596_800_001)), '0001-12-31 23:59:59.999000+00 BC');
+  t.is(microsText(1_767_225_600_999_999n), '2026-01-01T00:00:00.999999Z', 'the cached second is reused');
+  t.is(microsText(1_767_225_601_000_000n), '2026-01-01T00:00:01.000000Z', 'and replaced at the next second');
   t.throws(() => millisText(new Date(Number.NaN)), { instanceOf: PoisonMessageError });
 });
 
