@@ -41,6 +41,20 @@ export interface PipelineConsumerOptions {
   writeStrategy?: 'copy' | 'unnest';
   /** Operational messages (retries, rebalances). Default: nothing. */
   log?: (line: string) => void;
+  /**
+   * Called after each partition chunk's transaction committed, with the Kafka timestamps of its messages:
+   * what the benchmark measures end-to-end latency with. Default: nothing.
+   */
+  onCommitted?: (commit: CommittedChunk) => void;
+}
+
+export interface CommittedChunk {
+  topic: string;
+  partition: number;
+  /** Kafka timestamps (ms since epoch, the producer's CreateTime) of the chunk's messages. */
+  timestamps: number[];
+  /** `Date.now()` right after COMMIT returned. */
+  committedAt: number;
 }
 
 export class PipelineConsumer {
@@ -222,6 +236,14 @@ export class PipelineConsumer {
           onRetry: (e, n, ms) => log(`database: ${e.message}; retry ${n} in ${ms} ms`),
         },
       );
+      if (this.#options.onCommitted) {
+        this.#options.onCommitted({
+          topic: batch.topic,
+          partition: batch.partition,
+          timestamps: chunk.map((m) => Number(m.timestamp)),
+          committedAt: Date.now(),
+        });
+      }
       counters.written += result.written;
       counters.deleted += result.deleted;
       counters.superseded += result.superseded;

@@ -35,15 +35,20 @@ export async function checkStartupContract(input: StartupContractInput): Promise
   return { database, registry };
 }
 
+/** The error that refuses the start, or undefined when schemas, registry and tables agree. */
+export function startupContractError(report: StartupContractReport): PipelineError | undefined {
+  const { database, registry } = report;
+  if (database.length + registry.length === 0) return undefined;
+  if (registry.length === 0) return databaseContractError(database);
+  const lines = [...database.map((p) => p.message), ...registry];
+  return new PipelineError(
+    database.some((p) => p.kind === 'migration-pending') ? 'MIGRATIONS_PENDING' : 'CONTRACT_MISMATCH',
+    `refusing to start: schemas, registry and tables disagree:\n  - ${lines.join('\n  - ')}`,
+    { details: { problems: lines.length } },
+  );
+}
+
 export async function assertStartupContract(input: StartupContractInput): Promise<void> {
-  const { database, registry } = await checkStartupContract(input);
-  if (database.length > 0 && registry.length === 0) throw databaseContractError(database);
-  if (database.length + registry.length > 0) {
-    const lines = [...database.map((p) => p.message), ...registry];
-    throw new PipelineError(
-      database.some((p) => p.kind === 'migration-pending') ? 'MIGRATIONS_PENDING' : 'CONTRACT_MISMATCH',
-      `refusing to start: schemas, registry and tables disagree:\n  - ${lines.join('\n  - ')}`,
-      { details: { problems: lines.length } },
-    );
-  }
+  const error = startupContractError(await checkStartupContract(input));
+  if (error !== undefined) throw error;
 }

@@ -12,8 +12,9 @@ import type { SqlText } from './row-mapper.ts';
 import { quoteIdentifier } from './sql-identifier.ts';
 
 /**
- * How insert-mode rows reach the table. `copy` (the default: about 1.3–1.5× faster here, see the README)
- * streams COPY FROM STDIN in text format; `unnest` is `INSERT … SELECT * FROM unnest($1::t1[], …)`.
+ * How insert-mode rows reach the table. `copy` (the default: measured 1.2× faster at 5,000-row batches and
+ * about 2× at 50,000, see the README) streams COPY FROM STDIN in text format; `unnest` is
+ * `INSERT … SELECT * FROM unnest($1::t1[], …)`.
  */
 export type WriteStrategy = 'copy' | 'unnest';
 

@@ -5,12 +5,13 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import test, { type ExecutionContext } from 'ava';
+import type avro from 'avsc';
 import { RegistryClient } from '../../src/contracts/registry-client.ts';
 import { PipelineError, PoisonMessageError, TransientError } from '../../src/errors.ts';
 
 type Handler = (request: IncomingMessage, body: string) => [status: number, body?: unknown] | 'hang';
 
-const schema = { type: 'record', name: 'R', fields: [{ name: 'a', type: 'string' }] };
+const schema: avro.Schema = { type: 'record', name: 'R', fields: [{ name: 'a', type: 'string' }] };
 
 async function fakeRegistry(t: ExecutionContext, handler: Handler) {
   const requests: string[] = [];
