@@ -101,6 +101,13 @@ export class DecimalType extends avro.types.LogicalType {
     } while (
       !((unscaled === 0n && (bytes[0]! & 0x80) === 0) || (unscaled === -1n && (bytes[0]! & 0x80) !== 0))
     );
+    // On a fixed, the two's complement fills exactly `size` bytes: sign-extend, or refuse what does not fit.
+    const size = (this.underlyingType as { size?: number }).size;
+    if (this.underlyingType.typeName === 'fixed' && size !== undefined) {
+      if (bytes.length > size) return undefined;
+      const fill = (bytes[0]! & 0x80) !== 0 ? 0xff : 0x00;
+      while (bytes.length < size) bytes.unshift(fill);
+    }
     return Buffer.from(bytes);
   }
 

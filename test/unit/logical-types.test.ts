@@ -63,3 +63,22 @@ test('uuids are checked; timestamps need a valid Date and a bigint', (t) => {
   t.false(type.isValid({ ...valid, at_micros: 5 }));
   t.false(type.isValid({ ...valid, at_micros: 2n ** 60n }), 'beyond 2^53 µs would lose precision');
 });
+
+test('a decimal on a fixed fills exactly its size, sign-extended (was: encoding refused short values)', (t) => {
+  const type = avro.Type.forSchema(
+    { type: 'fixed', name: 'Money', size: 8, logicalType: 'decimal', precision: 18, scale: 2 },
+    { logicalTypes, assertLogicalTypes: true },
+  );
+  for (const value of ['0.00', '1.50', '-1.50', '-9999999999999999.99', '9999999999999999.99']) {
+    const buffer = type.toBuffer(value);
+    t.is(buffer.length, 8, value);
+    t.is(type.fromBuffer(buffer), value);
+  }
+  // 3 bytes cannot hold 10^7 (unscaled): refused, not truncated.
+  const small = avro.Type.forSchema(
+    { type: 'fixed', name: 'Small', size: 3, logicalType: 'decimal', precision: 9, scale: 0 },
+    { logicalTypes },
+  );
+  t.false(small.isValid('10000000'));
+  t.is(small.fromBuffer(small.toBuffer('-8388608')), '-8388608');
+});
