@@ -11,20 +11,23 @@ import { demoCommand } from './demo-command.ts';
 import { EXIT, exitCodeOf } from './exit-codes.ts';
 import { migrateCommand } from './migrate-command.ts';
 import { produceCommand } from './produce-command.ts';
+import { replayCommand } from './replay-command.ts';
 import { schemasCommand } from './schemas-command.ts';
 import { stackCommand } from './stack-command.ts';
 import { topicsCommand } from './topics-command.ts';
 
+// In the order a newcomer meets them.
 const commands: Command[] = [
   demoCommand,
-  consumeCommand,
   stackCommand,
   migrateCommand,
-  checkCommand,
-  codegenCommand,
-  schemasCommand,
   topicsCommand,
+  schemasCommand,
+  codegenCommand,
   produceCommand,
+  consumeCommand,
+  replayCommand,
+  checkCommand,
 ];
 
 const io: CommandIo = {

@@ -8,7 +8,7 @@ import { describeError, PipelineError, PoisonMessageError, TransientError } from
 import { type BatchPlan, type PlanItem, planBatch } from './batch-plan.ts';
 import { writeBisecting } from './bisect.ts';
 import { classifyDatabaseError } from './database.ts';
-import { type DeadLetter, insertDeadLetters } from './dead-letters.ts';
+import { type DeadLetter, deleteDeadLetters, insertDeadLetters } from './dead-letters.ts';
 import { lockPartitionOffset, storePartitionOffset } from './offset-store.ts';
 import { createRowMapper, type RowMapper, type SqlText } from './row-mapper.ts';
 import { createTableWriter, type TableWriter, type WriteStrategy } from './table-writer.ts';
@@ -212,6 +212,124 @@ async function applyPlan(
   };
 }
 
+interface Applied {
+  written: number;
+  deleted: number;
+  superseded: number;
+  /** Poison outcomes and refused rows, in offset order, ready for `insertDeadLetters`. */
+  deadLetters: DeadLetter[];
+  /** The messages that did not become dead letters. */
+  settled: SinkMessage[];
+}
+
+/** Plans and applies prepared messages inside the caller's transaction; refusals come back as dead letters. */
+async function applyMessages(
+  client: pg.ClientBase,
+  groupId: string,
+  entry: CatalogEntry,
+  sink: Sink,
+  items: readonly (Prepared | Dead)[],
+  strategy: WriteStrategy,
+): Promise<Applied> {
+  const planned = items.filter((i): i is Prepared => 'kind' in i);
+  const dead = items.filter((i): i is Dead => !('kind' in i));
+  const plan = planBatch(planned, entry.writeMode);
+  const applied = await applyPlan(client, plan, entry, sink, strategy);
+  dead.push(...applied.refused);
+  // In offset order, so that dead letters' ids follow the partition's order.
+  dead.sort((a, b) => Number(BigInt(a.message.offset) - BigInt(b.message.offset)));
+  const refused = new Set(dead.map((d) => d.message));
+  return {
+    written: applied.written,
+    deleted: applied.deleted,
+    superseded: plan.superseded.length + applied.notApplied,
+    deadLetters: dead.map((d) => deadLetter(groupId, d)),
+    settled: items.map((i) => i.message).filter((m) => !refused.has(m)),
+  };
+}
+
+export interface ReplayResult {
+  /** Messages that now went through (rows written, superseded or deleted): their dead letters are gone. */
+  replayed: number;
+  /** Messages refused again: their dead letters are kept, with the new cause. */
+  stillDead: number;
+}
+
+/**
+ * Re-applies dead-lettered messages of one catalog entry (after a fix: a migration, a registered schema, a
+ * new reader) in one transaction: what now goes through is written and its dead letter deleted, what fails
+ * again keeps its dead letter with the new cause. The offsets table is not involved: these offsets were
+ * consumed long ago, and a dead letter exists once per (group, topic, partition, offset).
+ */
+export async function replayDeadLetterBatch(
+  pool: pg.Pool,
+  input: {
+    groupId: string;
+    entry: CatalogEntry;
+    messages: SinkMessage[];
+    ids: string[];
+    writeStrategy?: WriteStrategy;
+  },
+): Promise<ReplayResult> {
+  const { groupId, entry, messages, ids } = input;
+  const sink = sinkFor(entry);
+  const items = prepare(messages, sink.mapper);
+  return inTransaction(pool, entry.table, async (client) => {
+    const applied = await applyMessages(client, groupId, entry, sink, items, input.writeStrategy ?? 'copy');
+    const idOf = new Map(messages.map((m, i) => [m, ids[i]!]));
+    await deleteDeadLetters(
+      pool,
+      applied.settled.map((m) => idOf.get(m)!),
+      client,
+    );
+    await insertDeadLetters(client, applied.deadLetters);
+    return { replayed: applied.settled.length, stillDead: applied.deadLetters.length };
+  });
+}
+
+/**
+ * Runs `work` in one transaction on its own connection. Any failure rolls back and is classified; a
+ * connection that failed mid-transaction is not handed to the next batch. Row refusals are handled inside
+ * `work` by bisecting, so one escaping here means the pipeline's own tables (offsets, dead letters) refused
+ * a value: the code and the database disagree.
+ */
+async function inTransaction<T>(
+  pool: pg.Pool,
+  table: string,
+  work: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  let client: pg.PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (error) {
+    throw classifyDatabaseError(error, table);
+  }
+  let broken = false;
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    try {
+      await client.query('ROLLBACK');
+    } catch {
+      broken = true;
+    }
+    const classified = classifyDatabaseError(error, table);
+    if (classified instanceof TransientError) broken = true;
+    if (classified.code === 'ROW_REJECTED') {
+      throw new PipelineError('CONTRACT_MISMATCH', `pipeline bookkeeping refused: ${classified.message}`, {
+        cause: error,
+        details: { table },
+      });
+    }
+    throw classified;
+  } finally {
+    client.release(broken);
+  }
+}
+
 /**
  * One transaction: lock the partition's offsets row (inserting it first if missing), skip messages below the
  * stored next_offset (a stale or duplicate delivery can never write twice), write rows in bulk, dead-letter
@@ -246,15 +364,7 @@ export async function writePartitionBatch(
   const sink = sinkFor(entry);
   const items = prepare(messages, sink.mapper);
 
-  let client: pg.PoolClient;
-  try {
-    client = await pool.connect();
-  } catch (error) {
-    throw classifyDatabaseError(error, entry.table);
-  }
-  let broken = false;
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, entry.table, async (client) => {
     const stored = await lockPartitionOffset(client, groupId, topic, partition);
     const seen = new Set<bigint>();
     const fresh: (Prepared | Dead)[] = [];
@@ -270,43 +380,14 @@ export async function writePartitionBatch(
       if (offset > last) last = offset;
     }
     if (fresh.length > 0) {
-      const planned = fresh.filter((i): i is Prepared => 'kind' in i);
-      const dead = fresh.filter((i): i is Dead => !('kind' in i));
-      const plan = planBatch(planned, entry.writeMode);
-      const applied = await applyPlan(client, plan, entry, sink, input.writeStrategy ?? 'copy');
-      dead.push(...applied.refused);
+      const applied = await applyMessages(client, groupId, entry, sink, fresh, input.writeStrategy ?? 'copy');
       result.written = applied.written;
       result.deleted = applied.deleted;
-      result.superseded = plan.superseded.length + applied.notApplied;
-      // In offset order, so that dead letters' ids follow the partition's order.
-      dead.sort((a, b) => Number(BigInt(a.message.offset) - BigInt(b.message.offset)));
-      result.deadLettered = await insertDeadLetters(
-        client,
-        dead.map((d) => deadLetter(groupId, d)),
-      );
+      result.superseded = applied.superseded;
+      result.deadLettered = await insertDeadLetters(client, applied.deadLetters);
       await storePartitionOffset(client, groupId, topic, partition, last + 1n);
     }
-    await client.query('COMMIT');
     result.nextOffset = (last + 1n).toString();
     return result;
-  } catch (error) {
-    try {
-      await client.query('ROLLBACK');
-    } catch {
-      broken = true;
-    }
-    const classified = classifyDatabaseError(error, entry.table);
-    if (classified instanceof TransientError) broken = true;
-    if (classified.code === 'ROW_REJECTED') {
-      // Row refusals are handled by bisecting; one here means the pipeline's own tables refused a value.
-      throw new PipelineError('CONTRACT_MISMATCH', `pipeline bookkeeping refused: ${classified.message}`, {
-        cause: error,
-        details: { table: entry.table, topic, partition },
-      });
-    }
-    throw classified;
-  } finally {
-    // A connection that failed mid-transaction is not handed to the next batch.
-    client.release(broken);
-  }
+  });
 }

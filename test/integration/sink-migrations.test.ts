@@ -1,12 +1,15 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import test from 'ava';
+import { RegistryClient } from '../../src/contracts/registry-client.ts';
+import { registerSchemas } from '../../src/contracts/schema-workflow.ts';
 import { PipelineError } from '../../src/errors.ts';
 import { assertDatabaseContract, checkDatabaseContract } from '../../src/sink/contract-gate.ts';
 import { createPool } from '../../src/sink/database.ts';
 import { migrateDown, migrateUp, migrationStatus } from '../../src/sink/migrations.ts';
 import { config, uniqueName } from '../support/services.ts';
 import { catalog, migratedSchema } from '../support/sink-fixtures.ts';
+import { uniqueCatalog } from '../support/unique-catalog.ts';
 
 const migrationsDir = config.migrationsDir;
 const ALL = [
@@ -112,6 +115,10 @@ test('the gate on a schema that does not exist: every migration pending', async 
 
 const run = promisify(execFile);
 
+// The registry half of `check` needs the catalog's subjects registered: a catalog of this file's own.
+const cliCatalog = uniqueCatalog(uniqueName('cli'));
+test.after.always(() => cliCatalog.remove());
+
 async function pipeline(
   schema: string,
   ...args: string[]
@@ -119,7 +126,7 @@ async function pipeline(
   try {
     const { stdout, stderr } = await run('node', ['bin/pipeline.js', ...args], {
       cwd: new URL('../..', import.meta.url).pathname,
-      env: { ...process.env, DATABASE_SCHEMA: schema },
+      env: { ...process.env, DATABASE_SCHEMA: schema, PIPELINE_SCHEMAS_DIR: cliCatalog.dir },
     });
     return { code: 0, stdout, stderr };
   } catch (error) {
@@ -133,6 +140,10 @@ test('pipeline migrate up|down|status and pipeline check', async (t) => {
   const { pool } = await migratedSchema(t, 'cli_keep');
   t.teardown(() => pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
 
+  const registry = new RegistryClient(config.registry);
+  await registerSchemas(cliCatalog.catalog, registry, { allVersions: true });
+  registry.close();
+
   const before = await pipeline(schema, 'check');
   t.is(before.code, 4, before.stderr);
   t.regex(before.stdout, /database {2}\d+ problem\(s\)\n {2}- schema .* does not exist/);
@@ -141,7 +152,7 @@ test('pipeline migrate up|down|status and pipeline check', async (t) => {
   const up = await pipeline(schema, 'migrate', 'up');
   t.is(up.code, 0, up.stderr);
   t.is(up.stdout, ALL.map((n) => `applied   ${n}\n`).join(''));
-  t.is((await pipeline(schema, 'check')).stdout, 'database  OK\n');
+  t.is((await pipeline(schema, 'check')).stdout, 'database  OK\nregistry  OK\n');
 
   const down = await pipeline(schema, 'migrate', 'down', '--count', '2');
   t.is(down.stdout, `reverted  ${ALL[4]}\nreverted  ${ALL[3]}\n`);

@@ -3,14 +3,11 @@
  * (so its subjects are unique too), created in Kafka, every schema version registered, a PostgreSQL schema
  * migrated to the newest version, and a consumer group name. Tests in parallel never share anything.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import type { Kafka } from 'kafkajs';
 import type pg from 'pg';
-import { type PipelineConfig, projectRoot } from '../../src/config.ts';
-import { type Catalog, loadCatalog } from '../../src/contracts/catalog.ts';
+import type { PipelineConfig } from '../../src/config.ts';
+import type { Catalog } from '../../src/contracts/catalog.ts';
 import { RegistryClient } from '../../src/contracts/registry-client.ts';
 import { registerSchemas } from '../../src/contracts/schema-workflow.ts';
 import { createKafka } from '../../src/kafka/kafka-client.ts';
@@ -19,6 +16,7 @@ import { createPool } from '../../src/sink/database.ts';
 import { migrateUp } from '../../src/sink/migrations.ts';
 import { quoteIdentifier } from '../../src/sink/sql-identifier.ts';
 import { config as baseConfig, uniqueName } from './services.ts';
+import { uniqueCatalog } from './unique-catalog.ts';
 
 export interface PipelineFixture {
   /** The services' configuration with this test's schemas folder, database schema and consumer group. */
@@ -45,18 +43,13 @@ export async function createPipelineFixture(
   options: FixtureOptions = {},
 ): Promise<PipelineFixture> {
   const id = uniqueName('t');
-  const schemasDir = mkdtempSync(join(tmpdir(), 'pipeline-schemas-'));
-  cpSync(join(projectRoot, 'schemas'), schemasDir, { recursive: true });
-  const catalogFile = join(schemasDir, 'catalog.json');
-  const raw = JSON.parse(readFileSync(catalogFile, 'utf8')) as {
-    topics: { topic: string; partitions?: number }[];
-  };
-  for (const entry of raw.topics) {
-    entry.topic = `${id}.${entry.topic}`;
-    if (options.partitions !== undefined) entry.partitions = options.partitions;
-  }
-  writeFileSync(catalogFile, JSON.stringify(raw, null, 2));
-  const catalog = loadCatalog(schemasDir);
+  const unique = uniqueCatalog(id, {
+    edit: (entries) => {
+      if (options.partitions !== undefined)
+        for (const entry of entries) entry.partitions = options.partitions;
+    },
+  });
+  const { catalog, dir: schemasDir } = unique;
 
   const config: PipelineConfig = {
     ...baseConfig,
@@ -75,13 +68,13 @@ export async function createPipelineFixture(
     registry.close();
     await pool.query(`DROP SCHEMA IF EXISTS ${quoteIdentifier(id)} CASCADE`).catch(() => undefined);
     await pool.end();
-    rmSync(schemasDir, { recursive: true, force: true });
+    unique.remove();
   });
 
   return {
     config,
     catalog,
-    topic: (original) => `${id}.${original}`,
+    topic: unique.topic,
     kafka,
     registry,
     pool,

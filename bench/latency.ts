@@ -1,0 +1,136 @@
+/**
+ * End-to-end latency at a fixed produce rate: the parent paces pre-generated events into a fresh topic; the
+ * worker process (latency-worker.ts) commits them with the pipeline and records commit time − CreateTime.
+ * The first seconds are a warm-up (JIT, group join, connection pool) and are left out of the percentiles.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { join } from 'node:path';
+import type { CatalogEntry } from '../src/contracts/catalog.ts';
+import { createFakeEvents } from '../src/producer/fake-events.ts';
+import type { TypedProducer } from '../src/producer/typed-producer.ts';
+import type { DatabaseSpace } from './bench-space.ts';
+import type { WorkerMessage } from './latency-worker.ts';
+import { type Distribution, distribution } from './percentiles.ts';
+import { MemorySampler } from './process-memory.ts';
+import { sleep, waitUntil, withTimeout } from './wait-until.ts';
+
+export interface LatencyOptions {
+  entry: CatalogEntry;
+  database: DatabaseSpace;
+  groupId: string;
+  schemasDir: string;
+  producer: TypedProducer;
+  ratePerSecond: number;
+  warmupSeconds: number;
+  seconds: number;
+  settingsEnv: Record<string, string>;
+}
+
+export interface LatencyResult {
+  targetRate: number;
+  /** Events sent per second over the measured window. */
+  achievedRate: number;
+  sent: number;
+  /** commit − CreateTime of the events created in the measured window, ms. */
+  latencyMs: Distribution;
+  /** Median RSS of the consumer process during the measured window (the steady state), MB. */
+  steadyRssMb: number;
+  /** Highest RSS sampled during the measured window, MB. */
+  steadyMaxRssMb: number;
+  /** Peak RSS of the process over its life (VmHWM: start-up and warm-up included), MB. */
+  peakRssMb: number;
+  settings: Record<string, string>;
+}
+
+function nextMessage(child: ChildProcess): Promise<WorkerMessage> {
+  return new Promise((resolve, reject) => {
+    const onExit = (code: number | null) => reject(new Error(`latency worker exited with ${code}`));
+    child.once('exit', onExit);
+    child.once('message', (message: WorkerMessage) => {
+      child.off('exit', onExit);
+      resolve(message);
+    });
+  });
+}
+
+export async function measureLatency(options: LatencyOptions): Promise<LatencyResult> {
+  const { entry, ratePerSecond, database } = options;
+  const totalSeconds = options.warmupSeconds + options.seconds;
+  // Generated before anything is timed, so that generating never slows the pacing down.
+  const events = createFakeEvents(entry).take(Math.ceil(ratePerSecond * totalSeconds));
+
+  const child = fork(join(import.meta.dirname, 'latency-worker.ts'), [entry.topic], {
+    execArgv: ['--import', 'tsx'],
+    env: {
+      ...process.env,
+      ...options.settingsEnv,
+      DATABASE_SCHEMA: database.schema,
+      CONSUMER_GROUP_ID: options.groupId,
+      PIPELINE_SCHEMAS_DIR: options.schemasDir,
+    },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  let sampler: MemorySampler | undefined;
+  let stopped = false;
+  try {
+    const ready = await withTimeout(nextMessage(child), 60_000, () => 'the latency worker to join its group');
+    if (ready.type !== 'ready')
+      throw new Error(`latency worker: ${ready.type === 'failed' ? ready.error : ready.type}`);
+    sampler = new MemorySampler(child.pid ?? -1, 500);
+
+    // Paced every few milliseconds rather than in one burst a second: what a steady stream of events is.
+    const started = performance.now();
+    const measureFromEpoch = Date.now() + options.warmupSeconds * 1000;
+    const measureFrom = started + options.warmupSeconds * 1000;
+    let sent = 0;
+    let sentAtMeasureStart = 0;
+    for (;;) {
+      const elapsed = performance.now() - started;
+      if (elapsed >= totalSeconds * 1000) break;
+      if (sentAtMeasureStart === 0 && performance.now() >= measureFrom) sentAtMeasureStart = sent;
+      const due = Math.min(events.length, Math.floor((elapsed / 1000) * ratePerSecond));
+      if (due > sent) {
+        await options.producer.sendUnchecked(entry.topic, undefined, events.slice(sent, due));
+        sent = due;
+      } else {
+        await sleep(5);
+      }
+    }
+    const measureTo = performance.now();
+    const achievedRate = (sent - sentAtMeasureStart) / ((measureTo - measureFrom) / 1000);
+    await waitUntil(
+      `the latency worker to commit ${sent} events`,
+      async () =>
+        (await database.committedMessages(options.groupId, entry.topic)) >= sent ? true : undefined,
+      { timeoutMs: 60_000 },
+    );
+    sampler.stop();
+    const resultPromise = nextMessage(child);
+    child.send({ type: 'stop' });
+    stopped = true;
+    const result = await withTimeout(resultPromise, 30_000, () => 'the latency worker to stop');
+    if (result.type !== 'result') throw new Error(`latency worker: ${result.type}`);
+    const measured: number[] = [];
+    for (let i = 0; i < result.latencies.length; i++) {
+      if (result.createTimes[i]! >= measureFromEpoch) measured.push(result.latencies[i]!);
+    }
+    return {
+      targetRate: ratePerSecond,
+      achievedRate,
+      sent,
+      latencyMs: distribution(measured),
+      steadyRssMb: sampler.medianBetween(measureFrom, measureTo),
+      steadyMaxRssMb: sampler.maxBetween(measureFrom, measureTo),
+      peakRssMb: sampler.peakMb,
+      settings: options.settingsEnv,
+    };
+  } finally {
+    sampler?.stop();
+    if (child.exitCode === null) {
+      // After `stop` the worker leaves its group and exits by itself; after a failure here, it is told to.
+      if (!stopped) child.kill('SIGTERM');
+      const exit = new Promise((resolve) => child.once('exit', resolve));
+      await withTimeout(exit, 15_000, () => 'the latency worker to exit').catch(() => child.kill('SIGKILL'));
+    }
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * Runs `pipeline consume` as its own process, as it runs in production, so that its memory is its own:
+ * timed from spawn until the offsets table says every expected message is committed, with the process' RSS
+ * sampled all along. Stopped with SIGTERM afterwards (its graceful path).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { projectRoot } from '../src/config.ts';
+import type { DatabaseSpace } from './bench-space.ts';
+import { MemorySampler } from './process-memory.ts';
+import type { ThroughputResult } from './raw-consume.ts';
+import { sleep, withTimeout } from './wait-until.ts';
+
+export interface PipelineRunOptions {
+  label: string;
+  topic: string;
+  groupId: string;
+  database: DatabaseSpace;
+  schemasDir: string;
+  /** Messages in the topic: done when the group's stored next offsets add up to this. */
+  expected: number;
+  writeStrategy?: 'copy' | 'unnest';
+  /** Environment settings of the consumer (CONSUMER_BATCH_MAX_ROWS…). */
+  settingsEnv: Record<string, string>;
+  timeoutMs: number;
+  /** Directory for a V8 CPU profile of the process; none when undefined. */
+  cpuProfileDir?: string;
+}
+
+export interface PipelineRunResult extends ThroughputResult {
+  label: string;
+  /** Process start (node, tsx, start-up gate, group join) until the first committed batch. */
+  startupMs: number;
+  /** Peak RSS of the process (VmHWM), MB. */
+  peakRssMb: number;
+  /** Median RSS while rows were being written, MB. */
+  medianRssMb: number;
+  /** The summary line the process printed at exit. */
+  summary: string;
+}
+
+function exited(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
+    else child.once('exit', (code) => resolve(code));
+  });
+}
+
+export async function runPipelineProcess(options: PipelineRunOptions): Promise<PipelineRunResult> {
+  const { database, expected } = options;
+  const profile =
+    options.cpuProfileDir === undefined
+      ? []
+      : [
+          '--cpu-prof',
+          `--cpu-prof-dir=${options.cpuProfileDir}`,
+          `--cpu-prof-name=pipeline-${options.label}.cpuprofile`,
+        ];
+  const args = [
+    ...profile,
+    join(projectRoot, 'bin', 'pipeline.js'),
+    'consume',
+    '--topic',
+    options.topic,
+    '--progress-seconds',
+    '0',
+    ...(options.writeStrategy ? ['--write-strategy', options.writeStrategy] : []),
+  ];
+  const spawnedAt = performance.now();
+  const child = spawn(process.execPath, args, {
+    env: {
+      ...process.env,
+      ...options.settingsEnv,
+      DATABASE_SCHEMA: database.schema,
+      CONSUMER_GROUP_ID: options.groupId,
+      PIPELINE_SCHEMAS_DIR: options.schemasDir,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  const exit = exited(child);
+  const sampler = new MemorySampler(child.pid ?? -1);
+  let firstAt: number | undefined;
+  let firstCommitted = 0;
+  let doneAt = 0;
+  let exitCode: number | null = null;
+  try {
+    const deadline = spawnedAt + options.timeoutMs;
+    for (;;) {
+      if (child.exitCode !== null) {
+        throw new Error(`pipeline ${options.label} exited with ${child.exitCode}:\n${stderr}`);
+      }
+      const committed = await database.committedMessages(options.groupId, options.topic);
+      const now = performance.now();
+      if (committed > 0 && firstAt === undefined) {
+        firstAt = now;
+        firstCommitted = committed;
+      }
+      if (committed >= expected) {
+        doneAt = now;
+        break;
+      }
+      if (now > deadline) {
+        throw new Error(
+          `pipeline ${options.label}: ${committed} of ${expected} messages after ${Math.round(options.timeoutMs / 1000)} s\n${stderr}`,
+        );
+      }
+      await sleep(100);
+    }
+  } finally {
+    sampler.stop();
+    child.kill('SIGTERM');
+    exitCode = await withTimeout(exit, 30_000, () => `pipeline ${options.label} to exit after SIGTERM`).catch(
+      (error: unknown) => {
+        child.kill('SIGKILL');
+        throw error;
+      },
+    );
+  }
+  // A consumer that cannot leave cleanly after SIGTERM is a finding, not a detail.
+  if (exitCode !== 0) throw new Error(`pipeline ${options.label} exited with ${exitCode}:\n${stderr}`);
+  const first = firstAt ?? doneAt;
+  const steadyMs = doneAt - first;
+  return {
+    label: options.label,
+    events: expected,
+    totalMs: doneAt - spawnedAt,
+    steadyMs,
+    perSecond: (expected - firstCommitted) / (steadyMs / 1000),
+    startupMs: first - spawnedAt,
+    peakRssMb: sampler.peakMb,
+    medianRssMb: sampler.medianBetween(first, doneAt),
+    summary: stdout.trim().split('\n').at(-1) ?? '',
+  };
+}

@@ -1,0 +1,299 @@
+/**
+ * `npm run bench`: every mode in one run against the configured services (the local stack by default), each
+ * mode in topics, a PostgreSQL schema and a consumer group of its own, dropped after it. Results go to
+ * bench/results/latest.json and latest.md; throughput is read as ratios to the raw limits of the same run,
+ * since the machine is shared.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { MessageDecoder } from '../src/codec/message-decoder.ts';
+import { loadConfig, stackDirectory } from '../src/config.ts';
+import { RegistryClient } from '../src/contracts/registry-client.ts';
+import { createKafka } from '../src/kafka/kafka-client.ts';
+import { createFakeEvents } from '../src/producer/fake-events.ts';
+import { TypedProducer } from '../src/producer/typed-producer.ts';
+import { parseBenchOptions } from './bench-options.ts';
+import { type BenchResults, evaluateTargets, renderMarkdown } from './bench-report.ts';
+import { DatabaseSpace, deleteGroups, deleteTopics, TopicSpace } from './bench-space.ts';
+import { type LatencyResult, measureLatency } from './latency.ts';
+import { machineInfo } from './machine-info.ts';
+import { measurePerMessageBaseline } from './per-message-baseline.ts';
+import { runPipelineProcess } from './pipeline-process.ts';
+import { CHUNK, type EventSeed, produceBacklog } from './produce-backlog.ts';
+import { measureAvroProducer, measureJsonProducer, type ProducerResult } from './producer-comparison.ts';
+import { measureRawConsume } from './raw-consume.ts';
+import { buildCopyBatches, measureRawCopy } from './raw-copy.ts';
+
+const PAGE_VIEWS = 'shop.page-views';
+const ORDERS = 'shop.orders';
+const resultsDir = join(import.meta.dirname, 'results');
+
+const log = (line: string) =>
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+const perSecond = (n: number) => `${Math.round(n).toLocaleString('en-US')}/s`;
+
+const options = parseBenchOptions(process.argv.slice(2), process.env);
+const config = loadConfig();
+const kafka = createKafka(config.kafka, { clientId: 'pipeline-bench', quiet: true });
+const registry = new RegistryClient(config.registry);
+const runId = `bench_${Date.now().toString(36)}`;
+const kafkaLogDir = join(stackDirectory(), 'kafka', 'data');
+// Every timeout scales with the work, with a generous floor for a loaded machine: the bench always ends.
+const timeoutFor = (events: number, slowestPerSecond: number) => 120_000 + (events / slowestPerSecond) * 1000;
+const settingsEnv: Record<string, string> = {
+  CONSUMER_BATCH_MAX_ROWS: String(config.consumer.batchMaxRows),
+  CONSUMER_BATCH_MAX_WAIT_MS: String(config.consumer.batchMaxWaitMs),
+  CONSUMER_PARTITION_CONCURRENCY: String(config.consumer.partitionConcurrency),
+  CONSUMER_FROM_BEGINNING: 'true',
+};
+const groupIds: string[] = [];
+const group = (name: string) => {
+  const id = `${runId}-${name}`;
+  groupIds.push(id);
+  return id;
+};
+/** Cleanups still to run, newest first, so that a failure midway leaves nothing behind. */
+const cleanups: (() => Promise<void>)[] = [];
+async function cleanupLast(): Promise<void> {
+  const cleanup = cleanups.pop();
+  if (cleanup) await cleanup();
+}
+async function topicSpace(name: string): Promise<TopicSpace> {
+  const space = await TopicSpace.create(kafka, registry, `${runId}_${name}`, options.partitions);
+  cleanups.push(() => space.cleanup(kafka));
+  return space;
+}
+async function databaseSpace(name: string): Promise<DatabaseSpace> {
+  const space = await DatabaseSpace.create(
+    config,
+    `${runId}_${name}`,
+    config.consumer.partitionConcurrency + 2,
+  );
+  cleanups.push(() => space.cleanup());
+  return space;
+}
+async function withProducer<T>(space: TopicSpace, use: (producer: TypedProducer) => Promise<T>): Promise<T> {
+  const producer = new TypedProducer({ kafka, catalog: space.catalog, registry });
+  await producer.connect();
+  try {
+    return await use(producer);
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+async function run(): Promise<BenchResults> {
+  const startedAt = new Date().toISOString();
+  const info = await (async () => {
+    const probe = await databaseSpace('probe');
+    try {
+      return await machineInfo(probe.pool, stackDirectory());
+    } finally {
+      await cleanupLast();
+    }
+  })();
+  log(`run ${runId}: ${JSON.stringify(options)}`);
+  const seed: EventSeed = { seed: 20251128, now: new Date() };
+  const N = options.events;
+
+  // The backlog every replay mode reads: N page views, once.
+  const source = await topicSpace('src');
+  const pageViews = source.entry(PAGE_VIEWS);
+  log(`producing ${N} page views to ${pageViews.topic}`);
+  let lastLog = 0;
+  const backlog = await withProducer(source, (producer) =>
+    produceBacklog(producer, pageViews, N, seed, (sent) => {
+      if (sent - lastLog >= 100_000) {
+        lastLog = sent;
+        log(`  ${sent} produced`);
+      }
+    }),
+  );
+  log(`backlog: ${backlog.sent} events in ${(backlog.ms / 1000).toFixed(1)} s`);
+
+  log('1. raw consume limit');
+  const rawConsume = await measureRawConsume(
+    kafka,
+    pageViews.topic,
+    group('raw'),
+    N,
+    config.consumer,
+    timeoutFor(N, 2_000),
+  );
+  log(`   ${perSecond(rawConsume.perSecond)}`);
+
+  log('2. raw COPY limit: building rows');
+  const prepareStarted = performance.now();
+  const batches = buildCopyBatches(pageViews, N, seed, options.partitions, CHUNK);
+  const prepareMs = performance.now() - prepareStarted;
+  const rawCopyDb = await databaseSpace('rawcopy');
+  const rawCopy = await measureRawCopy(rawCopyDb.pool, pageViews, batches, N, {
+    connections: config.consumer.partitionConcurrency,
+    batchRows: CHUNK,
+    prepareMs,
+  });
+  batches.length = 0;
+  const copied = await rawCopyDb.count(pageViews.table);
+  if (copied !== N) throw new Error(`raw COPY wrote ${copied} rows, not ${N}`);
+  await cleanupLast();
+  log(`   ${perSecond(rawCopy.perSecond)}`);
+
+  const replay = async (label: string, writeStrategy: 'copy' | 'unnest') => {
+    log(`3. pipeline, insert mode, ${writeStrategy}`);
+    const db = await databaseSpace(label);
+    const result = await runPipelineProcess({
+      label,
+      topic: pageViews.topic,
+      groupId: group(label),
+      database: db,
+      schemasDir: source.schemasDir,
+      expected: N,
+      writeStrategy,
+      settingsEnv,
+      timeoutMs: timeoutFor(N, 1_000),
+      ...(options.cpuProfile ? { cpuProfileDir: resultsDir } : {}),
+    });
+    const rows = await db.count(pageViews.table);
+    if (rows !== N) throw new Error(`pipeline ${label} wrote ${rows} rows, not ${N}`);
+    await cleanupLast();
+    log(`   ${perSecond(result.perSecond)}, peak RSS ${Math.round(result.peakRssMb)} MB`);
+    return result;
+  };
+  const pipelineCopy = await replay('copy', 'copy');
+  const pipelineUnnest = await replay('unnest', 'unnest');
+
+  log(`4. baseline: one INSERT per message, ${options.baselineEvents} events`);
+  const baselineDb = await databaseSpace('baseline');
+  const baseline = await measurePerMessageBaseline(
+    kafka,
+    baselineDb.pool,
+    new MessageDecoder(registry),
+    pageViews,
+    group('baseline'),
+    Math.min(options.baselineEvents, N),
+    timeoutFor(options.baselineEvents, 50),
+  );
+  await cleanupLast();
+  log(`   ${perSecond(baseline.perSecond)}`);
+  await cleanupLast(); // the backlog's topics
+
+  log(`3b. pipeline, upsert mode, ${options.upsertEvents} orders`);
+  const upsertTopics = await topicSpace('ups');
+  const orders = upsertTopics.entry(ORDERS);
+  await withProducer(upsertTopics, (producer) =>
+    produceBacklog(producer, orders, options.upsertEvents, seed),
+  );
+  const upsertDb = await databaseSpace('upsert');
+  const upsertRun = await runPipelineProcess({
+    label: 'upsert',
+    topic: orders.topic,
+    groupId: group('upsert'),
+    database: upsertDb,
+    schemasDir: upsertTopics.schemasDir,
+    expected: options.upsertEvents,
+    settingsEnv,
+    timeoutMs: timeoutFor(options.upsertEvents, 500),
+    ...(options.cpuProfile ? { cpuProfileDir: resultsDir } : {}),
+  });
+  const upsert = { ...upsertRun, rows: await upsertDb.count(orders.table) };
+  await cleanupLast();
+  await cleanupLast();
+  log(`   ${perSecond(upsert.perSecond)}, ${upsert.rows} rows, peak RSS ${Math.round(upsert.peakRssMb)} MB`);
+
+  const latency: LatencyResult[] = [];
+  for (const ratePerSecond of options.latencyRates) {
+    log(`5. latency at ${ratePerSecond} events/s for ${options.latencySeconds} s`);
+    const topics = await topicSpace(`lat${ratePerSecond}`);
+    const db = await databaseSpace(`lat${ratePerSecond}`);
+    const result = await withProducer(topics, (producer) =>
+      measureLatency({
+        entry: topics.entry(PAGE_VIEWS),
+        database: db,
+        groupId: group(`lat${ratePerSecond}`),
+        schemasDir: topics.schemasDir,
+        producer,
+        ratePerSecond,
+        warmupSeconds: options.quick ? 2 : 3,
+        seconds: options.latencySeconds,
+        settingsEnv,
+      }),
+    );
+    await cleanupLast();
+    await cleanupLast();
+    latency.push(result);
+    const l = result.latencyMs;
+    log(`   p50 ${l.p50} ms, p99 ${l.p99} ms, p99.9 ${l.p999} ms, max ${l.max} ms`);
+  }
+
+  log(`7. producers: ${options.producerEvents} events, Avro vs JSON`);
+  const producerTopics = await topicSpace('prod');
+  const jsonTopic = `${runId}_prod.json`;
+  cleanups.push(() => deleteTopics(kafka, [jsonTopic]));
+  {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({
+        topics: [{ topic: jsonTopic, numPartitions: options.partitions, replicationFactor: 1 }],
+        waitForLeaders: true,
+      });
+    } finally {
+      await admin.disconnect();
+    }
+  }
+  const producerEntry = producerTopics.entry(PAGE_VIEWS);
+  const ready = createFakeEvents(producerEntry, seed).take(options.producerEvents) as Record<
+    string,
+    unknown
+  >[];
+  const producers: ProducerResult[] = [];
+  producers.push(
+    await withProducer(producerTopics, (producer) =>
+      measureAvroProducer(producer, producerEntry, ready, kafkaLogDir),
+    ),
+  );
+  producers.push(await measureJsonProducer(kafka, jsonTopic, producerEntry.key, ready, kafkaLogDir));
+  await cleanupLast();
+  await cleanupLast();
+  for (const p of producers)
+    log(`   ${p.format}: ${perSecond(p.perSecond)}, ${p.bytesPerEvent.toFixed(1)} B/event`);
+
+  const partial = {
+    startedAt,
+    options,
+    machine: info,
+    consumerSettings: settingsEnv,
+    backlogProduce: { events: backlog.sent, ms: backlog.ms, bytes: backlog.bytes },
+    rawConsume,
+    rawCopy,
+    pipelineCopy,
+    pipelineUnnest,
+    upsert,
+    baseline,
+    latency,
+    producers,
+  };
+  return {
+    ...partial,
+    targets: evaluateTargets(partial),
+    finishedAt: new Date().toISOString(),
+    loadAverageAtEnd: loadavg().map((l) => Math.round(l * 100) / 100),
+  };
+}
+
+try {
+  const results = await run();
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+  const markdown = renderMarkdown(results);
+  writeFileSync(join(resultsDir, 'latest.md'), markdown);
+  process.stdout.write(markdown);
+} catch (error) {
+  log(`failed: ${(error as Error).stack ?? String(error)}`);
+  process.exitCode = 1;
+} finally {
+  while (cleanups.length > 0) await cleanupLast().catch((error: unknown) => log(`cleanup: ${String(error)}`));
+  await deleteGroups(kafka, groupIds).catch(() => undefined);
+  registry.close();
+}

@@ -1,0 +1,72 @@
+import test from 'ava';
+import type { PageView } from '../../src/contracts/generated/events.ts';
+import type { Uuid } from '../../src/contracts/logical-types.ts';
+import { TypedProducer } from '../../src/producer/typed-producer.ts';
+import { spawnPipeline } from '../support/cli-process.ts';
+import { consumeUntilCaughtUp } from '../support/consume-until-caught-up.ts';
+import { createPipelineFixture } from '../support/pipeline-fixture.ts';
+
+const view = (n: number): PageView => ({
+  view_id: `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}` as Uuid,
+  session_id: 's',
+  customer_id: null,
+  url: `https://shop.example/${n}`,
+  referrer: null,
+  duration_ms: n * 1000,
+  is_bounce: false,
+  viewed_at: 1_767_323_045_000_000n,
+  attributes: {},
+});
+
+test('pipeline replay writes what a fix lets through and keeps what still fails', async (t) => {
+  const fx = await createPipelineFixture(t, { partitions: 1 });
+  const views = fx.topic('shop.page-views');
+  // An over-strict constraint, as a faulty migration would add: views of 3 s or more are refused.
+  await fx.pool.query('ALTER TABLE page_views ADD CONSTRAINT too_strict CHECK (duration_ms < 3000)');
+
+  const producer = new TypedProducer({ kafka: fx.kafka, catalog: fx.catalog, registry: fx.registry });
+  const raw = fx.kafka.producer({ idempotent: true });
+  await Promise.all([producer.connect(), raw.connect()]);
+  await producer.sendUnchecked(views, undefined, [1, 2, 3, 4, 5].map(view));
+  await raw.send({
+    topic: views,
+    acks: -1,
+    messages: [{ key: 'x', value: Buffer.from([9, 9, 9, 9, 9, 9]) }],
+  });
+  await Promise.all([producer.disconnect(), raw.disconnect()]);
+
+  await consumeUntilCaughtUp(fx);
+  const letters = async () =>
+    (
+      await fx.pool.query<{ offset: string; sql_state: string | null }>(
+        'SELECT "offset", sql_state FROM dead_letters ORDER BY "offset"',
+      )
+    ).rows;
+  t.deepEqual(await letters(), [
+    { offset: '2', sql_state: '23514' },
+    { offset: '3', sql_state: '23514' },
+    { offset: '4', sql_state: '23514' },
+    { offset: '5', sql_state: null },
+  ]);
+
+  // The fix: the constraint goes. Replay from the raw bytes.
+  await fx.pool.query('ALTER TABLE page_views DROP CONSTRAINT too_strict');
+  const replay = spawnPipeline(t, ['replay'], fx.env);
+  t.is(await replay.exited, 0, replay.output());
+  t.regex(replay.output(), new RegExp(`${views.replaceAll('.', '\\.')}: 3 replayed, 1 still dead`));
+
+  t.deepEqual(await letters(), [{ offset: '5', sql_state: null }]);
+  const { rows } = await fx.pool.query<{ duration_ms: number; _kafka_offset: string }>(
+    'SELECT duration_ms, _kafka_offset FROM page_views ORDER BY _kafka_offset',
+  );
+  t.deepEqual(
+    rows.map((r) => [r._kafka_offset, r.duration_ms]),
+    [
+      ['0', 1000],
+      ['1', 2000],
+      ['2', 3000],
+      ['3', 4000],
+      ['4', 5000],
+    ],
+  );
+});
