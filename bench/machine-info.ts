@@ -38,7 +38,7 @@ function kafkaVersion(stackDir: string): string {
 }
 
 export async function machineInfo(pool: pg.Pool, stackDir: string): Promise<MachineInfo> {
-  const { rows } = await pool.query<{ v: string }>('SHOW server_version');
+  const { rows } = await pool.query<{ v: string }>('SELECT current_setting($1) AS v', ['server_version']);
   return {
     cpus: availableParallelism(),
     cpuModel: cpuModel(),
