@@ -33,6 +33,8 @@ export type ErrorCode =
   | 'REGISTRY_UNAVAILABLE'
   | 'BROKER_UNAVAILABLE'
   | 'CONSUMER_CRASHED'
+  // a bug in the caller: an invariant of an internal API was broken
+  | 'INVARIANT_BROKEN'
   | 'TIMEOUT';
 
 export interface PipelineErrorOptions {

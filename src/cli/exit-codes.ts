@@ -42,6 +42,7 @@ const byCode: Record<ErrorCode, number> = {
   BROKER_UNAVAILABLE: EXIT.unavailable,
   TIMEOUT: EXIT.unavailable,
   CONSUMER_CRASHED: EXIT.unexpected,
+  INVARIANT_BROKEN: EXIT.unexpected,
 };
 
 export function exitCodeOf(error: unknown): number {

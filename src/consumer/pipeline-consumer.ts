@@ -81,7 +81,7 @@ export class PipelineConsumer {
       sessionTimeout: 30_000,
       heartbeatInterval: 3_000,
       maxWaitTimeInMs: Math.max(10, options.settings.batchMaxWaitMs),
-      maxBytesPerPartition: 4 * 1024 * 1024,
+      maxBytesPerPartition: 1024 * 1024,
       allowAutoTopicCreation: false,
     });
   }

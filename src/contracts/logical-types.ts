@@ -11,6 +11,7 @@
  * | string uuid              | `Uuid` (branded)       | checked once, then carried as a string           |
  */
 import avro from 'avsc';
+import { PipelineError } from '../errors.ts';
 
 /** A decimal number written in base 10, e.g. `"1234.50"`. Never a float. */
 export type Decimal = `${number}`;
@@ -61,10 +62,14 @@ export class DecimalType extends avro.types.LogicalType {
     const precision = schema.precision;
     const scale = schema.scale ?? 0;
     if (!Number.isInteger(precision) || (precision as number) < 1) {
-      throw new TypeError(`decimal needs a positive integer precision, got ${JSON.stringify(precision)}`);
+      throw new PipelineError(
+        'SCHEMA_INVALID',
+        `decimal needs a positive integer precision, got ${JSON.stringify(precision)}`,
+      );
     }
     if (!Number.isInteger(scale) || scale < 0 || scale > (precision as number)) {
-      throw new TypeError(
+      throw new PipelineError(
+        'SCHEMA_INVALID',
         `decimal scale must be from 0 to precision (${precision}), got ${JSON.stringify(scale)}`,
       );
     }

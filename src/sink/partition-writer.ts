@@ -356,7 +356,8 @@ export async function writePartitionBatch(
   for (const m of messages) {
     if (m.topic !== entry.topic || m.partition !== partition) {
       // A caller bug, not data: one batch is one partition of the entry's topic.
-      throw new TypeError(
+      throw new PipelineError(
+        'INVARIANT_BROKEN',
         `writePartitionBatch: ${m.topic}[${m.partition}] in a batch of ${entry.topic}[${partition}]`,
       );
     }
