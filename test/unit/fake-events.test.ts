@@ -60,15 +60,3 @@ test('the upsert topic gets several versions of the same key, increasing by one'
       list.map((_, i) => i + 1),
     );
 });
-
-test('generation is fast enough to stay ahead of sending', (t) => {
-  const source = createFakeEvents(entryFor(catalog, 'shop.orders'), { seed: 5 });
-  source.take(5000); // warm-up: compile and JIT
-  const started = performance.now();
-  // In batches, as `pipeline produce` generates: holding every event at once measures the GC instead.
-  for (let i = 0; i < 10; i++) source.take(5000);
-  const perSecond = 50_000 / ((performance.now() - started) / 1000);
-  t.log(`${Math.round(perSecond)} events/s`);
-  // The aim is 50 000/s on an idle machine; the bound leaves room for a loaded CI runner.
-  t.true(perSecond > 20_000, `${Math.round(perSecond)} events/s`);
-});
