@@ -28,16 +28,18 @@ const consumer = new PipelineConsumer({
   settings: { ...config.consumer, groupId: `${id}-g` }, topics: [entry.topic],
 });
 const t0 = performance.now();
+let maxRss = 0;
 const timer = setInterval(() => {
   const m = process.memoryUsage();
-  console.log(`${((performance.now() - t0) / 1000).toFixed(1)}s rss ${mb(m.rss)} heapUsed ${mb(m.heapUsed)} heapTotal ${mb(m.heapTotal)} external ${mb(m.external)} arrayBuffers ${mb(m.arrayBuffers)}`);
-}, 500);
+  maxRss = Math.max(maxRss, m.rss);
+  if (process.env.VERBOSE) console.log(`${((performance.now() - t0) / 1000).toFixed(1)}s rss ${mb(m.rss)} heapUsed ${mb(m.heapUsed)} heapTotal ${mb(m.heapTotal)} external ${mb(m.external)} arrayBuffers ${mb(m.arrayBuffers)}`);
+}, 100);
 await consumer.start();
 for (let i = 0; i < 600; i++) {
   if ((await db.committedMessages(`${id}-g`, entry.topic)) >= N) break;
   await new Promise((r) => setTimeout(r, 100));
 }
-console.log(`done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+console.log(`${process.execArgv.join(' ')}: done in ${((performance.now() - t0) / 1000).toFixed(1)} s, max rss ${mb(maxRss)} MB, ${Math.round(N / ((performance.now() - t0) / 1000))}/s`);
 clearInterval(timer);
 await consumer.stop();
 await db.cleanup();
