@@ -2,7 +2,8 @@
  * Creates the catalog's topics. Idempotent: a topic that exists is left as it is (its partition count is
  * reported, since Kafka can only grow it and a different count changes which partition a key lands on).
  */
-import type { Kafka } from 'kafkajs';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Admin, Kafka } from 'kafkajs';
 import type { Catalog } from '../contracts/catalog.ts';
 import { ConfigurationError, TransientError } from '../errors.ts';
 
@@ -18,6 +19,24 @@ export interface TopicState {
   partitions: number;
   /** Partitions the topic has (differs from `partitions` only for a topic that existed before). */
   actualPartitions: number;
+}
+
+/**
+ * Metadata of topics just created. A broker can answer UNKNOWN_TOPIC_OR_PARTITION for a moment after
+ * CreateTopics returned (its metadata cache lags the controller, seen on a freshly started broker): ask
+ * again, for a bounded time.
+ */
+async function settledMetadata(admin: Admin, topics: string[]): ReturnType<Admin['fetchTopicMetadata']> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      return await admin.fetchTopicMetadata({ topics });
+    } catch (error) {
+      const unknown = (error as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION';
+      if (!unknown || Date.now() > deadline) throw error;
+      await delay(200);
+    }
+  }
 }
 
 export async function createTopics(
@@ -37,7 +56,10 @@ export async function createTopics(
         waitForLeaders: true,
       });
     }
-    const metadata = await admin.fetchTopicMetadata({ topics: catalog.entries.map((e) => e.topic) });
+    const metadata = await settledMetadata(
+      admin,
+      catalog.entries.map((e) => e.topic),
+    );
     const partitionsOf = new Map(metadata.topics.map((t) => [t.name, t.partitions.length]));
     return catalog.entries.map((e) => ({
       topic: e.topic,
