@@ -13,7 +13,7 @@ import type pg from 'pg';
 import type { MessageDecoder } from '../codec/message-decoder.ts';
 import type { ConsumerSettings } from '../config.ts';
 import { type Catalog, type CatalogEntry, entryFor } from '../contracts/catalog.ts';
-import { PipelineError } from '../errors.ts';
+import { PipelineError, TransientError } from '../errors.ts';
 import { readNextOffsets, type SinkMessage, writePartitionBatch } from '../sink/partition-writer.ts';
 import { retryTransient } from './retry-transient.ts';
 
@@ -95,11 +95,20 @@ export class PipelineConsumer {
       this.#settle = { resolve, reject };
     });
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-      void this.#seekToStoredOffsets(payload.memberAssignment).catch((error) => this.#fail(error));
+      // Paused synchronously, before the fetch loop runs again: no batch of these partitions is fetched from
+      // Kafka's committed position while the stored one is being read.
+      const assigned = Object.entries(payload.memberAssignment).map(([topic, partitions]) => ({
+        topic,
+        partitions,
+      }));
+      consumer.pause(assigned);
+      void this.#seekToStoredOffsets(assigned)
+        .then(() => consumer.resume(assigned))
+        .catch((error) => this.#fail(error));
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       // kafkajs restarts itself after retriable errors; when it will not, this process must not look healthy.
-      if (!payload.restart) this.#fail(payload.error);
+      if (!payload.restart) this.#fail(rootCause(payload.error));
       else log(`consumer restarting after: ${payload.error.message}`);
     });
     await consumer.connect();
@@ -177,9 +186,17 @@ export class PipelineConsumer {
     }
   }
 
-  async #seekToStoredOffsets(assignment: Record<string, number[]>): Promise<void> {
-    for (const [topic, partitions] of Object.entries(assignment)) {
-      const stored = await readNextOffsets(this.#options.pool, this.#options.settings.groupId, topic);
+  async #seekToStoredOffsets(assigned: { topic: string; partitions: number[] }[]): Promise<void> {
+    for (const { topic, partitions } of assigned) {
+      const stored = await retryTransient(
+        () => readNextOffsets(this.#options.pool, this.#options.settings.groupId, topic),
+        {
+          shouldContinue: () => !this.#stopping,
+          // The partitions are paused; kafkajs keeps the membership alive on its own meanwhile.
+          heartbeat: async () => undefined,
+          onRetry: (e, n, ms) => this.#options.log?.(`database: ${e.message}; retry ${n} in ${ms} ms`),
+        },
+      );
       for (const partition of partitions) {
         const offset = stored.get(partition);
         if (offset !== undefined) this.#consumer.seek({ topic, partition, offset });
@@ -187,7 +204,22 @@ export class PipelineConsumer {
     }
   }
 
+  /**
+   * A fault that retrying can fix (TransientError, kafkajs' own retriable errors) propagates and is retried;
+   * anything else (a contract mismatch, a refused login, a bug) stops the consumer: kafkajs would otherwise
+   * retry the batch and restart itself forever, leaving a process that looks healthy with a stalled
+   * partition. Nothing of the batch is resolved, so the next start resumes at the stored offsets.
+   */
   async #eachBatch(payload: EachBatchPayload): Promise<void> {
+    try {
+      await this.#writeBatch(payload);
+    } catch (error) {
+      if (error instanceof TransientError || isKafkaRetriable(error)) throw error;
+      this.#fail(error);
+    }
+  }
+
+  async #writeBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary } = payload;
     const entry = entryFor(this.#options.catalog, batch.topic);
     const counters = this.counters.get(entry.topic)!;
@@ -263,4 +295,23 @@ function headersOf(headers: Record<string, unknown> | undefined): Record<string,
       value === undefined ? undefined : Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
   }
   return out;
+}
+
+/** kafkajs marks its own errors retriable or not; ours never carry the flag. */
+function isKafkaRetriable(error: unknown): boolean {
+  return (error as { retriable?: unknown })?.retriable === true && !(error instanceof PipelineError);
+}
+
+/** kafkajs wraps the error that crashed the consumer (retries exceeded…): the exit code needs the original. */
+function rootCause(error: unknown): unknown {
+  let current = error;
+  for (let depth = 0; depth < 10; depth++) {
+    if (current instanceof PipelineError) return current;
+    const next =
+      (current as { cause?: unknown; originalError?: unknown })?.originalError ??
+      (current as { cause?: unknown })?.cause;
+    if (next === undefined || next === null) return error;
+    current = next;
+  }
+  return error;
 }

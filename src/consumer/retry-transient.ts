@@ -29,7 +29,9 @@ export async function retryTransient<T>(operation: () => Promise<T>, options: Re
       const until = Date.now() + waitMs;
       while (Date.now() < until && options.shouldContinue()) {
         await delay(Math.min(1000, until - Date.now()));
-        await options.heartbeat().catch(() => undefined);
+        // Not swallowed: a heartbeat refused because the group rebalances must end this batch now, or the
+        // whole group waits for this member until the rebalance times out.
+        await options.heartbeat();
       }
       if (!options.shouldContinue()) throw error;
     }

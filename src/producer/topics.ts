@@ -22,20 +22,26 @@ export interface TopicState {
 }
 
 /**
- * Metadata of topics just created. A broker can answer UNKNOWN_TOPIC_OR_PARTITION for a moment after
- * CreateTopics returned (its metadata cache lags the controller, seen on a freshly started broker): ask
+ * Metadata of the topics once every partition has a leader. kafkajs' own `waitForLeaders` retries only
+ * LEADER_NOT_AVAILABLE, but a broker can also answer UNKNOWN_TOPIC_OR_PARTITION for a moment after
+ * CreateTopics returned (its metadata cache lags the controller; seen on a freshly started broker): ask
  * again, for a bounded time.
  */
 async function settledMetadata(admin: Admin, topics: string[]): ReturnType<Admin['fetchTopicMetadata']> {
   const deadline = Date.now() + 15_000;
   for (;;) {
     try {
-      return await admin.fetchTopicMetadata({ topics });
+      const metadata = await admin.fetchTopicMetadata({ topics });
+      const led = metadata.topics.every(
+        (t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0),
+      );
+      if (led || Date.now() > deadline) return metadata;
     } catch (error) {
-      const unknown = (error as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION';
-      if (!unknown || Date.now() > deadline) throw error;
-      await delay(200);
+      const type = (error as { type?: string }).type;
+      const settling = type === 'UNKNOWN_TOPIC_OR_PARTITION' || type === 'LEADER_NOT_AVAILABLE';
+      if (!settling || Date.now() > deadline) throw error;
     }
+    await delay(200);
   }
 }
 
@@ -53,7 +59,8 @@ export async function createTopics(
     if (missing.length > 0) {
       await admin.createTopics({
         topics: missing.map((e) => ({ topic: e.topic, numPartitions: e.partitions, replicationFactor })),
-        waitForLeaders: true,
+        // Waited for below, where more of the answers a settling broker gives are retried.
+        waitForLeaders: false,
       });
     }
     const metadata = await settledMetadata(

@@ -23,7 +23,12 @@ function fakeKafka(laggingAnswers: number) {
           retriable: true,
         });
       }
-      return { topics: topics.map((name) => ({ name, partitions: [{}, {}, {}] })) };
+      return {
+        topics: topics.map((name) => ({
+          name,
+          partitions: [0, 1, 2].map((p) => ({ partitionId: p, leader: 1 })),
+        })),
+      };
     },
   };
   return { kafka: { admin: () => admin } as unknown as Kafka, calls: () => metadataCalls };
