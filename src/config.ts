@@ -188,6 +188,15 @@ export interface PipelineConfig {
 
 const HINT_STACK = 'run `npm run stack:up`, or set it to your own service';
 
+function isLoopbackUrl(value: string): boolean {
+  try {
+    const host = new URL(value).hostname;
+    return host === 'localhost' || host === '[::1]' || host.startsWith('127.');
+  } catch {
+    return false;
+  }
+}
+
 /** Validates the whole configuration; every problem is reported in one ConfigurationError. */
 export function parseConfig(env: Env): PipelineConfig {
   const p = new Problems(env);
@@ -237,6 +246,11 @@ export function parseConfig(env: Env): PipelineConfig {
       password: p.required('SCHEMA_REGISTRY_PASSWORD', 'needed with SCHEMA_REGISTRY_USERNAME'),
     };
   }
+  if (registry.auth !== undefined && registryUrl.startsWith('http:') && !isLoopbackUrl(registryUrl)) {
+    p.list.push(
+      'SCHEMA_REGISTRY_USERNAME/PASSWORD over plain http would send the password in clear: use https',
+    );
+  }
   const registryCa = p.file('SCHEMA_REGISTRY_CA_FILE');
   if (registryCa !== undefined) registry.ca = registryCa;
 
@@ -244,13 +258,29 @@ export function parseConfig(env: Env): PipelineConfig {
   const databaseCa = p.file('DATABASE_CA_FILE');
   if (databaseUrl !== '') {
     const url = p.url('DATABASE_URL', databaseUrl, ['postgres:', 'postgresql:']);
-    // node-postgres lets sslmode in the URL replace the ssl object entirely; one place must decide.
-    if (url?.searchParams.has('sslmode') && databaseCa !== undefined) {
-      p.list.push('DATABASE_URL has sslmode and DATABASE_CA_FILE is set: choose one way to configure TLS');
+    // node-postgres lets TLS parameters in the URL replace the ssl object entirely, and some of them turn
+    // verification off (ssl=no-verify, sslmode=require|prefer with uselibpqcompat). One way only: sslmode
+    // verify-full (system CAs) or disable in the URL, or DATABASE_CA_FILE (verify-full against that CA).
+    for (const name of ['ssl', 'uselibpqcompat', 'sslrootcert', 'sslcert', 'sslkey']) {
+      if (url?.searchParams.has(name)) {
+        p.list.push(`DATABASE_URL: the "${name}" parameter is refused; use DATABASE_CA_FILE (verify-full)`);
+      }
     }
-    if (url?.searchParams.get('sslmode') === 'no-verify') {
-      p.list.push('DATABASE_URL: sslmode=no-verify is refused; use DATABASE_CA_FILE (verify-full)');
+    const sslmode = url?.searchParams.get('sslmode');
+    if (sslmode !== null && sslmode !== undefined) {
+      if (databaseCa !== undefined) {
+        p.list.push('DATABASE_URL has sslmode and DATABASE_CA_FILE is set: choose one way to configure TLS');
+      } else if (sslmode !== 'verify-full' && sslmode !== 'disable') {
+        p.list.push(
+          `DATABASE_URL: sslmode=${sslmode} is refused (it may not verify the server); use verify-full or DATABASE_CA_FILE`,
+        );
+      }
     }
+  }
+  // node-postgres reads these behind the configuration's back; PGSSLMODE=no-verify would skip verification.
+  for (const name of ['PGSSLMODE', 'PGSSLROOTCERT', 'PGSSLCERT', 'PGSSLKEY']) {
+    if (p.string(name) !== undefined)
+      p.list.push(`${name} is set: configure TLS with DATABASE_URL or DATABASE_CA_FILE`);
   }
   const schema = p.string('DATABASE_SCHEMA', 'public')!;
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema))

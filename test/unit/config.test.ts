@@ -75,3 +75,34 @@ test('stack settings: services named by the user are external, ports must differ
   t.throws(() => parseStackSettings({ STACK_KAFKA_PORT: '15432' }), { message: /must differ/ });
   t.throws(() => parseStackSettings({ STACK_POSTGRES_PORT: '80' }), { message: /from 1024 to 65535/ });
 });
+
+test('no URL parameter or PG* variable can weaken PostgreSQL TLS verification', (t) => {
+  for (const query of [
+    'ssl=no-verify',
+    'ssl=0',
+    'uselibpqcompat=true&sslmode=require',
+    'sslmode=require',
+    'sslmode=prefer',
+  ]) {
+    t.throws(
+      () => parseConfig({ ...valid, DATABASE_URL: `${valid.DATABASE_URL}?${query}` }),
+      {
+        instanceOf: ConfigurationError,
+        message: /DATABASE_URL: .*refused/,
+      },
+      query,
+    );
+  }
+  t.notThrows(() => parseConfig({ ...valid, DATABASE_URL: `${valid.DATABASE_URL}?sslmode=verify-full` }));
+  t.notThrows(() => parseConfig({ ...valid, DATABASE_URL: `${valid.DATABASE_URL}?sslmode=disable` }));
+  t.throws(() => parseConfig({ ...valid, PGSSLMODE: 'no-verify' }), { message: /PGSSLMODE is set/ });
+});
+
+test('registry credentials are refused over plain http, except on loopback', (t) => {
+  const auth = { SCHEMA_REGISTRY_USERNAME: 'avnadmin', SCHEMA_REGISTRY_PASSWORD: 'pw' };
+  t.throws(() => parseConfig({ ...valid, ...auth, SCHEMA_REGISTRY_URL: 'http://registry.example:8081' }), {
+    message: /clear: use https/,
+  });
+  t.notThrows(() => parseConfig({ ...valid, ...auth, SCHEMA_REGISTRY_URL: 'https://registry.example:8081' }));
+  t.notThrows(() => parseConfig({ ...valid, ...auth }));
+});
