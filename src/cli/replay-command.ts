@@ -41,7 +41,8 @@ export const replayCommand: Command = {
     const registry = new RegistryClient(config.registry);
     try {
       await assertStartupContract({ pool, catalog, registry, migrationsDir: config.migrationsDir });
-      const decoder = new MessageDecoder(registry);
+      // No grace for unknown ids: a replayed message whose schema is still unknown simply stays dead.
+      const decoder = new MessageDecoder(registry, { unknownSchemaGraceMs: 0 });
       for (const entry of entries) {
         let replayed = 0;
         let stillDead = 0;

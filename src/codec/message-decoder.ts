@@ -5,7 +5,7 @@
  */
 import type avro from 'avsc';
 import { type CatalogEntry, parseSchema } from '../contracts/catalog.ts';
-import { PipelineError, PoisonMessageError } from '../errors.ts';
+import { PipelineError, PoisonMessageError, TransientError } from '../errors.ts';
 import { decodeWireFormat } from './wire-format.ts';
 
 /** Where writer schemas come from: the registry client, by global schema id. */
@@ -20,13 +20,26 @@ export type DecodeOutcome =
 
 type Resolution = { resolver: avro.Resolver } | { error: PoisonMessageError };
 
+export interface MessageDecoderOptions {
+  /**
+   * How long an id the registry does not know is retried (as a transient fault) before its messages become
+   * dead letters. Producers only send ids that exist, so a miss is usually a registry replica lagging a
+   * registration by a moment. Default 5000 ms.
+   */
+  unknownSchemaGraceMs?: number;
+}
+
 export class MessageDecoder {
   readonly #source: WriterSchemaSource;
+  readonly #graceMs: number;
   /** `${topic}\0${id}` → resolver, or the reason that id can never be read into this topic's reader. */
   readonly #resolutions = new Map<string, Promise<Resolution>>();
+  /** When each unknown id was first met. */
+  readonly #unknownSince = new Map<number, number>();
 
-  constructor(source: WriterSchemaSource) {
+  constructor(source: WriterSchemaSource, options: MessageDecoderOptions = {}) {
     this.#source = source;
+    this.#graceMs = options.unknownSchemaGraceMs ?? 5000;
   }
 
   /**
@@ -76,8 +89,14 @@ export class MessageDecoder {
     if (pending === undefined) {
       pending = this.#resolve(entry, id);
       this.#resolutions.set(key, pending);
-      // A transient failure must not be cached: the next batch asks again.
-      pending.catch(() => this.#resolutions.delete(key));
+      // Neither a transient failure nor an unknown id is cached: the next batch asks the registry again.
+      pending.then(
+        (resolution) => {
+          if ('error' in resolution && resolution.error.code === 'SCHEMA_ID_UNKNOWN')
+            this.#resolutions.delete(key);
+        },
+        () => this.#resolutions.delete(key),
+      );
     }
     return pending;
   }
@@ -87,9 +106,21 @@ export class MessageDecoder {
     try {
       schema = await this.#source.schemaById(id);
     } catch (error) {
-      if (error instanceof PoisonMessageError) return { error };
-      throw error;
+      if (!(error instanceof PoisonMessageError)) throw error;
+      if (error.code === 'SCHEMA_ID_UNKNOWN') {
+        const since = this.#unknownSince.get(id) ?? Date.now();
+        this.#unknownSince.set(id, since);
+        if (Date.now() - since < this.#graceMs) {
+          throw new TransientError(
+            'REGISTRY_UNAVAILABLE',
+            `schema id ${id} is not in the registry (yet); retrying for up to ${this.#graceMs} ms before dead-lettering`,
+            { cause: error, details: { schemaId: id } },
+          );
+        }
+      }
+      return { error };
     }
+    this.#unknownSince.delete(id);
     try {
       const writer = parseSchema(schema, `registry schema id ${id}`);
       return { resolver: entry.reader.type.createResolver(writer) };

@@ -5,7 +5,7 @@
  */
 import type avro from 'avsc';
 import type { RegistrySettings } from '../config.ts';
-import { PipelineError, PoisonMessageError } from '../errors.ts';
+import { PipelineError, PoisonMessageError, TransientError } from '../errors.ts';
 import { parseSchema } from './catalog.ts';
 import { type CompatibilityLevel, isCompatibilityLevel } from './compatibility-level.ts';
 import { incompatibilityReasons } from './incompatibility-reasons.ts';
@@ -110,7 +110,18 @@ export class RegistryClient {
 
   private async fetchSchema(id: number): Promise<avro.Schema> {
     const response = await this.http.request('GET', `schemas/ids/${id}`);
-    if (response.status === 404 && (response.errorCode ?? ERROR.schemaNotFound) === ERROR.schemaNotFound) {
+    // Only the registry's own "schema not found" makes a message poison; a bare 404 (a proxy, a wrong base
+    // path) is the registry not being reachable as configured.
+    if (response.status === 404 && response.errorCode === undefined) {
+      throw new TransientError(
+        'REGISTRY_UNAVAILABLE',
+        `schema id ${id}: HTTP 404 without a registry error_code`,
+        {
+          details: { schemaId: id },
+        },
+      );
+    }
+    if (response.status === 404 && response.errorCode === ERROR.schemaNotFound) {
       throw new PoisonMessageError('SCHEMA_ID_UNKNOWN', `schema id ${id} is not in the registry`, {
         details: { schemaId: id },
       });

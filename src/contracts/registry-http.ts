@@ -78,7 +78,8 @@ export class RegistryHttp {
         lastFault = (error as Error).message;
         continue;
       }
-      if (response.status >= 500) {
+      // 408 and 429 are the registry (or a proxy in front of it) asking to come back later.
+      if (response.status >= 500 || response.status === 408 || response.status === 429) {
         lastFault = `HTTP ${response.status}${response.errorCode ? ` (error_code ${response.errorCode})` : ''}`;
         continue;
       }
