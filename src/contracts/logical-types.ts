@@ -175,8 +175,14 @@ export class DateType extends avro.types.LogicalType {
 }
 
 export class UuidType extends avro.types.LogicalType {
+  /**
+   * Canonical (lower-case) on the way in: PostgreSQL's uuid treats `A…` and `a…` as one value, so two
+   * spellings of one key must not reach one upsert as two keys. Anything that is not a UUID is refused.
+   */
   override _fromValue(value: string): Uuid {
-    return value as Uuid;
+    if (!isUuid(value))
+      throw new PipelineError('PAYLOAD_UNDECODABLE', `not a UUID: ${JSON.stringify(value.slice(0, 60))}`);
+    return value.toLowerCase() as Uuid;
   }
   override _toValue(value: unknown): string | undefined {
     return isUuid(value) ? value : undefined;

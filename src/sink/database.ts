@@ -58,6 +58,7 @@ export function createPool(settings: DatabaseSettings, options: PoolOptions = {}
 
 /** SQLSTATEs after which the same statement can succeed later: connection, resources, concurrency. */
 const TRANSIENT_STATES = new Set([
+  '25006', // read_only_sql_transaction: a managed database failing over to a new primary
   '40001', // serialization_failure
   '40P01', // deadlock_detected
   '55P03', // lock_not_available (lock_timeout)
@@ -70,6 +71,11 @@ const TRANSIENT_STATES = new Set([
 const TRANSIENT_CLASSES = new Set(['08', '53']); // connection exception, insufficient resources
 /** Classes of data the database refuses: the row is wrong, not the database. */
 const ROW_CLASSES = new Set(['22', '23']);
+/**
+ * Row-level too: 21000 (one statement touching a row twice: two spellings of one key in a batch; bisecting
+ * separates them), 54000 (a value beyond a PostgreSQL limit, e.g. an index row too large).
+ */
+const ROW_STATES = new Set(['21000', '54000']);
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -130,7 +136,7 @@ export function classifyDatabaseError(
       details,
     });
   }
-  if (ROW_CLASSES.has(sqlClass)) {
+  if (ROW_CLASSES.has(sqlClass) || ROW_STATES.has(code)) {
     return new PoisonMessageError('ROW_REJECTED', message, { cause: error, details, sqlState: code });
   }
   if (sqlClass === '28' || code === '3D000' || code.startsWith('ERR_TLS') || /CERT|SELF_SIGNED/.test(code)) {

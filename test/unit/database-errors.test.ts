@@ -75,3 +75,14 @@ test('every connection gets the schema as search_path, and TLS verifies against 
   t.deepEqual(tls.ssl, { ca: 'PEM', rejectUnauthorized: true });
   t.is(tls.application_name, 'x');
 });
+
+test('a failover to a read-only primary is transient; limits and double-touched rows are row-level', (t) => {
+  t.is(
+    classifyDatabaseError(Object.assign(new Error('read-only'), { code: '25006' })).code,
+    'DATABASE_UNAVAILABLE',
+  );
+  for (const code of ['21000', '54000']) {
+    const classified = classifyDatabaseError(Object.assign(new Error(code), { code }));
+    t.is(classified.code, 'ROW_REJECTED', code);
+  }
+});

@@ -82,3 +82,15 @@ test('a decimal on a fixed fills exactly its size, sign-extended (was: encoding 
   t.false(small.isValid('10000000'));
   t.is(small.fromBuffer(small.toBuffer('-8388608')), '-8388608');
 });
+
+test('a decoded UUID is canonical lower case; a string that is not one is refused (was: passed through)', (t) => {
+  const uuidType = avro.Type.forSchema({ type: 'string', logicalType: 'uuid' }, { logicalTypes });
+  const plain = avro.Type.forSchema('string');
+  t.is(
+    uuidType.fromBuffer(plain.toBuffer('3F1C2A8E-1111-4222-8333-444455556666')),
+    '3f1c2a8e-1111-4222-8333-444455556666',
+  );
+  t.throws(() => uuidType.fromBuffer(plain.toBuffer('{3f1c2a8e-1111-4222-8333-444455556666}')), {
+    message: /not a UUID/,
+  });
+});
