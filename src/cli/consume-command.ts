@@ -43,7 +43,9 @@ export const consumeCommand: Command = {
     const catalog = loadCatalog(config.schemasDir);
     const topics = args.values.topic as string[] | undefined;
     const pool = createPool(config.database, { max: config.consumer.partitionConcurrency + 2 });
-    const registry = new RegistryClient(config.registry);
+    // No retries inside the client: the consumer retries transient faults itself, heartbeating between
+    // attempts; a client retrying on its own could outlast the session timeout.
+    const registry = new RegistryClient(config.registry, { retries: 0, timeoutMs: 5000 });
     try {
       await assertStartupContract({ pool, catalog, registry, migrationsDir: config.migrationsDir });
       const consumer = new PipelineConsumer({

@@ -12,6 +12,11 @@ export interface ConnectionOptions {
   applicationName?: string;
   /** Milliseconds to wait for a connection before it counts as unavailable. Default 10 000. */
   connectTimeoutMs?: number;
+  /**
+   * Bound statements (120 s), lock waits (20 s), idle transactions (60 s) and reads (150 s), as the consumer
+   * needs. Default true; migrations turn it off (an index build may rightly take longer).
+   */
+  boundedWaits?: boolean;
 }
 
 export interface PoolOptions extends ConnectionOptions {
@@ -25,6 +30,15 @@ export interface PoolOptions extends ConnectionOptions {
 }
 
 /**
+ * Every wait bounded, so a consumer never hangs without a heartbeat: a statement, a lock (another member's
+ * orphaned transaction on the offsets row), a transaction left idle by a dead client. Their SQLSTATEs are
+ * transient: the batch is retried. A connection dropped without a FIN (a NAT, a failover) is noticed by
+ * keepalives and at the latest by the client-side query timeout, not after the kernel's ~15 minutes.
+ */
+const BOUNDED_WAITS =
+  ' -c statement_timeout=120s -c lock_timeout=20s -c idle_in_transaction_session_timeout=60s';
+
+/**
  * pg client settings shared by the pool and the migration runner: the search_path is the configured schema
  * from the first statement on, so unqualified table names always resolve there.
  */
@@ -34,11 +48,13 @@ export function connectionConfig(
 ): pg.ClientConfig {
   // The startup `options` string is split on spaces and unescapes backslashes: escape both.
   const searchPath = quoteIdentifier(settings.schema).replace(/[\\ ]/g, '\\$&');
+  const bounded = options.boundedWaits ?? true;
   return {
     connectionString: settings.connectionString,
     application_name: options.applicationName ?? 'schema-first-pipeline',
     connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
-    options: `-c search_path=${searchPath}`,
+    options: `-c search_path=${searchPath}${bounded ? BOUNDED_WAITS : ''}`,
+    ...(bounded ? { keepAlive: true, keepAliveInitialDelayMillis: 10_000, query_timeout: 150_000 } : {}),
     // Verification is never turned off: with a CA, the server certificate must chain to it and name the host.
     ...(settings.ca === undefined ? {} : { ssl: { ca: settings.ca, rejectUnauthorized: true } }),
   };
@@ -88,7 +104,7 @@ const NETWORK_CODES = new Set([
 ]);
 // node-postgres reports a dropped connection or a pool timeout as plain Errors without a code.
 const CONNECTION_MESSAGES =
-  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed)/;
+  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed|Query read timeout)/;
 
 interface PgErrorFields {
   code?: unknown;

@@ -77,7 +77,7 @@ async function withClient<T>(
   work: (client: pg.Client) => Promise<T>,
 ): Promise<T> {
   const client = new pg.Client(
-    connectionConfig(settings, { applicationName: 'schema-first-pipeline migrate' }),
+    connectionConfig(settings, { applicationName: 'schema-first-pipeline migrate', boundedWaits: false }),
   );
   try {
     await client.connect();

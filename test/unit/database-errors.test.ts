@@ -63,11 +63,16 @@ test('a PipelineError passes through unchanged', (t) => {
 
 test('every connection gets the schema as search_path, and TLS verifies against the CA', (t) => {
   const plain = connectionConfig({ connectionString: 'postgres://u@h/db', schema: 'pipe_line' });
-  t.is(plain.options, '-c search_path="pipe_line"');
+  t.regex(plain.options!, /^-c search_path="pipe_line" /);
+  t.regex(
+    plain.options!,
+    /-c statement_timeout=\d+s -c lock_timeout=\d+s -c idle_in_transaction_session_timeout=\d+s$/,
+  );
+  t.true(plain.keepAlive);
   t.is(plain.ssl, undefined);
   t.is(plain.application_name, 'schema-first-pipeline');
   const spaced = connectionConfig({ connectionString: 'postgres://u@h/db', schema: 'a b' });
-  t.is(spaced.options, '-c search_path="a\\ b"', 'spaces escaped for the startup options');
+  t.regex(spaced.options!, /^-c search_path="a\\ b" -c/, 'spaces escaped for the startup options');
   const tls = connectionConfig(
     { connectionString: 'postgres://u@h/db', schema: 'public', ca: 'PEM' },
     { applicationName: 'x' },
