@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import avro from 'avsc';
 import { PipelineError } from '../errors.ts';
-import { logicalTypes } from './logical-types.ts';
+import { exactLongType, logicalTypes } from './logical-types.ts';
 
 export type WriteMode = 'insert' | 'upsert';
 
@@ -125,8 +125,23 @@ function unknownLogicalTypes(schema: unknown, path: string): string[] {
 
 /** Fresh per parse: avsc keeps its registry of named types in the options object. */
 function forSchemaOptions(): Partial<avro.ForSchemaOptions> {
+  const long = exactLongType();
+  // Logical types over a long: the first time avsc meets the schema object it builds the logical type; the
+  // second time, the same object, it builds the logical type's underlying long.
+  const logicalLongs = new WeakSet<object>();
   return {
     logicalTypes,
+    // Every Avro long, referenced by name or defined as an object, including under a logical type.
+    typeHook(schema: avro.Schema) {
+      if (schema === 'long') return long;
+      if (typeof schema !== 'object' || schema === null || (schema as { type?: unknown }).type !== 'long') {
+        return undefined;
+      }
+      if ((schema as { logicalType?: unknown }).logicalType === undefined) return long;
+      if (logicalLongs.has(schema)) return long;
+      logicalLongs.add(schema);
+      return undefined;
+    },
     // Without this, a known logical type with bad attributes (a decimal without precision) silently
     // becomes its underlying type.
     assertLogicalTypes: true,

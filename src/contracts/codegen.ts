@@ -133,12 +133,14 @@ class VersionRenderer {
         return ['null'];
       case 'boolean':
         return ['boolean'];
-      // avsc reads long as a JS number (exact to 2^53), which is what the decoder returns.
       case 'int':
-      case 'long':
       case 'float':
       case 'double':
         return ['number'];
+      // exactLongType: a number while exact (to 2^53), a bigint beyond; either is accepted when producing.
+      case 'abstract:long':
+      case 'long':
+        return ['number', 'bigint'];
       case 'bytes':
       case 'fixed':
         return ['Buffer'];
@@ -156,7 +158,10 @@ class VersionRenderer {
           `Record<string, ${this.members((type as avro.types.MapType).valuesType as avro.Type).join(' | ')}>`,
         ];
       case 'union:unwrapped': {
-        const branches = (type as avro.types.UnwrappedUnionType).types.flatMap((t) => this.members(t));
+        // Deduplicated: int and long branches both give `number`.
+        const branches = [
+          ...new Set((type as avro.types.UnwrappedUnionType).types.flatMap((t) => this.members(t))),
+        ];
         // `T | null` reads better than `null | T`; Avro's order does not matter to TypeScript.
         return [...branches.filter((b) => b !== 'null'), ...branches.filter((b) => b === 'null')];
       }

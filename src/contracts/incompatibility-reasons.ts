@@ -6,11 +6,16 @@
 import avro from 'avsc';
 import type { CompatibilityLevel } from './compatibility-level.ts';
 
+/** Avro's name of a type: exactLongType is avsc's `abstract:long`, an Avro long all the same. */
+function avroName(type: avro.Type): string {
+  return type.typeName === 'abstract:long' ? 'long' : type.typeName;
+}
+
 function describe(type: avro.Type): string {
   if (type instanceof avro.types.LogicalType) {
-    return `${type.typeName.replace('logical:', '')} (${type.underlyingType.typeName})`;
+    return `${type.typeName.replace('logical:', '')} (${avroName(type.underlyingType)})`;
   }
-  return type.name ?? type.typeName;
+  return type.name ?? avroName(type);
 }
 
 function readable(reader: avro.Type, writer: avro.Type): boolean {

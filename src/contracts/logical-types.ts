@@ -142,14 +142,12 @@ export class TimestampMillisType extends avro.types.LogicalType {
 }
 
 export class TimestampMicrosType extends avro.types.LogicalType {
-  override _fromValue(value: number): bigint {
+  override _fromValue(value: number | bigint): bigint {
     return BigInt(value);
   }
-  override _toValue(value: unknown): number | undefined {
-    // avsc's long is a JS number: exact up to 2^53 µs, which is the year 2255.
-    if (typeof value !== 'bigint') return undefined;
-    const n = Number(value);
-    return Number.isSafeInteger(n) ? n : undefined;
+  override _toValue(value: unknown): bigint | undefined {
+    // The underlying long is exactLongType's: a bigint is written as it is.
+    return typeof value === 'bigint' && value >= MIN_LONG && value <= MAX_LONG ? value : undefined;
   }
   override _resolve(writer: avro.Type) {
     return resolveFrom(this, writer, () => true);
@@ -190,6 +188,46 @@ export class UuidType extends avro.types.LogicalType {
   override _resolve(writer: avro.Type) {
     return resolveFrom(this, writer, () => true);
   }
+}
+
+const MIN_LONG = -(2n ** 63n);
+const MAX_LONG = 2n ** 63n - 1n;
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * Avro `long` without precision loss. avsc's own long is a JS number and refuses (throws on) anything beyond
+ * 2^53, which a Java producer writes freely (ids, timestamp-micros far ahead): such a message would be a dead
+ * letter although nothing is wrong with it. This one decodes to a number while it is exact, else to a
+ * bigint, and encodes either. Pass as `registry: { long: exactLongType() }`.
+ */
+export function exactLongType(): avro.Type {
+  return avro.types.LongType.__with({
+    fromBuffer(buffer: Buffer): number | bigint {
+      const value = buffer.readBigInt64LE();
+      return value >= MIN_SAFE && value <= MAX_SAFE ? Number(value) : value;
+    },
+    toBuffer(value: number | bigint): Buffer {
+      const buffer = Buffer.alloc(8);
+      buffer.writeBigInt64LE(BigInt(value));
+      return buffer;
+    },
+    fromJSON(value: unknown): number | bigint {
+      const big = BigInt(value as string | number);
+      return big >= MIN_SAFE && big <= MAX_SAFE ? Number(big) : big;
+    },
+    toJSON(value: number | bigint): number | string {
+      // JSON numbers lose digits past 2^53 in most readers: the exact text instead.
+      return typeof value === 'bigint' ? value.toString() : value;
+    },
+    isValid(value: unknown): boolean {
+      if (typeof value === 'number') return Number.isSafeInteger(value);
+      return typeof value === 'bigint' && value >= MIN_LONG && value <= MAX_LONG;
+    },
+    compare(a: number | bigint, b: number | bigint): number {
+      return a < b ? -1 : a > b ? 1 : 0;
+    },
+  });
 }
 
 /** Pass as `logicalTypes` to `avro.Type.forSchema`. */

@@ -168,6 +168,7 @@ class Generators {
       case 'int':
         return this.whole(name, false);
       case 'long':
+      case 'abstract:long':
         return this.whole(name, true);
       case 'float':
       case 'double':

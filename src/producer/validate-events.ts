@@ -29,7 +29,8 @@ function expected(type: avro.Type): string {
     case 'int':
       return 'a 32-bit whole number';
     case 'long':
-      return 'a safe whole number';
+    case 'abstract:long':
+      return 'a safe whole number, or a bigint within 64 bits';
     case 'float':
     case 'double':
       return 'a number';

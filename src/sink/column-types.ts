@@ -106,6 +106,7 @@ export function columnForType(name: string, type: avro.Type, nullable = false): 
     case 'int':
       return { name, pgType: 'integer', nullable, kind: 'integer' };
     case 'long':
+    case 'abstract:long': // exactLongType: Avro long without precision loss
       return { name, pgType: 'bigint', nullable, kind: 'bigint' };
     case 'float':
       return { name, pgType: 'real', nullable, kind: 'float' };

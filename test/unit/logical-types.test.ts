@@ -1,8 +1,10 @@
 import test from 'ava';
 import avro from 'avsc';
+import { parseSchema } from '../../src/contracts/catalog.ts';
 import { logicalTypes } from '../../src/contracts/logical-types.ts';
 
-const type = avro.Type.forSchema(
+// Parsed the project's one way (exact longs under timestamp-micros included).
+const type = parseSchema(
   {
     type: 'record',
     name: 'AllLogical',
@@ -14,7 +16,7 @@ const type = avro.Type.forSchema(
       { name: 'at_micros', type: { type: 'long', logicalType: 'timestamp-micros' } },
     ],
   },
-  { logicalTypes, assertLogicalTypes: true },
+  'logical-types.test',
 );
 
 const valid = {
@@ -61,7 +63,8 @@ test('uuids are checked; timestamps need a valid Date and a bigint', (t) => {
   t.false(type.isValid({ ...valid, at: new Date(Number.NaN) }));
   t.false(type.isValid({ ...valid, at: valid.at.getTime() }));
   t.false(type.isValid({ ...valid, at_micros: 5 }));
-  t.false(type.isValid({ ...valid, at_micros: 2n ** 60n }), 'beyond 2^53 µs would lose precision');
+  t.true(type.isValid({ ...valid, at_micros: 2n ** 60n }), 'exact beyond 2^53 µs');
+  t.false(type.isValid({ ...valid, at_micros: 2n ** 63n }), 'beyond 64 bits');
 });
 
 test('a decimal on a fixed fills exactly its size, sign-extended (was: encoding refused short values)', (t) => {
@@ -93,4 +96,28 @@ test('a decoded UUID is canonical lower case; a string that is not one is refuse
   t.throws(() => uuidType.fromBuffer(plain.toBuffer('{3f1c2a8e-1111-4222-8333-444455556666}')), {
     message: /not a UUID/,
   });
+});
+
+test('longs beyond 2^53 round-trip exactly as bigint, smaller ones stay numbers (was: avsc threw)', (t) => {
+  const record = parseSchema(
+    {
+      type: 'record',
+      name: 'Longs',
+      fields: [
+        { name: 'id', type: 'long' },
+        { name: 'ids', type: { type: 'array', items: { type: 'long' } } },
+        { name: 'far', type: { type: 'long', logicalType: 'timestamp-micros' } },
+      ],
+    },
+    'longs',
+  );
+  const value = {
+    id: 2n ** 62n + 1n,
+    ids: [1, -(2n ** 63n), 2n ** 63n - 1n],
+    far: 9_000_000_000_000_000_000n,
+  };
+  t.deepEqual({ ...(record.fromBuffer(record.toBuffer(value)) as object) }, value);
+  t.deepEqual((record.fromBuffer(record.toBuffer({ ...value, id: 42 })) as { id: unknown }).id, 42);
+  t.false(record.isValid({ ...value, id: 2n ** 63n }), 'beyond 64 bits');
+  t.false(record.isValid({ ...value, id: 2 ** 60 }), 'an inexact number');
 });

@@ -5,7 +5,7 @@ import type { Decimal, IsoDate, Uuid } from '../logical-types.ts';
 /** The state of an order after each change; keyed by order_id, the highest version wins. */
 export interface OrderV1 {
   order_id: Uuid;
-  customer_id: number;
+  customer_id: number | bigint;
   /** Increases with every change of the order. */
   version: number;
   status: OrderStatusV1;
@@ -29,7 +29,7 @@ export interface OrderLineV1 {
 /** The state of an order after each change; keyed by order_id, the highest version wins. v2: REFUNDED status (unknown symbols read as PLACED by older readers), optional coupon_code, delivery date. */
 export interface OrderV2 {
   order_id: Uuid;
-  customer_id: number;
+  customer_id: number | bigint;
   /** Increases with every change of the order. */
   version: number;
   status: OrderStatusV2;
@@ -58,7 +58,7 @@ export interface OrderLineV2 {
 export interface PageViewV1 {
   view_id: Uuid;
   session_id: string;
-  customer_id: number | null;
+  customer_id: number | bigint | null;
   url: string;
   referrer: string | null;
   duration_ms: number;
