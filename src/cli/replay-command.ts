@@ -64,8 +64,8 @@ export const replayCommand: Command = {
             topic: l.topic,
             partition: l.partition,
             offset: l.offset,
-            // The Kafka timestamp is not kept with a dead letter; the time it failed stands in for it.
-            timestamp: String(l.failedAt.getTime()),
+            // Letters from before the kafka_timestamp column have none: the time they failed stands in.
+            timestamp: l.kafkaTimestamp ?? String(l.failedAt.getTime()),
             key: l.key,
             value: l.value,
             headers: l.headers,

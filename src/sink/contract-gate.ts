@@ -63,6 +63,7 @@ const BOOKKEEPING: Readonly<Record<string, Readonly<Record<string, string>>>> = 
     sql_state: 'text',
     message: 'text',
     failed_at: 'timestamp with time zone',
+    kafka_timestamp: 'timestamp with time zone',
   },
 };
 

@@ -4,6 +4,7 @@
  */
 import type pg from 'pg';
 import { classifyDatabaseError } from './database.ts';
+import { epochMillisText } from './pg-text.ts';
 import { quoteIdentifier } from './sql-identifier.ts';
 
 export interface DeadLetter {
@@ -15,6 +16,8 @@ export interface DeadLetter {
   key: Buffer | null;
   value: Buffer | null;
   headers: Readonly<Record<string, string | undefined>>;
+  /** The Kafka timestamp (ms since epoch, kafkajs string): a replayed row's `_kafka_timestamp`. */
+  kafkaTimestamp: string | null;
   schemaId: number | null;
   /** `describeError(...).errorClass`, e.g. `PoisonMessageError:ROW_REJECTED`. */
   errorClass: string;
@@ -51,6 +54,7 @@ const COLUMNS = [
   'key',
   'value',
   'headers',
+  'kafka_timestamp',
   'schema_id',
   'error_class',
   'sql_state',
@@ -64,6 +68,7 @@ const TYPES = [
   'bytea',
   'bytea',
   'jsonb',
+  'timestamptz',
   'integer',
   'text',
   'text',
@@ -89,6 +94,17 @@ function headersJson(headers: Readonly<Record<string, string | undefined>>): str
   return JSON.stringify(clean);
 }
 
+/** A timestamp that is no number is kept out rather than failing the dead letter (the raw bytes matter). */
+function kafkaTimestampText(ms: string | null): string | null {
+  const n = Number(ms);
+  if (ms === null || !Number.isFinite(n)) return null;
+  try {
+    return epochMillisText(n);
+  } catch {
+    return null;
+  }
+}
+
 /** Inserts dead letters in one statement (one array per column); returns how many were stored. */
 export async function insertDeadLetters(db: Queryable, letters: readonly DeadLetter[]): Promise<number> {
   if (letters.length === 0) return 0;
@@ -102,6 +118,7 @@ export async function insertDeadLetters(db: Queryable, letters: readonly DeadLet
       l.key,
       l.value,
       headersJson(l.headers),
+      kafkaTimestampText(l.kafkaTimestamp),
       l.schemaId,
       storable(l.errorClass),
       l.sqlState,
@@ -122,6 +139,7 @@ interface DeadLetterRow {
   key: Buffer | null;
   value: Buffer | null;
   headers: Record<string, string>;
+  kafka_timestamp: Date | null;
   schema_id: number | null;
   error_class: string;
   sql_state: string | null;
@@ -150,6 +168,7 @@ export async function readDeadLetters(
       key: r.key,
       value: r.value,
       headers: r.headers,
+      kafkaTimestamp: r.kafka_timestamp === null ? null : String(r.kafka_timestamp.getTime()),
       schemaId: r.schema_id,
       errorClass: r.error_class,
       sqlState: r.sql_state,

@@ -157,6 +157,7 @@ function deadLetter(groupId: string, dead: Dead): DeadLetter {
     key: message.key,
     value: message.value,
     headers: message.headers,
+    kafkaTimestamp: message.timestamp,
     schemaId: dead.schemaId,
     errorClass: described.errorClass,
     sqlState: error.sqlState ?? null,

@@ -49,6 +49,11 @@ test('pipeline replay writes what a fix lets through and keeps what still fails'
     { offset: '5', sql_state: null },
   ]);
 
+  const produced = await fx.pool.query<{ offset: string; at: string }>(
+    `SELECT "offset", kafka_timestamp::text AS at FROM dead_letters WHERE sql_state = '23514' ORDER BY "offset"`,
+  );
+  t.is(produced.rows.length, 3);
+
   // The fix: the constraint goes. Replay from the raw bytes.
   await fx.pool.query('ALTER TABLE page_views DROP CONSTRAINT too_strict');
   const replay = spawnPipeline(t, ['replay'], fx.env);
@@ -69,4 +74,9 @@ test('pipeline replay writes what a fix lets through and keeps what still fails'
       ['4', 5000],
     ],
   );
+  // Replayed rows carry the time the event was produced, kept with the dead letter.
+  const { rows: replayed } = await fx.pool.query<{ offset: string; at: string }>(
+    'SELECT _kafka_offset::text AS offset, _kafka_timestamp::text AS at FROM page_views WHERE _kafka_offset >= 2 ORDER BY 1',
+  );
+  t.deepEqual(replayed, produced.rows);
 });

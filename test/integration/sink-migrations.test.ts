@@ -18,6 +18,7 @@ const ALL = [
   '20251128140200000_orders',
   '20251128140300000_page-views',
   '20251128140400000_orders-v2',
+  '20251128150000000_dead-letters-kafka-timestamp',
 ];
 
 async function tables(pool: import('pg').Pool): Promise<string[]> {
@@ -37,10 +38,10 @@ test('migrations go up, down to zero and up again in their own schema; the gate 
   t.deepEqual(await tables(pool), ['dead_letters', 'orders', 'page_views', 'pipeline_offsets']);
   t.deepEqual(await checkDatabaseContract(pool, catalog, migrationsDir), []);
 
-  t.deepEqual(await migrateDown(settings, { migrationsDir }), [ALL[4]], 'down is one step by default');
+  t.deepEqual(await migrateDown(settings, { migrationsDir }), [ALL[5]], 'down is one step by default');
   t.deepEqual(
     await migrateDown(settings, { migrationsDir, count: Number.POSITIVE_INFINITY }),
-    ALL.slice(0, 4).reverse(),
+    ALL.slice(0, 5).reverse(),
   );
   t.deepEqual(await tables(pool), []);
   t.deepEqual(await migrationStatus(settings, migrationsDir), {
@@ -57,18 +58,20 @@ test('migrations go up, down to zero and up again in their own schema; the gate 
 
 test('the gate names pending migrations and what they would add', async (t) => {
   const { settings, pool } = await migratedSchema(t, 'gate');
-  await migrateDown(settings, { migrationsDir });
+  await migrateDown(settings, { migrationsDir, count: 2 });
   const problems = await checkDatabaseContract(pool, catalog, migrationsDir);
   t.deepEqual(
     problems.map((p) => `${p.kind} ${p.subject}`),
     [
       'migration-pending 20251128140400000_orders-v2',
+      'migration-pending 20251128150000000_dead-letters-kafka-timestamp',
+      'column-missing dead_letters.kafka_timestamp',
       'enum-check orders.status',
       'column-missing orders.coupon_code',
       'column-missing orders.delivery_date',
     ],
   );
-  t.regex(problems[1]!.message, /refuses the symbol\(s\) REFUNDED/);
+  t.regex(problems[3]!.message, /refuses the symbol\(s\) REFUNDED/);
   const error = await t.throwsAsync(assertDatabaseContract(pool, catalog, migrationsDir), {
     instanceOf: PipelineError,
   });
@@ -155,11 +158,11 @@ test('pipeline migrate up|down|status and pipeline check', async (t) => {
   t.is((await pipeline(schema, 'check')).stdout, 'database  OK\nregistry  OK\n');
 
   const down = await pipeline(schema, 'migrate', 'down', '--count', '2');
-  t.is(down.stdout, `reverted  ${ALL[4]}\nreverted  ${ALL[3]}\n`);
+  t.is(down.stdout, `reverted  ${ALL[5]}\nreverted  ${ALL[4]}\n`);
   const status = await pipeline(schema, 'migrate', 'status');
   t.regex(
     status.stdout,
-    new RegExp(`3 applied, 2 pending\\n(.|\\n)*pending   ${ALL[3]}\\npending   ${ALL[4]}\\n$`),
+    new RegExp(`4 applied, 2 pending\\n(.|\\n)*pending   ${ALL[4]}\\npending   ${ALL[5]}\\n$`),
   );
   t.is((await pipeline(schema, 'migrate', 'sideways')).code, 2);
 });
