@@ -105,8 +105,14 @@ export const demoCommand: Command = {
       const started = Date.now();
       await consumer.start();
       const deadline = started + timeoutSeconds * 1000;
+      // A fatal error ends the wait with that error, not with a timeout that hides it.
+      let crashed: unknown;
+      consumer.done.catch((error: unknown) => {
+        crashed = error;
+      });
       try {
         while ((await consumer.lag()) > 0) {
+          if (crashed !== undefined) throw crashed;
           if (Date.now() > deadline) {
             throw new PipelineError('TIMEOUT', `not caught up after ${timeoutSeconds} s`, {
               details: { lag: await consumer.lag() },

@@ -290,6 +290,22 @@ export function loadCatalog(dir: string): Catalog {
         problem('"versionField" must name a field of the reader schema for upserts');
         continue;
       }
+      // The guard `stored < incoming` is never true against a NULL: a row with no version could never be
+      // replaced. Versions are whole numbers (or timestamps), never null.
+      const versionType = fields.find((f) => f.name === item.versionField)!.type;
+      const orderable = [
+        'int',
+        'long',
+        'abstract:long',
+        'logical:timestamp-millis',
+        'logical:timestamp-micros',
+      ];
+      if (!orderable.includes(versionType.typeName)) {
+        problem(
+          `"versionField" ${item.versionField} must be a non-null int, long or timestamp, not ${versionType.typeName}`,
+        );
+        continue;
+      }
     }
     // Every older version must be readable by the reader schema: the same check the registry makes.
     for (const v of versions.slice(0, -1)) {

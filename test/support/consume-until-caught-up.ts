@@ -21,8 +21,14 @@ export async function consumeUntilCaughtUp(
   });
   await consumer.start();
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  // A consumer that stopped on a fatal error must fail the test with that error, not with a timeout.
+  let crashed: unknown;
+  consumer.done.catch((error: unknown) => {
+    crashed = error;
+  });
   try {
     while ((await consumer.lag()) > 0) {
+      if (crashed !== undefined) throw crashed;
       if (Date.now() > deadline)
         throw new Error(`consumer did not catch up in ${options.timeoutMs ?? 60_000} ms`);
       await delay(100);

@@ -64,3 +64,37 @@ test('a key that is not a field, and a new version that cannot read the old, nam
   t.regex(error.message, /topics\[1\] \(shop\.page-views\): "key" must name a field/);
   t.regex(error.message, /order\.v2\.avsc cannot read data written with shop\/order\.v1\.avsc/);
 });
+
+test('an upsert version field must be a non-null whole number or timestamp (a NULL version could never be replaced)', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'catalog-version-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(
+    join(dir, 'a.avsc'),
+    JSON.stringify({
+      type: 'record',
+      name: 'A',
+      fields: [
+        { name: 'id', type: 'string' },
+        { name: 'version', type: ['null', 'long'], default: null },
+      ],
+    }),
+  );
+  writeFileSync(
+    join(dir, 'catalog.json'),
+    JSON.stringify({
+      topics: [
+        {
+          topic: 'a',
+          schemas: ['a.avsc'],
+          table: 'a',
+          key: 'id',
+          writeMode: 'upsert',
+          versionField: 'version',
+        },
+      ],
+    }),
+  );
+  t.throws(() => loadCatalog(dir), {
+    message: /"versionField" version must be a non-null int, long or timestamp/,
+  });
+});
