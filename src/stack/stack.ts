@@ -14,6 +14,7 @@ import { postgresService } from './postgres-service.ts';
 import { registryService } from './registry-service.ts';
 import { isAlive, readPid, removeFile, stopProcessGroup, tailOfFile } from './service-process.ts';
 import { ensureArtifacts, type StackArtifacts } from './stack-artifacts.ts';
+import { withStackLock } from './stack-lock.ts';
 
 export interface ServiceStatus {
   name: LocalService['name'];
@@ -43,13 +44,14 @@ export function localServices(
 async function waitUntilReady(service: LocalService, pid: number, timeoutSeconds: number): Promise<void> {
   const deadline = Date.now() + timeoutSeconds * 1000;
   while (Date.now() < deadline) {
-    if (await service.ready()) return;
+    // Alive first: a port answered by some other process must not pass for this one being ready.
     if (!isAlive(pid)) {
       throw new PipelineError(
         'STACK_START_FAILED',
         `${service.title} exited during start-up. Last lines of ${service.logFile}:\n${tailOfFile(service.logFile)}`,
       );
     }
+    if (await service.ready()) return;
     await delay(250);
   }
   throw new PipelineError(
@@ -103,7 +105,11 @@ async function stopOne(service: LocalService): Promise<boolean> {
  * Starts every local service and waits until each answers a real request, then writes stack.env. JVM
  * services start in parallel with PostgreSQL: on two cores the broker and the registry dominate anyway.
  */
-export async function stackUp(settings: StackSettings, log: (line: string) => void): Promise<void> {
+export function stackUp(settings: StackSettings, log: (line: string) => void): Promise<void> {
+  return withStackLock(settings.dir, settings.readyTimeoutSeconds * 1000 * 3, () => startAll(settings, log));
+}
+
+async function startAll(settings: StackSettings, log: (line: string) => void): Promise<void> {
   const services = localServices(settings, log);
   mkdirSync(settings.dir, { recursive: true });
   // Fetch before starting anything, so that a download failure leaves nothing behind.
@@ -131,7 +137,11 @@ function writeStackEnv(settings: StackSettings, services: LocalService[]): void 
   writeFileSync(file, `${lines.join('\n')}\n`);
 }
 
-export async function stackDown(settings: StackSettings, log: (line: string) => void): Promise<void> {
+export function stackDown(settings: StackSettings, log: (line: string) => void): Promise<void> {
+  return withStackLock(settings.dir, settings.readyTimeoutSeconds * 1000 * 3, () => stopAll(settings, log));
+}
+
+async function stopAll(settings: StackSettings, log: (line: string) => void): Promise<void> {
   // Even a service now configured as external may have been started earlier by the stack: stop all three.
   const all = localServices({ ...settings, external: { kafka: false, registry: false, postgres: false } });
   // Reverse start order, concurrently: nothing depends on anything else at shutdown.
