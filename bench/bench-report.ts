@@ -18,11 +18,15 @@ export interface BenchResults {
   /** Load average (1, 5, 15 min) when the run ended; `machine.loadAverage` is at its start. */
   loadAverageAtEnd: number[];
   consumerSettings: Record<string, string>;
+  /** The settings of the `tuned` runs. */
+  tunedSettings: Record<string, string>;
   backlogProduce: { events: number; ms: number; bytes: number };
   rawConsume: ThroughputResult;
   rawCopy: RawCopyResult;
   pipelineCopy: PipelineRunResult;
   pipelineUnnest: PipelineRunResult;
+  /** COPY again, with the tuned settings. */
+  pipelineTuned: PipelineRunResult;
   upsert: PipelineRunResult & { rows: number };
   baseline: ThroughputResult;
   latency: LatencyResult[];
@@ -50,33 +54,40 @@ export function slowerRawLimit(results: Pick<BenchResults, 'rawConsume' | 'rawCo
 export function evaluateTargets(results: Omit<BenchResults, 'targets' | 'finishedAt' | 'loadAverageAtEnd'>) {
   const limit = slowerRawLimit(results);
   const targets: TargetResult[] = [];
-  const throughput = results.pipelineCopy.perSecond / limit;
-  targets.push({
-    target: 'pipeline (COPY) ≥ 0.7 × slower raw limit (aim 0.85)',
-    measured: `${int(results.pipelineCopy.perSecond)} vs ${int(limit)} events/s`,
-    ratio: throughput,
-    met: throughput >= 0.7,
-  });
+  for (const [name, run] of [
+    ['default', results.pipelineCopy],
+    ['tuned', results.pipelineTuned],
+  ] as const) {
+    const ratio = run.perSecond / limit;
+    targets.push({
+      target: `pipeline (COPY, ${name}) ≥ 0.7 × slower raw limit (aim 0.85)`,
+      measured: `${int(run.perSecond)} vs ${int(limit)} events/s`,
+      ratio,
+      met: ratio >= 0.7,
+    });
+  }
   const bulk = results.pipelineCopy.perSecond / results.baseline.perSecond;
   targets.push({
-    target: 'bulk path ≥ 15 × per-message baseline',
+    target: 'bulk path (COPY, default) ≥ 15 × per-message baseline',
     measured: `${int(results.pipelineCopy.perSecond)} vs ${int(results.baseline.perSecond)} events/s`,
     ratio: bulk,
     met: bulk >= 15,
   });
-  const fastest = [...results.latency].sort((a, b) => b.targetRate - a.targetRate)[0];
-  if (fastest !== undefined) {
+  const fastestRate = Math.max(...results.latency.map((l) => l.targetRate));
+  for (const run of results.latency.filter((l) => l.targetRate === fastestRate)) {
     targets.push({
-      target: `p99 latency ≤ 100 ms at ${int(fastest.targetRate)} events/s`,
-      measured: `p99 ${int(fastest.latencyMs.p99)} ms (achieved ${int(fastest.achievedRate)} events/s)`,
-      ratio: fastest.latencyMs.p99 / 100,
-      met: fastest.latencyMs.p99 <= 100 && fastest.achievedRate >= 0.95 * fastest.targetRate,
+      target: `p99 latency ≤ 100 ms at ${int(run.targetRate)} events/s (${run.label})`,
+      measured: `p99 ${int(run.latencyMs.p99)} ms (achieved ${int(run.achievedRate)} events/s)`,
+      ratio: run.latencyMs.p99 / 100,
+      met: run.latencyMs.p99 <= 100 && run.achievedRate >= 0.95 * run.targetRate,
     });
+  }
+  for (const run of results.latency.filter((l) => l.targetRate === fastestRate)) {
     targets.push({
-      target: `consumer RSS ≤ 150 MB steady (live ${int(fastest.targetRate)} events/s)`,
-      measured: `max ${mb(fastest.steadyMaxRssMb)}, median ${mb(fastest.steadyRssMb)}`,
-      ratio: fastest.steadyMaxRssMb / 150,
-      met: fastest.steadyMaxRssMb <= 150,
+      target: `consumer RSS ≤ 150 MB steady (live ${int(run.targetRate)} events/s, ${run.label})`,
+      measured: `max ${mb(run.steadyMaxRssMb)}, median ${mb(run.steadyRssMb)}`,
+      ratio: run.steadyMaxRssMb / 150,
+      met: run.steadyMaxRssMb <= 150,
     });
   }
   const replayPeak = Math.max(
@@ -85,12 +96,24 @@ export function evaluateTargets(results: Omit<BenchResults, 'targets' | 'finishe
     results.upsert.peakRssMb,
   );
   targets.push({
-    target: 'consumer RSS ≤ 256 MB replaying a backlog',
-    measured: `peak ${mb(replayPeak)} (VmHWM, COPY/unnest/upsert)`,
+    target: 'consumer RSS ≤ 256 MB replaying a backlog (default)',
+    measured: `peak ${mb(replayPeak)} (VmHWM, max of COPY/unnest/upsert)`,
     ratio: replayPeak / 256,
     met: replayPeak <= 256,
   });
+  targets.push({
+    target: 'consumer RSS ≤ 256 MB replaying a backlog (tuned)',
+    measured: `peak ${mb(results.pipelineTuned.peakRssMb)} (VmHWM, COPY)`,
+    ratio: results.pipelineTuned.peakRssMb / 256,
+    met: results.pipelineTuned.peakRssMb <= 256,
+  });
   return targets;
+}
+
+function settingsText(settings: Record<string, string>): string {
+  return Object.entries(settings)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ');
 }
 
 function throughputRow(
@@ -113,9 +136,9 @@ export function renderMarkdown(results: BenchResults): string {
   const lines = [
     `Run ${results.startedAt} → ${results.finishedAt}; ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGb} GB, Node ${m.node}, Kafka ${m.kafka}, PostgreSQL ${m.postgres}; load average ${m.loadAverage.join(' / ')} at start, ${results.loadAverageAtEnd.join(' / ')} at end (Kafka and PostgreSQL on the same machine).`,
     '',
-    `Consumer settings: ${Object.entries(s)
-      .map(([k, v]) => `${k}=${v}`)
-      .join(', ')}; ${results.options.partitions} partitions per topic.`,
+    `Default settings: ${settingsText(s)}; ${results.options.partitions} partitions per topic. Tuned: ${settingsText(
+      results.tunedSettings,
+    )}.`,
     '',
     '**Throughput** (events/s from the first committed row to the last: start-up excluded; `× limit` is the ratio to the slower raw limit of this run)',
     '',
@@ -142,6 +165,12 @@ export function renderMarkdown(results: BenchResults): string {
       median: results.pipelineUnnest.medianRssMb,
       note: `start-up ${seconds(results.pipelineUnnest.startupMs)}`,
     }),
+    throughputRow('pipeline, insert, COPY, tuned', results.pipelineTuned, limit, {
+      wall: results.pipelineTuned.totalMs,
+      peak: results.pipelineTuned.peakRssMb,
+      median: results.pipelineTuned.medianRssMb,
+      note: `start-up ${seconds(results.pipelineTuned.startupMs)}`,
+    }),
     throughputRow('pipeline, upsert (orders)', results.upsert, limit, {
       wall: results.upsert.totalMs,
       peak: results.upsert.peakRssMb,
@@ -155,11 +184,11 @@ export function renderMarkdown(results: BenchResults): string {
     '',
     '**Latency** (producer CreateTime → row committed, events created after the warm-up)',
     '',
-    '| rate (events/s) | achieved | events | p50 | p99 | p99.9 | max | RSS median | RSS max (window) | RSS peak (life) |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| settings | rate (events/s) | achieved | events | p50 | p99 | p99.9 | max | RSS median | RSS max (window) | RSS peak (life) |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...results.latency.map(
       (l) =>
-        `| ${int(l.targetRate)} | ${int(l.achievedRate)} | ${int(l.latencyMs.count)} | ${int(l.latencyMs.p50)} ms | ${int(
+        `| ${l.label} | ${int(l.targetRate)} | ${int(l.achievedRate)} | ${int(l.latencyMs.count)} | ${int(l.latencyMs.p50)} ms | ${int(
           l.latencyMs.p99,
         )} ms | ${int(l.latencyMs.p999)} ms | ${int(l.latencyMs.max)} ms | ${mb(l.steadyRssMb)} | ${mb(
           l.steadyMaxRssMb,

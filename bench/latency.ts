@@ -15,6 +15,8 @@ import { MemorySampler } from './process-memory.ts';
 import { sleep, waitUntil, withTimeout } from './wait-until.ts';
 
 export interface LatencyOptions {
+  /** `default` settings, or `tuned`. */
+  label: string;
   entry: CatalogEntry;
   database: DatabaseSpace;
   groupId: string;
@@ -27,6 +29,7 @@ export interface LatencyOptions {
 }
 
 export interface LatencyResult {
+  label: string;
   targetRate: number;
   /** Events sent per second over the measured window. */
   achievedRate: number;
@@ -115,6 +118,7 @@ export async function measureLatency(options: LatencyOptions): Promise<LatencyRe
       if (result.createTimes[i]! >= measureFromEpoch) measured.push(result.latencies[i]!);
     }
     return {
+      label: options.label,
       targetRate: ratePerSecond,
       achievedRate,
       sent,

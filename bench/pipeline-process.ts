@@ -23,6 +23,8 @@ export interface PipelineRunOptions {
   /** Environment settings of the consumer (CONSUMER_BATCH_MAX_ROWS…). */
   settingsEnv: Record<string, string>;
   timeoutMs: number;
+  /** Node flags of the process (e.g. a heap limit), reported with the result. */
+  nodeFlags?: string[];
   /** Directory for a V8 CPU profile of the process; none when undefined. */
   cpuProfileDir?: string;
 }
@@ -37,6 +39,8 @@ export interface PipelineRunResult extends ThroughputResult {
   medianRssMb: number;
   /** The summary line the process printed at exit. */
   summary: string;
+  /** Consumer settings and node flags the process ran with. */
+  settings: Record<string, string>;
 }
 
 function exited(child: ChildProcess): Promise<number | null> {
@@ -57,6 +61,7 @@ export async function runPipelineProcess(options: PipelineRunOptions): Promise<P
           `--cpu-prof-name=pipeline-${options.label}.cpuprofile`,
         ];
   const args = [
+    ...(options.nodeFlags ?? []),
     ...profile,
     join(projectRoot, 'bin', 'pipeline.js'),
     'consume',
@@ -138,5 +143,9 @@ export async function runPipelineProcess(options: PipelineRunOptions): Promise<P
     peakRssMb: sampler.peakMb,
     medianRssMb: sampler.medianBetween(first, doneAt),
     summary: stdout.trim().split('\n').at(-1) ?? '',
+    settings: {
+      ...options.settingsEnv,
+      ...(options.nodeFlags?.length ? { node: options.nodeFlags.join(' ') } : {}),
+    },
   };
 }
