@@ -7,8 +7,6 @@ import { createPool } from '../sink/database.ts';
 import type { Command } from './command.ts';
 
 export const checkCommand: Command = {
-  name: 'check',
-  summary: 'run the start-up gate without consuming: migrations, tables, columns, registered schemas',
   usage: 'pipeline check',
   help: [
     'Runs the gate the consumer runs before it starts and prints every problem found:',

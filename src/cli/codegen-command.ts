@@ -16,8 +16,6 @@ function readIfExists(path: string): string | undefined {
 }
 
 export const codegenCommand: Command = {
-  name: 'codegen',
-  summary: 'generate the TypeScript event types from the schemas catalog',
   usage: 'pipeline codegen [--check]',
   help: [
     'Writes src/contracts/generated/events.ts: one interface per record per schema version (OrderV1, OrderV2…),',

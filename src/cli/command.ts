@@ -10,9 +10,8 @@ export interface CommandIo {
   err(line: string): void;
 }
 
+/** A command's code; its name and summary live in command-index.ts. */
 export interface Command {
-  name: string;
-  summary: string;
   usage: string;
   help: string;
   /** Options in node:util parseArgs form. */

@@ -11,8 +11,6 @@ import type { Command } from './command.ts';
 import { formatCounters } from './format-counters.ts';
 
 export const consumeCommand: Command = {
-  name: 'consume',
-  summary: 'consume the catalog topics into PostgreSQL until SIGTERM/SIGINT',
   usage: 'pipeline consume [--topic <t>]… [--write-strategy copy|unnest] [--progress-seconds <s>]',
   help: [
     'Checks the start-up contract first (migrations applied, tables match the reader schemas, every',

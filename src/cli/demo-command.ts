@@ -20,9 +20,6 @@ import type { Command } from './command.ts';
 import { formatCounters } from './format-counters.ts';
 
 export const demoCommand: Command = {
-  name: 'demo',
-  summary:
-    'run the whole pipeline once: stack, migrations, schemas, events (old and new, some poison), consume',
   usage: 'pipeline demo [--events <per topic>] [--timeout-seconds <s>]',
   help: [
     'Starts the local stack unless the services are configured, migrates, creates the topics, registers every',

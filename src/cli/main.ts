@@ -3,32 +3,9 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigurationError, PipelineError, UsageError } from '../errors.ts';
-import { checkCommand } from './check-command.ts';
-import { codegenCommand } from './codegen-command.ts';
-import type { Command, CommandIo } from './command.ts';
-import { consumeCommand } from './consume-command.ts';
-import { demoCommand } from './demo-command.ts';
+import type { CommandIo } from './command.ts';
+import { commandIndex } from './command-index.ts';
 import { EXIT, exitCodeOf } from './exit-codes.ts';
-import { migrateCommand } from './migrate-command.ts';
-import { produceCommand } from './produce-command.ts';
-import { replayCommand } from './replay-command.ts';
-import { schemasCommand } from './schemas-command.ts';
-import { stackCommand } from './stack-command.ts';
-import { topicsCommand } from './topics-command.ts';
-
-// In the order a newcomer meets them.
-const commands: Command[] = [
-  demoCommand,
-  stackCommand,
-  migrateCommand,
-  topicsCommand,
-  schemasCommand,
-  codegenCommand,
-  produceCommand,
-  consumeCommand,
-  replayCommand,
-  checkCommand,
-];
 
 const io: CommandIo = {
   out: (line) => process.stdout.write(`${line}\n`),
@@ -36,11 +13,11 @@ const io: CommandIo = {
 };
 
 function overview(): string {
-  const width = Math.max(...commands.map((c) => c.name.length));
+  const width = Math.max(...commandIndex.map((c) => c.name.length));
   return [
     'usage: pipeline <command> [options]   (pipeline <command> --help for details)',
     '',
-    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    ...commandIndex.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
   ].join('\n');
 }
 
@@ -65,11 +42,12 @@ export async function main(argv: string[]): Promise<number> {
     io.out(overview());
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
-  const command = commands.find((c) => c.name === name);
-  if (command === undefined) {
+  const entry = commandIndex.find((c) => c.name === name);
+  if (entry === undefined) {
     io.err(`unknown command "${name}"\n\n${overview()}`);
     return EXIT.usage;
   }
+  const command = await entry.load();
   try {
     const parsed = parseArgs({
       args: rest,
@@ -78,7 +56,7 @@ export async function main(argv: string[]): Promise<number> {
       strict: true,
     });
     if (parsed.values.help) {
-      io.out(`usage: ${command.usage}\n\n${command.summary}\n\n${command.help}`);
+      io.out(`usage: ${command.usage}\n\n${entry.summary}\n\n${command.help}`);
       return EXIT.ok;
     }
     await command.run(parsed, io);

@@ -13,8 +13,6 @@ function parseCount(raw: string | undefined): number | undefined {
 }
 
 export const migrateCommand: Command = {
-  name: 'migrate',
-  summary: 'apply, revert or list the database migrations (migrations/)',
   usage: 'pipeline migrate <up|down|status> [--count <n|all>]',
   help: [
     'up      apply the pending migrations (all, or --count of them) in one transaction',

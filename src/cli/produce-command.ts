@@ -27,8 +27,6 @@ function megabytes(bytes: number): string {
 }
 
 export const produceCommand: Command = {
-  name: 'produce',
-  summary: 'send generated (fake) events of a catalog topic',
   usage:
     'pipeline produce --topic <topic> [--count <n>] [--rate <per-second>] [--schema-version <v>] [--seed <n>]',
   help: [

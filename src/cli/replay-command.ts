@@ -10,8 +10,6 @@ import { replayDeadLetterBatch, type SinkMessage } from '../sink/partition-write
 import type { Command } from './command.ts';
 
 export const replayCommand: Command = {
-  name: 'replay',
-  summary: 're-process dead letters after a fix; removes those that now go through',
   usage: 'pipeline replay [--topic <t>]… [--group <g>] [--page <n>]',
   help: [
     'Decodes every dead letter of the consumer group again from its raw bytes (the registry may know the',

@@ -6,8 +6,6 @@ import { UsageError } from '../errors.ts';
 import type { Command } from './command.ts';
 
 export const schemasCommand: Command = {
-  name: 'schemas',
-  summary: 'check, register or list the catalog schemas in the registry',
   usage: 'pipeline schemas <check|register|list> [--all-versions]',
   help: [
     "check      test each topic's reader (latest) schema against the registry's latest version of its subject,",

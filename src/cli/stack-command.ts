@@ -4,8 +4,6 @@ import { stackDown, stackStatus, stackUp } from '../stack/stack.ts';
 import type { Command } from './command.ts';
 
 export const stackCommand: Command = {
-  name: 'stack',
-  summary: 'start, stop or report the local Kafka, registry and PostgreSQL',
   usage: 'pipeline stack <up|down|status>',
   help: [
     'up      start every service not configured elsewhere and wait until each answers; idempotent',

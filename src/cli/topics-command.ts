@@ -6,8 +6,6 @@ import { createTopics } from '../producer/topics.ts';
 import type { Command } from './command.ts';
 
 export const topicsCommand: Command = {
-  name: 'topics',
-  summary: 'create the catalog topics',
   usage: 'pipeline topics create [--replication-factor <n>]',
   help: [
     'create   create every topic of the catalog with its "partitions"; a topic that exists is left alone',

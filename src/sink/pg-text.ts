@@ -36,19 +36,23 @@ function utcText(epochSeconds: number, fraction6: string): string {
 const ISO_MIN_MS = -62_135_596_800_000;
 const ISO_MAX_MS = 253_402_300_799_999;
 
-// toISOString costs about a microsecond; the messages of a batch mostly share their second, so the
-// `YYYY-MM-DDTHH:MM:SS` part of the last second is kept and only the fraction is written per value.
-let cachedSecond = Number.NaN;
-let cachedPrefix = '';
+// toISOString costs about a microsecond; the values of a batch mostly share a few seconds (each row's
+// Kafka timestamp, its event time, its update time…), so the `YYYY-MM-DDTHH:MM:SS.` text of the last few
+// seconds seen is kept, and only the fraction is written per value. One entry was not enough: two
+// timestamps per row alternated and missed every time.
+const SECONDS_KEPT = 8;
+const cachedSeconds = new Float64Array(SECONDS_KEPT).fill(Number.NaN);
+const cachedPrefixes: string[] = new Array<string>(SECONDS_KEPT).fill('');
+let nextSlot = 0;
 
-/** `YYYY-MM-DDTHH:MM:SS.` of an instant in 1–9999 given in whole ms, and the ms within the second. */
-function isoSecond(ms: number): [prefix: string, milli: number] {
-  const second = Math.floor(ms / 1000);
-  if (second !== cachedSecond) {
-    cachedPrefix = new Date(second * 1000).toISOString().slice(0, 20);
-    cachedSecond = second;
-  }
-  return [cachedPrefix, ms - second * 1000];
+/** `YYYY-MM-DDTHH:MM:SS.` of a whole second (epoch seconds) whose year is 1–9999. */
+function isoSecondPrefix(second: number): string {
+  for (let i = 0; i < SECONDS_KEPT; i++) if (cachedSeconds[i] === second) return cachedPrefixes[i]!;
+  const prefix = new Date(second * 1000).toISOString().slice(0, 20);
+  cachedSeconds[nextSlot] = second;
+  cachedPrefixes[nextSlot] = prefix;
+  nextSlot = (nextSlot + 1) % SECONDS_KEPT;
+  return prefix;
 }
 
 function pad3(n: number): string {
@@ -62,8 +66,8 @@ export function microsText(micros: bigint): string {
   if (Number.isSafeInteger(n)) {
     const ms = Math.floor(n / 1000);
     if (ms >= ISO_MIN_MS && ms <= ISO_MAX_MS) {
-      const [prefix, milli] = isoSecond(ms);
-      return `${prefix}${pad3(milli)}${pad3(n - ms * 1000)}Z`;
+      const second = Math.floor(ms / 1000);
+      return `${isoSecondPrefix(second)}${pad3(ms - second * 1000)}${pad3(n - ms * 1000)}Z`;
     }
   }
   let seconds = micros / MICROS_PER_SECOND;
@@ -80,8 +84,8 @@ export function microsText(micros: bigint): string {
 export function epochMillisText(ms: number): string {
   if (!Number.isFinite(ms)) throw new PoisonMessageError('ROW_REJECTED', 'timestamp is not a number');
   if (ms >= ISO_MIN_MS && ms <= ISO_MAX_MS) {
-    const [prefix, milli] = isoSecond(ms);
-    return `${prefix}${pad3(milli)}Z`;
+    const second = Math.floor(ms / 1000);
+    return `${isoSecondPrefix(second)}${pad3(ms - second * 1000)}Z`;
   }
   const seconds = Math.floor(ms / 1000);
   return utcText(seconds, pad((ms - seconds * 1000) * 1000, 6));
