@@ -49,8 +49,8 @@ const settingsEnv: Record<string, string> = {
 };
 /**
  * The deployment settings tried where the defaults miss a target: every partition of a fetch written at the
- * same time (one round of transactions per fetch instead of two), and a V8 heap limit so that garbage of
- * replayed batches is collected before the heap grows (the live set is far below it).
+ * same time (the default since it won here: one round of transactions per fetch), and a V8 heap limit so
+ * that garbage of replayed batches is collected before the heap grows (the live set is far below it).
  */
 const tunedEnv: Record<string, string> = {
   ...settingsEnv,

@@ -171,7 +171,7 @@ export interface ConsumerSettings {
   batchMaxWaitMs: number;
   /** Where a new group starts: the earliest offset (default true) or the latest. */
   fromBeginning: boolean;
-  /** Partition batches written at the same time, each in its own transaction. Default 2. */
+  /** Partition batches written at the same time, each in its own transaction. Default 4. */
   partitionConcurrency: number;
 }
 
@@ -296,7 +296,7 @@ export function parseConfig(env: Env): PipelineConfig {
     batchMaxRows: p.integer('CONSUMER_BATCH_MAX_ROWS', 5000, 1, 100_000),
     batchMaxWaitMs: p.integer('CONSUMER_BATCH_MAX_WAIT_MS', 100, 0, 60_000),
     fromBeginning: p.boolean('CONSUMER_FROM_BEGINNING', true),
-    partitionConcurrency: p.integer('CONSUMER_PARTITION_CONCURRENCY', 2, 1, 64),
+    partitionConcurrency: p.integer('CONSUMER_PARTITION_CONCURRENCY', 4, 1, 64),
   };
 
   const schemasDir = schemasDirectory(env);
