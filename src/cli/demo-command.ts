@@ -1,4 +1,3 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import { MessageDecoder } from '../codec/message-decoder.ts';
 import { loadConfig, loadStackSettings } from '../config.ts';
 import { PipelineConsumer } from '../consumer/pipeline-consumer.ts';
@@ -6,7 +5,7 @@ import { assertStartupContract } from '../consumer/startup-gate.ts';
 import { loadCatalog } from '../contracts/catalog.ts';
 import { RegistryClient } from '../contracts/registry-client.ts';
 import { registerSchemas } from '../contracts/schema-workflow.ts';
-import { PipelineError, UsageError } from '../errors.ts';
+import { UsageError } from '../errors.ts';
 import { createKafka } from '../kafka/kafka-client.ts';
 import { createFakeEvents } from '../producer/fake-events.ts';
 import { poisonMessages } from '../producer/poison-messages.ts';
@@ -101,22 +100,8 @@ export const demoCommand: Command = {
       });
       const started = Date.now();
       await consumer.start();
-      const deadline = started + timeoutSeconds * 1000;
-      // A fatal error ends the wait with that error, not with a timeout that hides it.
-      let crashed: unknown;
-      consumer.done.catch((error: unknown) => {
-        crashed = error;
-      });
       try {
-        while ((await consumer.lag()) > 0) {
-          if (crashed !== undefined) throw crashed;
-          if (Date.now() > deadline) {
-            throw new PipelineError('TIMEOUT', `not caught up after ${timeoutSeconds} s`, {
-              details: { lag: await consumer.lag() },
-            });
-          }
-          await delay(200);
-        }
+        await consumer.caughtUp(timeoutSeconds * 1000);
       } finally {
         await consumer.stop();
       }

@@ -8,6 +8,7 @@
  * database commit and the Kafka commit) is skipped by the database, whatever the client does. Kafka offsets
  * are still committed after the database commit, for lag tools.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type pg from 'pg';
 import type { MessageDecoder } from '../codec/message-decoder.ts';
@@ -134,6 +135,30 @@ export class PipelineConsumer {
     await this.#consumer.disconnect();
     if (this.#fatal) this.#settle?.reject(this.#fatal);
     else this.#settle?.resolve();
+  }
+
+  /**
+   * Resolves once every message in the topics is in the database (lag 0); rejects with the consumer's own
+   * error if it stops on one meanwhile (not with a timeout that would hide it), or TIMEOUT after `timeoutMs`.
+   * For the demo, the tests and the benchmark: a running pipeline has no "end".
+   */
+  async caughtUp(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let crashed: unknown;
+    this.done.catch((error: unknown) => {
+      crashed = error;
+    });
+    for (;;) {
+      const lag = await this.lag();
+      if (lag === 0) return;
+      if (crashed !== undefined) throw crashed;
+      if (Date.now() > deadline) {
+        throw new PipelineError('TIMEOUT', `not caught up after ${Math.round(timeoutMs / 1000)} s`, {
+          details: { lag },
+        });
+      }
+      await delay(100);
+    }
   }
 
   /** Messages in Kafka not yet in the database (rows or dead letters), over every assigned topic. */

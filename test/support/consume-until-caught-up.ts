@@ -1,4 +1,3 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import { MessageDecoder } from '../../src/codec/message-decoder.ts';
 import { PipelineConsumer } from '../../src/consumer/pipeline-consumer.ts';
 import type { PipelineFixture } from './pipeline-fixture.ts';
@@ -20,19 +19,8 @@ export async function consumeUntilCaughtUp(
     ...(options.writeStrategy ? { writeStrategy: options.writeStrategy } : {}),
   });
   await consumer.start();
-  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
-  // A consumer that stopped on a fatal error must fail the test with that error, not with a timeout.
-  let crashed: unknown;
-  consumer.done.catch((error: unknown) => {
-    crashed = error;
-  });
   try {
-    while ((await consumer.lag()) > 0) {
-      if (crashed !== undefined) throw crashed;
-      if (Date.now() > deadline)
-        throw new Error(`consumer did not catch up in ${options.timeoutMs ?? 60_000} ms`);
-      await delay(100);
-    }
+    await consumer.caughtUp(options.timeoutMs ?? 60_000);
   } finally {
     await consumer.stop();
   }
