@@ -5,6 +5,9 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type * as EntryPoint from '../bin/entry-point.js';
+import { projectRoot } from '../src/config.ts';
 import type { CatalogEntry } from '../src/contracts/catalog.ts';
 import { createFakeEvents } from '../src/producer/fake-events.ts';
 import type { TypedProducer } from '../src/producer/typed-producer.ts';
@@ -62,8 +65,14 @@ export async function measureLatency(options: LatencyOptions): Promise<LatencyRe
   // Generated before anything is timed, so that generating never slows the pacing down.
   const events = createFakeEvents(entry).take(Math.ceil(ratePerSecond * totalSeconds));
 
-  const child = fork(join(import.meta.dirname, 'latency-worker.ts'), [entry.topic], {
-    execArgv: ['--import', 'tsx'],
+  // Compiled when dist/ is current, as `pipeline consume` runs: the loader would add its own memory.
+  // Loaded by path: bin/ is plain JavaScript outside the compiled tree.
+  const { entryPoint } = (await import(
+    pathToFileURL(join(projectRoot, 'bin', 'entry-point.js')).href
+  )) as typeof EntryPoint;
+  const worker = entryPoint('bench/latency-worker.ts');
+  const child = fork(worker.path, [entry.topic], {
+    execArgv: worker.execArgv,
     env: {
       ...process.env,
       ...options.settingsEnv,

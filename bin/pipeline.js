@@ -1,6 +1,12 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly through tsx's loader: no build step to forget.
-import { register } from 'tsx/esm/api';
+// `pipeline <command>`: the compiled CLI when dist/ is up to date (see entry-point.js), else the TypeScript
+// sources through tsx's loader. Either way there is no build step to forget.
+import { pathToFileURL } from 'node:url';
+import { entryPoint } from './entry-point.js';
 
-register();
-await import('../src/cli/main.ts');
+const entry = entryPoint('src/cli/main.ts');
+if (entry.execArgv.length > 0) {
+  const { register } = await import('tsx/esm/api');
+  register();
+}
+await import(pathToFileURL(entry.path).href);

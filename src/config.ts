@@ -5,15 +5,23 @@
  * settings), then `.stack/stack.env` (written by `npm run stack:up` for the local services). A service named
  * by the first two is "external": the local stack leaves it alone.
  */
-import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { ConfigurationError } from './errors.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
-/** Root of the project: where schemas/, migrations/ and .stack/ live. */
-export const projectRoot = resolve(import.meta.dirname, '..');
+/**
+ * Root of the project: where schemas/, migrations/ and .stack/ live. Found as the first folder above this
+ * module with a package.json, so that it is the same from src/ (through tsx) and from dist/src/ (compiled).
+ */
+export const projectRoot = ((): string => {
+  for (let dir = import.meta.dirname; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) return resolve(import.meta.dirname, '..');
+  }
+})();
 
 export interface EnvironmentSources {
   /** The process environment plus `.env`: what the user configured. */
