@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { parseEnv } from 'node:util';
+import { parseEnvFile } from './env-file.ts';
 import { ConfigurationError } from './errors.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -31,12 +31,14 @@ export interface EnvironmentSources {
 }
 
 function readEnvFile(path: string): Env {
+  let text: string;
   try {
-    return parseEnv(readFileSync(path, 'utf8'));
+    text = readFileSync(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
     throw new ConfigurationError([`cannot read ${path}: ${(error as Error).message}`], { cause: error });
   }
+  return parseEnvFile(text, path);
 }
 
 export function stackDirectory(env: Env = process.env): string {
