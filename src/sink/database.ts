@@ -5,6 +5,7 @@
 import pg from 'pg';
 import type { DatabaseSettings } from '../config.ts';
 import { ConfigurationError, PipelineError, PoisonMessageError, TransientError } from '../errors.ts';
+import { certificateError, isCertificateError } from '../tls-error.ts';
 import { quoteIdentifier } from './sql-identifier.ts';
 
 export interface ConnectionOptions {
@@ -82,6 +83,7 @@ const TRANSIENT_STATES = new Set([
   '57P01', // admin_shutdown
   '57P02', // crash_shutdown
   '57P03', // cannot_connect_now (starting up, recovery)
+  '57P05', // idle_session_timeout: the server closed a session idle too long; a new connection works
   '25P03', // idle_in_transaction_session_timeout: the session is gone
 ]);
 const TRANSIENT_CLASSES = new Set(['08', '53']); // connection exception, insufficient resources
@@ -120,7 +122,10 @@ interface PgErrorFields {
  *   resources, serialization failure, deadlock, lock timeout. Roll back and retry the whole batch.
  * - `PoisonMessageError('ROW_REJECTED')` with the SQLSTATE: class 22 (data exception) or 23 (integrity
  *   constraint). The row is refused whatever is retried; a candidate for dead letters.
- * - `ConfigurationError`: login refused (class 28), database missing (3D000), TLS certificate refused.
+ * - `PipelineError('TLS_CERTIFICATE_REJECTED')`: the server's certificate failed verification (wrong CA,
+ *   expired, another host name). Never transient: retrying cannot fix it.
+ * - `ConfigurationError`: login refused (class 28), database missing (3D000), TLS asked of a server that
+ *   does not offer it.
  * - `PipelineError('CONTRACT_MISMATCH')` naming `table` otherwise (undefined column, wrong type, missing
  *   table…): the database does not have the shape the code expects; retrying cannot help.
  * A PipelineError passed in is returned unchanged.
@@ -130,6 +135,8 @@ export function classifyDatabaseError(
   table?: string,
 ): TransientError | PoisonMessageError | ConfigurationError | PipelineError {
   if (error instanceof PipelineError) return error;
+  if (isCertificateError(error))
+    return certificateError(error, 'PostgreSQL (DATABASE_URL, DATABASE_CA_FILE)');
   const fields: PgErrorFields = typeof error === 'object' && error !== null ? (error as PgErrorFields) : {};
   const code = typeof fields.code === 'string' ? fields.code : '';
   const message = typeof fields.message === 'string' ? fields.message : String(error);
@@ -155,7 +162,7 @@ export function classifyDatabaseError(
   if (ROW_CLASSES.has(sqlClass) || ROW_STATES.has(code)) {
     return new PoisonMessageError('ROW_REJECTED', message, { cause: error, details, sqlState: code });
   }
-  if (sqlClass === '28' || code === '3D000' || code.startsWith('ERR_TLS') || /CERT|SELF_SIGNED/.test(code)) {
+  if (sqlClass === '28' || code === '3D000' || (code === '' && /does not support SSL/.test(message))) {
     return new ConfigurationError([`DATABASE_URL / DATABASE_CA_FILE: ${message}`], { cause: error });
   }
   const where = table === undefined ? 'the database' : `table ${table}`;
