@@ -24,10 +24,17 @@ export interface PoolOptions extends ConnectionOptions {
   /** Connections at most. Default 4: one per partition written at the same time, plus one spare. */
   max?: number;
   /**
-   * Called when an idle connection breaks (server restart, network). Default: ignore it; the next query on
-   * the pool opens a new connection, and a failure there is classified like any other.
+   * Where a connection that breaks outside a query is reported (an idle one: server restart, network, an
+   * idle session timeout; or one checked out between two statements). Required: such a break is harmless
+   * for the data (the next query opens a new connection; a statement on a broken one fails and is
+   * classified like any other) but an operator must be able to see it.
    */
-  onIdleError?: (error: Error) => void;
+  log: (line: string) => void;
+}
+
+function describeBreak(error: Error): string {
+  const code = (error as { code?: unknown }).code;
+  return `${error.message}${typeof code === 'string' ? ` (${code})` : ''}`;
 }
 
 /**
@@ -62,14 +69,29 @@ export function connectionConfig(
 }
 
 /** A pool whose every connection uses `settings.schema` as its search_path. */
-export function createPool(settings: DatabaseSettings, options: PoolOptions = {}): pg.Pool {
+export function createPool(settings: DatabaseSettings, options: PoolOptions): pg.Pool {
   const pool = new pg.Pool({ ...connectionConfig(settings, options), max: options.max ?? 4 });
   // Without a listener, an idle connection that breaks would crash the process with an unhandled 'error'.
-  pool.on('error', options.onIdleError ?? (() => {}));
+  pool.on('error', (error) =>
+    options.log(
+      `database: an idle connection broke: ${describeBreak(error)}; the next query opens a new one`,
+    ),
+  );
   // A connection that breaks while checked out (between two statements of a transaction) emits 'error' on
-  // its client, which the pool does not listen to: unhandled, it would kill the process instead of failing
-  // the next statement, which the writer classifies as transient and retries.
-  pool.on('connect', (client) => client.on('error', options.onIdleError ?? (() => {})));
+  // its client, which the pool does not listen to then: unhandled, it would kill the process instead of
+  // failing the next statement, which the writer classifies as transient and retries. An idle one emits it
+  // on its client too, and the pool reports it above: logged once, here only while checked out.
+  const inUse = new WeakSet<pg.PoolClient>();
+  pool.on('acquire', (client) => inUse.add(client));
+  pool.on('release', (_error, client) => inUse.delete(client));
+  pool.on('connect', (client) =>
+    client.on('error', (error) => {
+      if (!inUse.has(client)) return;
+      options.log(
+        `database: a connection in use broke: ${describeBreak(error)}; its next statement fails and is retried`,
+      );
+    }),
+  );
   return pool;
 }
 

@@ -18,7 +18,7 @@ test('PostgreSQL going away mid-stream is retried, never dead-lettered, and noth
   proxied.port = String(proxy.port);
   const pool = createPool(
     { ...fx.config.database, connectionString: proxied.toString() },
-    { max: 4, connectTimeoutMs: 1000 },
+    { max: 4, connectTimeoutMs: 1000, log: t.log },
   );
   t.teardown(() => pool.end());
 

@@ -157,7 +157,7 @@ for (const [index, c] of cases.entries()) {
         schema: 'public',
         ca: readFileSync(c.ca(), 'utf8'),
       };
-      const pool = createPool(database, { max: 1 });
+      const pool = createPool(database, { max: 1, log: t.log });
       t.teardown(() => pool.end());
       let retries = 0;
       const started = Date.now();
@@ -201,7 +201,7 @@ test.serial(
     await serve('valid', pki.valid);
     const pool = createPool(
       { connectionString: URL, schema: 'public', ca: readFileSync(pki.caFile, 'utf8') },
-      { max: 1 },
+      { max: 1, log: t.log },
     );
     t.teardown(() => pool.end());
     const { rows } = await pool.query<{ ssl: boolean }>(
