@@ -98,7 +98,10 @@ export class DatabaseSpace {
   static async create(config: PipelineConfig, schema: string, poolSize = 4): Promise<DatabaseSpace> {
     const settings: DatabaseSettings = { ...config.database, schema };
     await migrateUp(settings, { migrationsDir: config.migrationsDir });
-    return new DatabaseSpace(settings, createPool(settings, { max: poolSize }));
+    return new DatabaseSpace(
+      settings,
+      createPool(settings, { max: poolSize, log: (line) => console.error(line) }),
+    );
   }
 
   get schema(): string {

@@ -30,7 +30,10 @@ const send = (message: WorkerMessage) =>
 if (topic === undefined) throw new Error('usage: latency-worker.ts <topic>');
 const config = loadConfig();
 const catalog = loadCatalog(config.schemasDir);
-const pool = createPool(config.database, { max: config.consumer.partitionConcurrency + 2 });
+const pool = createPool(config.database, {
+  max: config.consumer.partitionConcurrency + 2,
+  log: (line) => console.error(line),
+});
 const registry = new RegistryClient(config.registry);
 const latencies: number[] = [];
 const createTimes: number[] = [];

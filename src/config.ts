@@ -7,7 +7,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { parseEnv } from 'node:util';
+import { databaseUrlProblems, isLoopbackHost } from './database-url.ts';
+import { parseEnvFile } from './env-file.ts';
 import { ConfigurationError } from './errors.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -31,12 +32,14 @@ export interface EnvironmentSources {
 }
 
 function readEnvFile(path: string): Env {
+  let text: string;
   try {
-    return parseEnv(readFileSync(path, 'utf8'));
+    text = readFileSync(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
     throw new ConfigurationError([`cannot read ${path}: ${(error as Error).message}`], { cause: error });
   }
+  return parseEnvFile(text, path);
 }
 
 export function stackDirectory(env: Env = process.env): string {
@@ -198,8 +201,7 @@ const HINT_STACK = 'run `npm run stack:up`, or set it to your own service';
 
 function isLoopbackUrl(value: string): boolean {
   try {
-    const host = new URL(value).hostname;
-    return host === 'localhost' || host === '[::1]' || host.startsWith('127.');
+    return isLoopbackHost(new URL(value).hostname);
   } catch {
     return false;
   }
@@ -264,26 +266,17 @@ export function parseConfig(env: Env): PipelineConfig {
 
   const databaseUrl = p.required('DATABASE_URL', HINT_STACK);
   const databaseCa = p.file('DATABASE_CA_FILE');
-  if (databaseUrl !== '') {
-    const url = p.url('DATABASE_URL', databaseUrl, ['postgres:', 'postgresql:']);
-    // node-postgres lets TLS parameters in the URL replace the ssl object entirely, and some of them turn
-    // verification off (ssl=no-verify, sslmode=require|prefer with uselibpqcompat). One way only: sslmode
-    // verify-full (system CAs) or disable in the URL, or DATABASE_CA_FILE (verify-full against that CA).
-    for (const name of ['ssl', 'uselibpqcompat', 'sslrootcert', 'sslcert', 'sslkey']) {
-      if (url?.searchParams.has(name)) {
-        p.list.push(`DATABASE_URL: the "${name}" parameter is refused; use DATABASE_CA_FILE (verify-full)`);
-      }
-    }
-    const sslmode = url?.searchParams.get('sslmode');
-    if (sslmode !== null && sslmode !== undefined) {
-      if (databaseCa !== undefined) {
-        p.list.push('DATABASE_URL has sslmode and DATABASE_CA_FILE is set: choose one way to configure TLS');
-      } else if (sslmode !== 'verify-full' && sslmode !== 'disable') {
-        p.list.push(
-          `DATABASE_URL: sslmode=${sslmode} is refused (it may not verify the server); use verify-full or DATABASE_CA_FILE`,
-        );
-      }
-    }
+  const databaseTls = p.oneOf('DATABASE_TLS', ['disabled'] as const);
+  const databaseProtocols = ['postgres:', 'postgresql:'];
+  const parsedDatabaseUrl =
+    databaseUrl === '' ? undefined : p.url('DATABASE_URL', databaseUrl, databaseProtocols);
+  if (parsedDatabaseUrl !== undefined && databaseProtocols.includes(parsedDatabaseUrl.protocol)) {
+    p.list.push(
+      ...databaseUrlProblems(parsedDatabaseUrl, {
+        caFile: p.string('DATABASE_CA_FILE') !== undefined,
+        tlsDisabled: databaseTls === 'disabled',
+      }),
+    );
   }
   // node-postgres reads these behind the configuration's back; PGSSLMODE=no-verify would skip verification.
   for (const name of ['PGSSLMODE', 'PGSSLROOTCERT', 'PGSSLCERT', 'PGSSLKEY']) {

@@ -20,6 +20,8 @@ export type ErrorCode =
   | 'REGISTRY_REJECTED'
   | 'CONTRACT_MISMATCH'
   | 'CODEGEN_STALE'
+  // a server whose TLS certificate fails verification: a wrong CA, an expired certificate, another host name
+  | 'TLS_CERTIFICATE_REJECTED'
   // database shape: migrations not applied, or one that failed
   | 'MIGRATIONS_PENDING'
   | 'MIGRATION_FAILED'

@@ -14,6 +14,11 @@ export interface CommandIo {
 export interface Command {
   usage: string;
   help: string;
+  /**
+   * Names of the positional words the command takes (e.g. `['action']`); more words than these are a usage
+   * error, so that a stray word is never silently ignored. Default none.
+   */
+  positionals?: readonly string[];
   /** Options in node:util parseArgs form. */
   options?: Record<
     string,

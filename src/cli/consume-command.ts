@@ -40,7 +40,7 @@ export const consumeCommand: Command = {
     const config = loadConfig();
     const catalog = loadCatalog(config.schemasDir);
     const topics = args.values.topic as string[] | undefined;
-    const pool = createPool(config.database, { max: config.consumer.partitionConcurrency + 2 });
+    const pool = createPool(config.database, { max: config.consumer.partitionConcurrency + 2, log: io.err });
     // No retries inside the client: the consumer retries transient faults itself, heartbeating between
     // attempts; a client retrying on its own could outlast the session timeout.
     const registry = new RegistryClient(config.registry, { retries: 0, timeoutMs: 5000 });

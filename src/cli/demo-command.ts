@@ -46,7 +46,7 @@ export const demoCommand: Command = {
     const catalog = loadCatalog(config.schemasDir);
     const kafka = createKafka(config.kafka);
     const registry = new RegistryClient(config.registry);
-    const pool = createPool(config.database, { max: config.consumer.partitionConcurrency + 2 });
+    const pool = createPool(config.database, { max: config.consumer.partitionConcurrency + 2, log: io.err });
     try {
       io.err('2/6 migrations');
       for (const name of await migrateUp(config.database, { migrationsDir: config.migrationsDir })) {

@@ -3,7 +3,8 @@ import { type ErrorCode, PipelineError } from '../errors.ts';
 /**
  * Exit codes of `pipeline`, documented in the README:
  * 0 success · 1 unexpected failure · 2 usage · 3 configuration · 4 contract refused (schema, registry,
- * table, migration) · 5 local stack · 6 a service unavailable · 7 bad event data.
+ * table, migration) · 5 local stack · 6 a service unavailable · 7 bad event data · 8 a server's TLS
+ * certificate refused.
  */
 export const EXIT = {
   ok: 0,
@@ -14,6 +15,7 @@ export const EXIT = {
   stack: 5,
   unavailable: 6,
   data: 7,
+  tls: 8,
 } as const;
 
 const byCode: Record<ErrorCode, number> = {
@@ -30,6 +32,7 @@ const byCode: Record<ErrorCode, number> = {
   REGISTRY_REJECTED: EXIT.contract,
   CONTRACT_MISMATCH: EXIT.contract,
   CODEGEN_STALE: EXIT.contract,
+  TLS_CERTIFICATE_REJECTED: EXIT.tls,
   MIGRATIONS_PENDING: EXIT.contract,
   MIGRATION_FAILED: EXIT.contract,
   EVENT_INVALID: EXIT.data,

@@ -59,6 +59,12 @@ export async function main(argv: string[]): Promise<number> {
       io.out(`usage: ${command.usage}\n\n${entry.summary}\n\n${command.help}`);
       return EXIT.ok;
     }
+    const stray = parsed.positionals.slice(command.positionals?.length ?? 0);
+    if (stray.length > 0) {
+      throw new UsageError(
+        `unexpected argument${stray.length > 1 ? 's' : ''} ${stray.map((s) => `"${s}"`).join(' ')}`,
+      );
+    }
     await command.run(parsed, io);
     return EXIT.ok;
   } catch (error) {

@@ -14,6 +14,7 @@ function parseCount(raw: string | undefined): number | undefined {
 
 export const migrateCommand: Command = {
   usage: 'pipeline migrate <up|down|status> [--count <n|all>]',
+  positionals: ['action'],
   help: [
     'up      apply the pending migrations (all, or --count of them) in one transaction',
     'down    revert the last applied migration (or the last --count; all reverts everything)',

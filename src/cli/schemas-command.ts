@@ -7,6 +7,7 @@ import type { Command } from './command.ts';
 
 export const schemasCommand: Command = {
   usage: 'pipeline schemas <check|register|list> [--all-versions]',
+  positionals: ['action'],
   help: [
     "check      test each topic's reader (latest) schema against the registry's latest version of its subject,",
     "           under the subject's compatibility level; exit 4 (SCHEMA_INCOMPATIBLE) naming subject, field and",

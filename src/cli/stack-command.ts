@@ -5,6 +5,7 @@ import type { Command } from './command.ts';
 
 export const stackCommand: Command = {
   usage: 'pipeline stack <up|down|status>',
+  positionals: ['action'],
   help: [
     'up      start every service not configured elsewhere and wait until each answers; idempotent',
     'down    stop the services the stack started (also after a crash)',

@@ -7,6 +7,7 @@ import type { Command } from './command.ts';
 
 export const topicsCommand: Command = {
   usage: 'pipeline topics create [--replication-factor <n>]',
+  positionals: ['action'],
   help: [
     'create   create every topic of the catalog with its "partitions"; a topic that exists is left alone',
     '         (its partition count is reported when it differs from the catalog)',

@@ -14,6 +14,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { RegistrySettings } from '../config.ts';
 import { PipelineError, TransientError } from '../errors.ts';
+import { certificateError, isCertificateError } from '../tls-error.ts';
 
 export interface RegistryHttpOptions {
   /** Milliseconds without an answer before a request counts as failed (then retried). Default 10 000. */
@@ -75,6 +76,7 @@ export class RegistryHttp {
       try {
         response = await this.once(method, path, body);
       } catch (error) {
+        if (isCertificateError(error)) throw certificateError(error, `schema registry ${this.displayUrl}`);
         lastFault = (error as Error).message;
         continue;
       }

@@ -5,10 +5,11 @@
  */
 import type pg from 'pg';
 import type { Catalog, CatalogEntry } from '../contracts/catalog.ts';
-import { PipelineError } from '../errors.ts';
+import { PipelineError, TransientError } from '../errors.ts';
 import { type ColumnSpec, fieldColumns, INGESTED_AT_COLUMN, METADATA_COLUMNS } from './column-types.ts';
 import { classifyDatabaseError } from './database.ts';
 import { listMigrationFiles, readAppliedMigrations } from './migrations.ts';
+import { quoteIdentifier } from './sql-identifier.ts';
 
 export type DatabaseContractProblemKind =
   | 'schema-missing'
@@ -83,26 +84,72 @@ const PRIMARY_KEYS_SQL = `
    WHERE i.indisprimary AND c.relnamespace = current_schema()::regnamespace AND c.relname = ANY($1::text[])
    GROUP BY c.relname`;
 
+/**
+ * CHECK constraints on one column only: those can be evaluated for a value of that column alone. (One that
+ * also reads other columns decides per row, not per symbol; the writer's refusals of it are dead letters.)
+ */
 const CHECKS_SQL = `
-  SELECT c.relname::text AS table, a.attname::text AS column, pg_get_constraintdef(k.oid) AS definition
+  SELECT c.relname::text AS table, a.attname::text AS column, pg_get_constraintdef(k.oid) AS definition,
+         pg_get_expr(k.conbin, k.conrelid) AS expression
     FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
-         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = ANY(k.conkey)
-   WHERE k.contype = 'c' AND c.relnamespace = current_schema()::regnamespace AND c.relname = ANY($1::text[])`;
+         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.conkey[1]
+   WHERE k.contype = 'c' AND cardinality(k.conkey) = 1
+     AND c.relnamespace = current_schema()::regnamespace AND c.relname = ANY($1::text[])
+   ORDER BY k.conname`;
+
+interface CheckRow {
+  table: string;
+  column: string;
+  definition: string;
+  expression: string;
+}
+
+/** An enum column's CHECK, and the symbols it refuses (or why that could not be told). */
+interface EnumCheck {
+  definition: string;
+  refused: string[];
+  error?: string;
+}
+
+/**
+ * The symbols a single-column CHECK refuses, as PostgreSQL itself decides: the constraint's expression is
+ * evaluated with the column bound to each symbol (a CHECK refuses a row only when it is false, not null).
+ * Matching the constraint's text instead would take `status <> 'PAID'` for a CHECK allowing PAID. The
+ * expression is PostgreSQL's own deparse of a constraint in the schema being checked (CHECK expressions
+ * cannot hold subqueries); the symbols are bound parameters and the column name is quoted.
+ */
+async function evaluateEnumCheck(
+  pool: pg.Pool,
+  check: CheckRow,
+  column: ColumnSpec,
+  symbols: readonly string[],
+): Promise<EnumCheck> {
+  const sql = `
+    SELECT symbol FROM unnest($1::text[]) WITH ORDINALITY AS symbols(symbol, n)
+     WHERE (SELECT (${check.expression}) IS FALSE
+              FROM (SELECT symbols.symbol::${column.pgType} AS ${quoteIdentifier(check.column)}) AS probe)
+     ORDER BY n`;
+  try {
+    const { rows } = await pool.query<{ symbol: string }>(sql, [symbols]);
+    return { definition: check.definition, refused: rows.map((r) => r.symbol) };
+  } catch (error) {
+    // The expression fails for some symbol (a cast, a function raising): an insert of it would fail too.
+    const classified = classifyDatabaseError(error);
+    if (classified instanceof TransientError || classified.code === 'TLS_CERTIFICATE_REJECTED')
+      throw classified;
+    return { definition: check.definition, refused: [], error: (error as Error).message };
+  }
+}
 
 function expectedColumns(entry: CatalogEntry): ColumnSpec[] {
   return [...fieldColumns(entry.reader.type), ...METADATA_COLUMNS, INGESTED_AT_COLUMN];
-}
-
-/** `'SYMBOL'` as it appears in pg_get_constraintdef's text of an IN list. */
-function literal(symbol: string): string {
-  return `'${symbol.replaceAll("'", "''")}'`;
 }
 
 function checkTable(
   entry: CatalogEntry,
   found: Map<string, ColumnRow>,
   primaryKey: string[] | undefined,
-  checks: Map<string, string[]>,
+  checks: Map<string, EnumCheck[]>,
 ): DatabaseContractProblem[] {
   const problems: DatabaseContractProblem[] = [];
   const table = entry.table;
@@ -147,9 +194,16 @@ function checkTable(
       });
     }
     if (column.symbols !== undefined) {
-      for (const definition of checks.get(column.name) ?? []) {
-        const refused = column.symbols.filter((s) => !definition.includes(literal(s)));
-        if (refused.length > 0) {
+      for (const { definition, refused, error } of checks.get(column.name) ?? []) {
+        if (error !== undefined) {
+          problems.push({
+            kind: 'enum-check',
+            subject,
+            expected: column.symbols.join(', '),
+            found: definition,
+            message: `${subject}: ${definition} fails for the symbols (${error})`,
+          });
+        } else if (refused.length > 0) {
           problems.push({
             kind: 'enum-check',
             subject,
@@ -235,7 +289,7 @@ export async function checkDatabaseContract(
     const [columns, keys, checks] = await Promise.all([
       pool.query<ColumnRow>(COLUMNS_SQL, [tables]),
       pool.query<{ table: string; columns: string[] }>(PRIMARY_KEYS_SQL, [tables]),
-      pool.query<{ table: string; column: string; definition: string }>(CHECKS_SQL, [tables]),
+      pool.query<CheckRow>(CHECKS_SQL, [tables]),
     ]);
     const byTable = new Map<string, Map<string, ColumnRow>>();
     for (const row of columns.rows) {
@@ -274,9 +328,14 @@ export async function checkDatabaseContract(
         missingTable(entry.table);
         continue;
       }
-      const tableChecks = new Map<string, string[]>();
-      for (const c of checks.rows.filter((r) => r.table === entry.table)) {
-        tableChecks.set(c.column, [...(tableChecks.get(c.column) ?? []), c.definition]);
+      const tableChecks = new Map<string, EnumCheck[]>();
+      for (const column of expectedColumns(entry)) {
+        // A column of another type is already a problem; its CHECK cannot be evaluated for a symbol.
+        if (column.symbols === undefined || found.get(column.name)?.type !== column.pgType) continue;
+        for (const c of checks.rows.filter((r) => r.table === entry.table && r.column === column.name)) {
+          const evaluated = await evaluateEnumCheck(pool, c, column, column.symbols);
+          tableChecks.set(column.name, [...(tableChecks.get(column.name) ?? []), evaluated]);
+        }
       }
       const primaryKey = keys.rows.find((k) => k.table === entry.table)?.columns;
       problems.push(...checkTable(entry, found, primaryKey, tableChecks));

@@ -5,6 +5,7 @@
 import pg from 'pg';
 import type { DatabaseSettings } from '../config.ts';
 import { ConfigurationError, PipelineError, PoisonMessageError, TransientError } from '../errors.ts';
+import { certificateError, isCertificateError } from '../tls-error.ts';
 import { quoteIdentifier } from './sql-identifier.ts';
 
 export interface ConnectionOptions {
@@ -23,10 +24,17 @@ export interface PoolOptions extends ConnectionOptions {
   /** Connections at most. Default 4: one per partition written at the same time, plus one spare. */
   max?: number;
   /**
-   * Called when an idle connection breaks (server restart, network). Default: ignore it; the next query on
-   * the pool opens a new connection, and a failure there is classified like any other.
+   * Where a connection that breaks outside a query is reported (an idle one: server restart, network, an
+   * idle session timeout; or one checked out between two statements). Required: such a break is harmless
+   * for the data (the next query opens a new connection; a statement on a broken one fails and is
+   * classified like any other) but an operator must be able to see it.
    */
-  onIdleError?: (error: Error) => void;
+  log: (line: string) => void;
+}
+
+function describeBreak(error: Error): string {
+  const code = (error as { code?: unknown }).code;
+  return `${error.message}${typeof code === 'string' ? ` (${code})` : ''}`;
 }
 
 /**
@@ -61,14 +69,29 @@ export function connectionConfig(
 }
 
 /** A pool whose every connection uses `settings.schema` as its search_path. */
-export function createPool(settings: DatabaseSettings, options: PoolOptions = {}): pg.Pool {
+export function createPool(settings: DatabaseSettings, options: PoolOptions): pg.Pool {
   const pool = new pg.Pool({ ...connectionConfig(settings, options), max: options.max ?? 4 });
   // Without a listener, an idle connection that breaks would crash the process with an unhandled 'error'.
-  pool.on('error', options.onIdleError ?? (() => {}));
+  pool.on('error', (error) =>
+    options.log(
+      `database: an idle connection broke: ${describeBreak(error)}; the next query opens a new one`,
+    ),
+  );
   // A connection that breaks while checked out (between two statements of a transaction) emits 'error' on
-  // its client, which the pool does not listen to: unhandled, it would kill the process instead of failing
-  // the next statement, which the writer classifies as transient and retries.
-  pool.on('connect', (client) => client.on('error', options.onIdleError ?? (() => {})));
+  // its client, which the pool does not listen to then: unhandled, it would kill the process instead of
+  // failing the next statement, which the writer classifies as transient and retries. An idle one emits it
+  // on its client too, and the pool reports it above: logged once, here only while checked out.
+  const inUse = new WeakSet<pg.PoolClient>();
+  pool.on('acquire', (client) => inUse.add(client));
+  pool.on('release', (_error, client) => inUse.delete(client));
+  pool.on('connect', (client) =>
+    client.on('error', (error) => {
+      if (!inUse.has(client)) return;
+      options.log(
+        `database: a connection in use broke: ${describeBreak(error)}; its next statement fails and is retried`,
+      );
+    }),
+  );
   return pool;
 }
 
@@ -82,6 +105,7 @@ const TRANSIENT_STATES = new Set([
   '57P01', // admin_shutdown
   '57P02', // crash_shutdown
   '57P03', // cannot_connect_now (starting up, recovery)
+  '57P05', // idle_session_timeout: the server closed a session idle too long; a new connection works
   '25P03', // idle_in_transaction_session_timeout: the session is gone
 ]);
 const TRANSIENT_CLASSES = new Set(['08', '53']); // connection exception, insufficient resources
@@ -120,7 +144,10 @@ interface PgErrorFields {
  *   resources, serialization failure, deadlock, lock timeout. Roll back and retry the whole batch.
  * - `PoisonMessageError('ROW_REJECTED')` with the SQLSTATE: class 22 (data exception) or 23 (integrity
  *   constraint). The row is refused whatever is retried; a candidate for dead letters.
- * - `ConfigurationError`: login refused (class 28), database missing (3D000), TLS certificate refused.
+ * - `PipelineError('TLS_CERTIFICATE_REJECTED')`: the server's certificate failed verification (wrong CA,
+ *   expired, another host name). Never transient: retrying cannot fix it.
+ * - `ConfigurationError`: login refused (class 28), database missing (3D000), TLS asked of a server that
+ *   does not offer it.
  * - `PipelineError('CONTRACT_MISMATCH')` naming `table` otherwise (undefined column, wrong type, missing
  *   table…): the database does not have the shape the code expects; retrying cannot help.
  * A PipelineError passed in is returned unchanged.
@@ -130,6 +157,8 @@ export function classifyDatabaseError(
   table?: string,
 ): TransientError | PoisonMessageError | ConfigurationError | PipelineError {
   if (error instanceof PipelineError) return error;
+  if (isCertificateError(error))
+    return certificateError(error, 'PostgreSQL (DATABASE_URL, DATABASE_CA_FILE)');
   const fields: PgErrorFields = typeof error === 'object' && error !== null ? (error as PgErrorFields) : {};
   const code = typeof fields.code === 'string' ? fields.code : '';
   const message = typeof fields.message === 'string' ? fields.message : String(error);
@@ -155,7 +184,7 @@ export function classifyDatabaseError(
   if (ROW_CLASSES.has(sqlClass) || ROW_STATES.has(code)) {
     return new PoisonMessageError('ROW_REJECTED', message, { cause: error, details, sqlState: code });
   }
-  if (sqlClass === '28' || code === '3D000' || code.startsWith('ERR_TLS') || /CERT|SELF_SIGNED/.test(code)) {
+  if (sqlClass === '28' || code === '3D000' || (code === '' && /does not support SSL/.test(message))) {
     return new ConfigurationError([`DATABASE_URL / DATABASE_CA_FILE: ${message}`], { cause: error });
   }
   const where = table === undefined ? 'the database' : `table ${table}`;

@@ -85,7 +85,12 @@ async function withClient<T>(
   } catch (error) {
     if (error instanceof PipelineError) throw error;
     const classified = classifyDatabaseError(error);
-    if (classified instanceof TransientError || classified.code === 'CONFIG_INVALID') throw classified;
+    if (
+      classified instanceof TransientError ||
+      classified.code === 'CONFIG_INVALID' ||
+      classified.code === 'TLS_CERTIFICATE_REJECTED'
+    )
+      throw classified;
     throw new PipelineError('MIGRATION_FAILED', `migration failed: ${(error as Error).message}`, {
       cause: error,
       details: { schema: settings.schema },

@@ -106,8 +106,31 @@ test('the gate names a column of the wrong type, nullability or key, expected vs
   t.is(error.code, 'CONTRACT_MISMATCH');
 });
 
+test("the enum gate asks PostgreSQL: a CHECK status <> 'PAID' refuses PAID (was: passed, PAID matched as text)", async (t) => {
+  const { pool } = await migratedSchema(t, 'gate');
+  await pool.query(`ALTER TABLE orders ADD CONSTRAINT not_paid CHECK (status <> 'PAID')`);
+  // Allows every symbol without listing any: the text match took it for refusing them all.
+  await pool.query(`ALTER TABLE orders ADD CONSTRAINT currency_shape CHECK (currency ~ '^[A-Z]{3}$')`);
+  await pool.query(`ALTER TABLE orders ADD CONSTRAINT short_status CHECK (length(status) < 20)`);
+  const problems = await checkDatabaseContract(pool, catalog, migrationsDir);
+  t.deepEqual(
+    problems.map((p) => p.message),
+    [`orders.status: CHECK ((status <> 'PAID'::text)) refuses the symbol(s) PAID`],
+  );
+
+  // A CHECK that raises for a symbol refuses it as surely as one that is false.
+  await pool.query('ALTER TABLE orders DROP CONSTRAINT not_paid');
+  await pool.query('ALTER TABLE orders ADD CONSTRAINT numeric_status CHECK ((status::integer) > 0)');
+  const raised = await checkDatabaseContract(pool, catalog, migrationsDir);
+  t.is(raised.length, 1);
+  t.regex(
+    raised[0]!.message,
+    /^orders\.status: CHECK .*integer.* fails for the symbols \(invalid input syntax/,
+  );
+});
+
 test('the gate on a schema that does not exist: every migration pending', async (t) => {
-  const pool = createPool({ ...config.database, schema: uniqueName('absent') }, { max: 1 });
+  const pool = createPool({ ...config.database, schema: uniqueName('absent') }, { max: 1, log: t.log });
   t.teardown(() => pool.end());
   const problems = await checkDatabaseContract(pool, catalog, migrationsDir);
   t.deepEqual(

@@ -373,7 +373,10 @@ test('60,000-row batches stay far from the bind-parameter limit (copy, unnest, u
 test('a database that cannot be reached is a TransientError; nothing is dead-lettered', async (t) => {
   const url = new URL(config.database.connectionString);
   url.port = '1';
-  const pool = createPool({ connectionString: url.toString(), schema: uniqueName('nowhere') });
+  const pool = createPool(
+    { connectionString: url.toString(), schema: uniqueName('nowhere') },
+    { log: t.log },
+  );
   t.teardown(() => pool.end());
   const error = await t.throwsAsync(
     writePartitionBatch(pool, {

@@ -62,7 +62,7 @@ export async function createPipelineFixture(
   await createTopics(kafka, catalog);
   await registerSchemas(catalog, registry, { allVersions: true });
   if (options.migrate !== false) await migrateUp(config.database, { migrationsDir: config.migrationsDir });
-  const pool = createPool(config.database, { max: 6 });
+  const pool = createPool(config.database, { max: 6, log: t.log });
 
   t.teardown(async () => {
     registry.close();

@@ -37,7 +37,7 @@ export async function migratedSchema(t: ExecutionContext, prefix = 'sink'): Prom
     await admin.end();
   });
   await migrateUp(settings, { migrationsDir: config.migrationsDir });
-  pool = createPool(settings, { max: 4 });
+  pool = createPool(settings, { max: 4, log: t.log });
   return { schema, settings, pool };
 }
 

@@ -106,3 +106,58 @@ test('registry credentials are refused over plain http, except on loopback', (t)
   t.notThrows(() => parseConfig({ ...valid, ...auth, SCHEMA_REGISTRY_URL: 'https://registry.example:8081' }));
   t.notThrows(() => parseConfig({ ...valid, ...auth }));
 });
+
+test('a repeated sslmode is refused (was: verify-full checked, no-verify used by pg: rows over unverified TLS)', (t) => {
+  const remote = 'postgres://u:secret@db.example:5432/db';
+  for (const query of ['sslmode=verify-full&sslmode=no-verify', 'sslmode=verify-full&sslmode=verify-full']) {
+    const error = t.throws(() => parseConfig({ ...valid, DATABASE_URL: `${remote}?${query}` }), {
+      instanceOf: ConfigurationError,
+    });
+    t.regex(error.message, /the "sslmode" parameter is given 2 times/, query);
+  }
+});
+
+test('options in DATABASE_URL is refused (was: it silently replaced the search_path and every bounded timeout)', (t) => {
+  for (const name of [
+    'options',
+    'statement_timeout',
+    'lock_timeout',
+    'idle_in_transaction_session_timeout',
+    'query_timeout',
+    'application_name',
+    'host',
+    'user',
+  ]) {
+    const error = t.throws(
+      () => parseConfig({ ...valid, DATABASE_URL: `${valid.DATABASE_URL}?${name}=-c%20search_path%3Dother` }),
+      { instanceOf: ConfigurationError },
+    );
+    t.regex(error.message, new RegExp(`the "${name}" parameter is refused: .*search_path`), name);
+  }
+});
+
+test('a remote database without TLS needs DATABASE_TLS=disabled (was: sslmode=disable accepted silently)', (t) => {
+  const remote = 'postgres://u:secret@db.example:5432/db';
+  for (const url of [remote, `${remote}?sslmode=disable`]) {
+    const error = t.throws(() => parseConfig({ ...valid, DATABASE_URL: url }), {
+      instanceOf: ConfigurationError,
+    });
+    t.regex(error.message, /connection to db\.example would not use TLS: .*DATABASE_TLS=disabled/, url);
+    t.notThrows(() => parseConfig({ ...valid, DATABASE_URL: url, DATABASE_TLS: 'disabled' }), url);
+  }
+  t.notThrows(() => parseConfig({ ...valid, DATABASE_URL: `${remote}?sslmode=verify-full` }));
+  for (const loopback of ['127.0.0.1', 'localhost', '[::1]']) {
+    t.notThrows(() => parseConfig({ ...valid, DATABASE_URL: `postgres://u@${loopback}:5432/db` }), loopback);
+    t.notThrows(() =>
+      parseConfig({ ...valid, DATABASE_URL: `postgres://u@${loopback}:5432/db?sslmode=disable` }),
+    );
+  }
+  t.throws(
+    () => parseConfig({ ...valid, DATABASE_URL: `${remote}?sslmode=verify-full`, DATABASE_TLS: 'disabled' }),
+    { message: /DATABASE_TLS=disabled contradicts/ },
+  );
+  t.throws(() => parseConfig({ ...valid, DATABASE_TLS: 'off' }), {
+    message: /DATABASE_TLS=off must be one of disabled/,
+  });
+  t.throws(() => parseConfig({ ...valid, DATABASE_URL: 'postgres:///db' }), { message: /names no host/ });
+});

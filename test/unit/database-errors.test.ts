@@ -1,4 +1,5 @@
 import test from 'ava';
+import { exitCodeOf } from '../../src/cli/exit-codes.ts';
 import { ConfigurationError, PipelineError, PoisonMessageError, TransientError } from '../../src/errors.ts';
 import { classifyDatabaseError, connectionConfig } from '../../src/sink/database.ts';
 
@@ -16,6 +17,7 @@ test('connection and concurrency failures are transient: DATABASE_UNAVAILABLE', 
     pgError('57P01'),
     pgError('57P02'),
     pgError('57P03'),
+    pgError('57P05'),
     pgError('53300'),
     pgError('53100'),
     pgError('40001'),
@@ -54,6 +56,37 @@ test('anything else is a non-retriable CONTRACT_MISMATCH naming the table', (t) 
 test('a refused login or a missing database is configuration', (t) => {
   t.true(classifyDatabaseError(pgError('28P01')) instanceof ConfigurationError);
   t.true(classifyDatabaseError(pgError('3D000')) instanceof ConfigurationError);
+});
+
+test('an idle session timeout (57P05) is transient (was: CONTRACT_MISMATCH, exit 4)', (t) => {
+  const classified = classifyDatabaseError(
+    pgError('57P05', 'terminating connection due to idle-session timeout'),
+  );
+  t.true(classified instanceof TransientError);
+  t.is(classified.code, 'DATABASE_UNAVAILABLE');
+});
+
+test('a refused server certificate is TLS_CERTIFICATE_REJECTED, not CONTRACT_MISMATCH, never transient', (t) => {
+  for (const code of [
+    'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    'SELF_SIGNED_CERT_IN_CHAIN',
+    'DEPTH_ZERO_SELF_SIGNED_CERT',
+    'CERT_HAS_EXPIRED',
+    'ERR_TLS_CERT_ALTNAME_INVALID',
+  ]) {
+    const error = Object.assign(new Error(`tls says ${code}`), { code });
+    const classified = classifyDatabaseError(error, 'orders');
+    t.false(classified instanceof TransientError, code);
+    t.is(classified.code, 'TLS_CERTIFICATE_REJECTED', code);
+    t.regex(
+      classified.message,
+      /^PostgreSQL \(DATABASE_URL, DATABASE_CA_FILE\): the server's TLS certificate was refused/,
+    );
+    t.is(classified.details.tls, code);
+    t.is(exitCodeOf(classified), 8);
+  }
+  const noTls = classifyDatabaseError(new Error('The server does not support SSL connections'));
+  t.true(noTls instanceof ConfigurationError);
 });
 
 test('a PipelineError passes through unchanged', (t) => {
