@@ -34,7 +34,7 @@ export interface SinkMessage {
 }
 
 export interface PartitionBatchResult {
-  /** Rows inserted, or for upserts inserted or replaced by a higher version. */
+  /** Rows inserted, or for upserts inserted or replacing a lower-ranked row. */
   written: number;
   /** Rows deleted by tombstones. */
   deleted: number;
@@ -43,8 +43,8 @@ export interface PartitionBatchResult {
   /** Messages below the stored next offset (already written by an earlier delivery), or repeated in the batch. */
   skipped: number;
   /**
-   * Messages applied but without a row of their own: a later message of the same key in the batch won, or
-   * (upserts) the table already held an equal or higher version.
+   * Messages applied but without a row of their own: a message of the same key that took effect outranks
+   * them (a later tombstone, a higher-ranked row), or (upserts) the table already held a higher-ranked row.
    */
   superseded: number;
   /**
