@@ -36,7 +36,7 @@ const UNDO = `ROLLBACK TO SAVEPOINT ${SAVEPOINT}; RELEASE SAVEPOINT ${SAVEPOINT}
 
 /**
  * Runs `write(part)` inside the caller's transaction for the items, bisecting refused parts. `write` records
- * what its part did itself: it is only called for a part that then succeeds or is rolled back whole. Any
+ * what its part did once its statement succeeded; when it throws, the savepoint undoes the part whole. Any
  * error other than a row-level one (connection, deadlock, undefined column…) propagates unchanged: the
  * caller rolls the whole transaction back. Without a budget every item is attempted.
  */

@@ -493,7 +493,16 @@ export async function writePartitionBatch(
       result.deleted = applied.deleted;
       result.superseded = applied.superseded;
       result.deadLettered = await insertDeadLetters(client, applied.deadLetters);
-      if (applied.cut !== undefined) next = applied.cut;
+      if (applied.cut !== undefined) {
+        // The planner settles the first message's key before it stops: a caller looping on the rest ends.
+        if (fresh.every((item) => BigInt(item.message.offset) >= applied.cut!)) {
+          throw new PipelineError(
+            'INVARIANT_BROKEN',
+            `writePartitionBatch: nothing settled below ${applied.cut}`,
+          );
+        }
+        next = applied.cut;
+      }
       await storePartitionOffset(client, groupId, topic, partition, next);
     }
     result.nextOffset = next.toString();
