@@ -269,7 +269,7 @@ export class PipelineConsumer {
           onRetry: (e, n, ms) => log(`registry: ${e.message}; retry ${n} in ${ms} ms`),
         },
       );
-      const messages: SinkMessage[] = chunk.map((m, i) => ({
+      let messages: SinkMessage[] = chunk.map((m, i) => ({
         topic: batch.topic,
         partition: batch.partition,
         offset: m.offset,
@@ -279,35 +279,44 @@ export class PipelineConsumer {
         headers: headersOf(m.headers),
         outcome: outcomes[i]!,
       }));
-      const result = await retryTransient(
-        () =>
-          writePartitionBatch(this.#options.pool, {
-            groupId: this.#options.settings.groupId,
-            entry,
-            messages,
-            ...(this.#options.writeStrategy ? { writeStrategy: this.#options.writeStrategy } : {}),
-          }),
-        {
-          shouldContinue: live,
-          heartbeat,
-          onRetry: (e, n, ms) => log(`database: ${e.message}; retry ${n} in ${ms} ms`),
-        },
-      );
-      if (this.#options.onCommitted) {
-        this.#options.onCommitted({
-          topic: batch.topic,
-          partition: batch.partition,
-          timestamps: chunk.map((m) => Number(m.timestamp)),
-          committedAt: Date.now(),
-        });
+      // Usually one transaction; more when PostgreSQL refuses so many rows that the sink commits a settled
+      // prefix to bound how long it holds the partition's lock, and hands back the rest.
+      while (messages.length > 0) {
+        const pending = messages;
+        const result = await retryTransient(
+          () =>
+            writePartitionBatch(this.#options.pool, {
+              groupId: this.#options.settings.groupId,
+              entry,
+              messages: pending,
+              ...(this.#options.writeStrategy ? { writeStrategy: this.#options.writeStrategy } : {}),
+            }),
+          {
+            shouldContinue: live,
+            heartbeat,
+            onRetry: (e, n, ms) => log(`database: ${e.message}; retry ${n} in ${ms} ms`),
+          },
+        );
+        const next = BigInt(result.nextOffset!);
+        const committed = pending.filter((m) => BigInt(m.offset) < next);
+        messages = pending.filter((m) => BigInt(m.offset) >= next);
+        if (this.#options.onCommitted) {
+          this.#options.onCommitted({
+            topic: batch.topic,
+            partition: batch.partition,
+            timestamps: committed.map((m) => Number(m.timestamp)),
+            committedAt: Date.now(),
+          });
+        }
+        counters.written += result.written;
+        counters.deleted += result.deleted;
+        counters.superseded += result.superseded;
+        counters.deadLettered += result.deadLettered;
+        counters.skipped += result.skipped;
+        if (committed.length > 0) resolveOffset(committed.at(-1)!.offset);
+        await heartbeat();
+        if (messages.length > 0 && !live()) return;
       }
-      counters.written += result.written;
-      counters.deleted += result.deleted;
-      counters.superseded += result.superseded;
-      counters.deadLettered += result.deadLettered;
-      counters.skipped += result.skipped;
-      resolveOffset(chunk.at(-1)!.offset);
-      await heartbeat();
     }
     await commitOffsetsIfNecessary();
   }

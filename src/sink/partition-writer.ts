@@ -5,8 +5,8 @@
 import type pg from 'pg';
 import type { CatalogEntry } from '../contracts/catalog.ts';
 import { describeError, PipelineError, PoisonMessageError, TransientError } from '../errors.ts';
-import { type BatchPlan, type PlanItem, planBatch } from './batch-plan.ts';
-import { writeBisecting } from './bisect.ts';
+import { BatchPlanner, type PlanItem, runPlan } from './batch-plan.ts';
+import { type BisectBudget, writeBisecting } from './bisect.ts';
 import { classifyDatabaseError } from './database.ts';
 import { type DeadLetter, deleteDeadLetters, insertDeadLetters } from './dead-letters.ts';
 import { lockPartitionOffset, storePartitionOffset } from './offset-store.ts';
@@ -34,7 +34,7 @@ export interface SinkMessage {
 }
 
 export interface PartitionBatchResult {
-  /** Rows inserted, or for upserts inserted or replaced by a higher version. */
+  /** Rows inserted, or for upserts inserted or replacing a lower-ranked row. */
   written: number;
   /** Rows deleted by tombstones. */
   deleted: number;
@@ -43,13 +43,23 @@ export interface PartitionBatchResult {
   /** Messages below the stored next offset (already written by an earlier delivery), or repeated in the batch. */
   skipped: number;
   /**
-   * Messages applied but without a row of their own: a later message of the same key in the batch won, or
-   * (upserts) the table already held an equal or higher version.
+   * Messages applied but without a row of their own: a message of the same key that took effect outranks
+   * them (a later tombstone, a higher-ranked row), or (upserts) the table already held a higher-ranked row.
    */
   superseded: number;
-  /** The partition's next offset after the batch; undefined for an empty batch. */
+  /**
+   * The partition's next offset after the batch; undefined for an empty batch. Below the batch's last offset
+   * + 1 when the bisecting budget ran out: the messages from it on were not written, pass them again.
+   */
   nextOffset: string | undefined;
 }
+
+/**
+ * Statements (each in a savepoint) one partition transaction may spend bisecting refused rows before it
+ * commits what is settled and leaves the rest to the next transaction: the partition's lock is held for a
+ * bounded time however many rows PostgreSQL refuses. Measured in the README (Database → Dead letters).
+ */
+export const DEFAULT_BISECT_BUDGET = 128;
 
 export interface WritePartitionBatchInput {
   groupId: string;
@@ -58,6 +68,8 @@ export interface WritePartitionBatchInput {
   messages: SinkMessage[];
   /** Insert mode only. Default `copy`. */
   writeStrategy?: WriteStrategy;
+  /** Default DEFAULT_BISECT_BUDGET. */
+  bisectBudget?: number;
 }
 
 interface Sink {
@@ -96,18 +108,37 @@ interface Dead {
   schemaId: number | null;
 }
 
+function isPrepared(item: Prepared | Dead): item is Prepared {
+  return 'kind' in item;
+}
+
 /** Maps every message before the transaction starts, so that the partition's lock is held only for I/O. */
-function prepare(messages: readonly SinkMessage[], mapper: RowMapper): (Prepared | Dead)[] {
+function prepare(
+  messages: readonly SinkMessage[],
+  entry: CatalogEntry,
+  mapper: RowMapper,
+): (Prepared | Dead)[] {
   const items: (Prepared | Dead)[] = [];
   for (const message of messages) {
-    const { outcome } = message;
+    const { outcome, partition } = message;
     const offset = BigInt(message.offset);
     if (outcome.kind === 'poison') {
       items.push({ message, error: outcome.error, schemaId: outcome.schemaId ?? null });
       continue;
     }
     if (outcome.kind === 'tombstone') {
-      if (message.key === null) {
+      if (entry.writeMode === 'insert') {
+        // Rows of an insert topic are events, not states of a key: deleting "the key" would remove every
+        // event sharing it. Kept (raw bytes and all) rather than silently dropped.
+        items.push({
+          message,
+          error: new PoisonMessageError(
+            'ROW_REJECTED',
+            `a tombstone (null value) on insert-only topic ${entry.topic}: insert topics are never deleted from`,
+          ),
+          schemaId: null,
+        });
+      } else if (message.key === null) {
         items.push({
           message,
           error: new PoisonMessageError('ROW_REJECTED', 'a tombstone without a key cannot delete anything'),
@@ -119,6 +150,7 @@ function prepare(messages: readonly SinkMessage[], mapper: RowMapper): (Prepared
           kind: 'tombstone',
           key,
           version: null,
+          partition,
           offset,
           message,
           row: undefined,
@@ -133,6 +165,7 @@ function prepare(messages: readonly SinkMessage[], mapper: RowMapper): (Prepared
         kind: 'row',
         key: mapper.keyOf(row),
         version: mapper.versionOf(outcome.value),
+        partition,
         offset,
         message,
         row,
@@ -169,48 +202,81 @@ function byKey(a: Prepared, b: Prepared): number {
   return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 }
 
-/** Applies the plan; everything it refuses comes back as dead letters. */
-async function applyPlan(
+function byPosition(a: SinkMessage, b: SinkMessage): number {
+  if (a.partition !== b.partition) return a.partition - b.partition;
+  const d = BigInt(a.offset) - BigInt(b.offset);
+  return d < 0n ? -1 : d > 0n ? 1 : 0;
+}
+
+/**
+ * Runs the plan's statements, bisecting what PostgreSQL refuses; returns the planner with every item's
+ * outcome (up to its cut, when the budget ran out), the refusals' causes and the rows each tombstone deleted.
+ */
+async function runStatements(
   client: pg.ClientBase,
-  plan: BatchPlan<Prepared>,
   entry: CatalogEntry,
   sink: Sink,
+  planned: readonly Prepared[],
   strategy: WriteStrategy,
-): Promise<{ written: number; deleted: number; refused: Dead[]; notApplied: number }> {
-  const refused: Dead[] = [];
-  // Same key order in every transaction: two batches touching the same keys lock them in the same order.
-  const deletes = [...plan.deletes].sort(byKey);
-  const deleted = await writeBisecting(
-    client,
-    deletes,
-    (part) =>
-      sink.writer.deleteKeys(
-        client,
-        part.map((p) => p.key),
-      ),
-    entry.table,
-  );
-  const writes = entry.writeMode === 'upsert' ? [...plan.writes].sort(byKey) : plan.writes;
-  const written = await writeBisecting(
-    client,
-    writes,
-    (part) => {
-      const rows = part.map((p) => p.row!);
-      return entry.writeMode === 'upsert'
-        ? sink.writer.upsert(client, rows)
-        : sink.writer.insert(client, rows, strategy);
-    },
-    entry.table,
-  );
-  for (const r of [...deleted.refused, ...written.refused]) {
-    refused.push({ message: r.item.message, error: r.error, schemaId: r.item.schemaId });
-  }
-  return {
-    written: written.affected,
-    deleted: deleted.affected,
-    refused,
-    notApplied: writes.length - written.refused.length - written.affected,
+  budget: BisectBudget | undefined,
+): Promise<{
+  planner: BatchPlanner<Prepared>;
+  errors: Map<Prepared, PoisonMessageError>;
+  deletedRows: Map<Prepared, number>;
+}> {
+  const planner = new BatchPlanner(planned, entry.writeMode);
+  const errors = new Map<Prepared, PoisonMessageError>();
+  const deletedRows = new Map<Prepared, number>();
+  const { writer } = sink;
+
+  const deletePart = async (part: readonly Prepared[]) => {
+    // Same key order in every transaction: two batches touching the same keys lock them in the same order.
+    const sorted = [...part].sort(byKey);
+    const counts = await writer.deleteKeys(
+      client,
+      sorted.map((p) => p.key),
+    );
+    sorted.forEach((item, i) => {
+      deletedRows.set(item, counts[i]!);
+      planner.record(item, 'landed');
+    });
   };
+  const writePart = async (part: readonly Prepared[]) => {
+    if (entry.writeMode === 'insert') {
+      await writer.insert(
+        client,
+        part.map((p) => p.row!),
+        strategy,
+      );
+      for (const item of part) planner.record(item, 'landed');
+      return;
+    }
+    const sorted = [...part].sort(byKey);
+    const landed = await writer.upsert(
+      client,
+      sorted.map((p) => p.row!),
+    );
+    const at = new Set(landed.map((p) => `${p.partition}:${p.offset}`));
+    for (const item of sorted) {
+      planner.record(item, at.has(`${item.partition}:${item.offset}`) ? 'landed' : 'not-applied');
+    }
+  };
+
+  await runPlan(planner, async (step, budgeted) => {
+    const result = await writeBisecting(
+      client,
+      step.items,
+      step.kind === 'delete' ? deletePart : writePart,
+      entry.table,
+      budgeted ? budget : undefined,
+    );
+    for (const { item, error } of result.refused) {
+      errors.set(item, error);
+      planner.record(item, 'refused');
+    }
+    return { exhausted: result.exhausted };
+  });
+  return { planner, errors, deletedRows };
 }
 
 interface Applied {
@@ -221,6 +287,11 @@ interface Applied {
   deadLetters: DeadLetter[];
   /** The messages that did not become dead letters. */
   settled: SinkMessage[];
+  /**
+   * Set when the budget ran out: every message below this offset has its outcome (and only those are
+   * counted, dead-lettered or settled above); the messages from it on are to be written again.
+   */
+  cut: bigint | undefined;
 }
 
 /** Plans and applies prepared messages inside the caller's transaction; refusals come back as dead letters. */
@@ -231,22 +302,45 @@ async function applyMessages(
   sink: Sink,
   items: readonly (Prepared | Dead)[],
   strategy: WriteStrategy,
+  budget?: BisectBudget,
 ): Promise<Applied> {
-  const planned = items.filter((i): i is Prepared => 'kind' in i);
-  const dead = items.filter((i): i is Dead => !('kind' in i));
-  const plan = planBatch(planned, entry.writeMode);
-  const applied = await applyPlan(client, plan, entry, sink, strategy);
-  dead.push(...applied.refused);
+  const planned = items.filter(isPrepared);
+  const { planner, errors, deletedRows } = await runStatements(
+    client,
+    entry,
+    sink,
+    planned,
+    strategy,
+    budget,
+  );
+  const cut = planner.cut();
+  const applied: Applied = { written: 0, deleted: 0, superseded: 0, deadLetters: [], settled: [], cut };
+  const dead: Dead[] = [];
+  for (const item of items) {
+    if (cut !== undefined && BigInt(item.message.offset) >= cut) continue;
+    if (!isPrepared(item)) {
+      dead.push(item);
+      continue;
+    }
+    const outcome = planner.outcome(item);
+    if (outcome === 'refused') {
+      dead.push({ message: item.message, error: errors.get(item)!, schemaId: item.schemaId });
+      continue;
+    }
+    if (outcome === 'written') applied.written++;
+    else if (outcome === 'deleted') applied.deleted += deletedRows.get(item)!;
+    else if (outcome === 'superseded') applied.superseded++;
+    else
+      throw new PipelineError(
+        'INVARIANT_BROKEN',
+        `offset ${item.message.offset} has no outcome below the cut`,
+      );
+    applied.settled.push(item.message);
+  }
   // In offset order, so that dead letters' ids follow the partition's order.
-  dead.sort((a, b) => Number(BigInt(a.message.offset) - BigInt(b.message.offset)));
-  const refused = new Set(dead.map((d) => d.message));
-  return {
-    written: applied.written,
-    deleted: applied.deleted,
-    superseded: plan.superseded.length + applied.notApplied,
-    deadLetters: dead.map((d) => deadLetter(groupId, d)),
-    settled: items.map((i) => i.message).filter((m) => !refused.has(m)),
-  };
+  dead.sort((a, b) => byPosition(a.message, b.message));
+  applied.deadLetters = dead.map((d) => deadLetter(groupId, d));
+  return applied;
 }
 
 export interface ReplayResult {
@@ -274,7 +368,7 @@ export async function replayDeadLetterBatch(
 ): Promise<ReplayResult> {
   const { groupId, entry, messages, ids } = input;
   const sink = sinkFor(entry);
-  const items = prepare(messages, sink.mapper);
+  const items = prepare(messages, entry, sink.mapper);
   return inTransaction(pool, entry.table, async (client) => {
     const applied = await applyMessages(client, groupId, entry, sink, items, input.writeStrategy ?? 'copy');
     const idOf = new Map(messages.map((m, i) => [m, ids[i]!]));
@@ -334,7 +428,9 @@ async function inTransaction<T>(
 /**
  * One transaction: lock the partition's offsets row (inserting it first if missing), skip messages below the
  * stored next_offset (a stale or duplicate delivery can never write twice), write rows in bulk, dead-letter
- * poison messages and rows PostgreSQL refuses, store next_offset = last offset + 1, commit.
+ * poison messages and rows PostgreSQL refuses, store next_offset = last offset + 1, commit. When bisecting
+ * runs out of budget, next_offset is the first message not settled yet (never one that is neither a row, a
+ * dead letter, skipped nor superseded) and `nextOffset` tells the caller to pass the rest again.
  *
  * Throws TransientError('DATABASE_UNAVAILABLE') after a rollback when retrying can succeed (the consumer
  * retries the same batch), PipelineError('CONTRACT_MISMATCH') when the table does not fit the schema.
@@ -364,7 +460,7 @@ export async function writePartitionBatch(
     }
   }
   const sink = sinkFor(entry);
-  const items = prepare(messages, sink.mapper);
+  const items = prepare(messages, entry, sink.mapper);
 
   return inTransaction(pool, entry.table, async (client) => {
     const stored = await lockPartitionOffset(client, groupId, topic, partition);
@@ -381,15 +477,35 @@ export async function writePartitionBatch(
       fresh.push(item);
       if (offset > last) last = offset;
     }
+    let next = last + 1n;
     if (fresh.length > 0) {
-      const applied = await applyMessages(client, groupId, entry, sink, fresh, input.writeStrategy ?? 'copy');
+      const budget = { remaining: input.bisectBudget ?? DEFAULT_BISECT_BUDGET };
+      const applied = await applyMessages(
+        client,
+        groupId,
+        entry,
+        sink,
+        fresh,
+        input.writeStrategy ?? 'copy',
+        budget,
+      );
       result.written = applied.written;
       result.deleted = applied.deleted;
       result.superseded = applied.superseded;
       result.deadLettered = await insertDeadLetters(client, applied.deadLetters);
-      await storePartitionOffset(client, groupId, topic, partition, last + 1n);
+      if (applied.cut !== undefined) {
+        // The planner settles the first message's key before it stops: a caller looping on the rest ends.
+        if (fresh.every((item) => BigInt(item.message.offset) >= applied.cut!)) {
+          throw new PipelineError(
+            'INVARIANT_BROKEN',
+            `writePartitionBatch: nothing settled below ${applied.cut}`,
+          );
+        }
+        next = applied.cut;
+      }
+      await storePartitionOffset(client, groupId, topic, partition, next);
     }
-    result.nextOffset = (last + 1n).toString();
+    result.nextOffset = next.toString();
     return result;
   });
 }

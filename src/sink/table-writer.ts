@@ -24,7 +24,10 @@ export interface TableWriterOptions {
   columns: readonly ColumnSpec[];
   /** Column of the catalog key: the conflict target of upserts and the column tombstones delete by. */
   key: string;
-  /** Upserts only: a row is replaced only by a strictly higher version. */
+  /**
+   * Upserts only: a row is replaced only by a higher-ranked one, ranked by (version, _kafka_partition,
+   * _kafka_offset) as the batch planner ranks them (batch-plan.ts).
+   */
   versionField?: string;
 }
 
@@ -32,12 +35,19 @@ export interface TableWriter {
   /** Appends rows; returns how many were inserted. */
   insert(client: pg.ClientBase, rows: readonly SqlText[][], strategy: WriteStrategy): Promise<number>;
   /**
-   * Inserts rows or replaces a row of the same key with a strictly higher version; returns the rows inserted
-   * or replaced. Rows must have distinct keys (ON CONFLICT cannot touch a row twice in one statement).
+   * Inserts rows or replaces a row of the same key with a higher-ranked one; returns the Kafka positions of
+   * the rows inserted or replaced (the others were not applied: the table holds a higher-ranked row). Rows
+   * must have distinct keys (ON CONFLICT cannot touch a row twice in one statement).
    */
-  upsert(client: pg.ClientBase, rows: readonly SqlText[][]): Promise<number>;
-  /** Deletes the rows of these keys; returns how many were deleted. */
-  deleteKeys(client: pg.ClientBase, keys: readonly string[]): Promise<number>;
+  upsert(client: pg.ClientBase, rows: readonly SqlText[][]): Promise<KafkaPosition[]>;
+  /** Deletes the rows of these keys; returns how many rows each key (by index) deleted. */
+  deleteKeys(client: pg.ClientBase, keys: readonly string[]): Promise<number[]>;
+}
+
+/** Where a row's message was: its `_kafka_partition` and `_kafka_offset` (as text). */
+export interface KafkaPosition {
+  partition: number;
+  offset: string;
 }
 
 /** One array per column, each element the text of a value. */
@@ -62,18 +72,30 @@ export function createTableWriter(options: TableWriterOptions): TableWriter {
   const key = quoteIdentifier(options.key);
   const keyColumn = columns.find((c) => c.name === options.key);
   const keyType = keyColumn?.pgType ?? 'text';
-  const deleteSql = `DELETE FROM ${table} WHERE ${key} = ANY($1::${keyType}[])`;
+  // The ordinality says which key deleted what: the caller counts per tombstone.
+  const deleteSql = `DELETE FROM ${table} USING unnest($1::${keyType}[]) WITH ORDINALITY AS k(v, i)
+    WHERE ${table}.${key} = k.v RETURNING k.i::int AS i`;
 
   const updates = names
     .filter((name) => name !== key)
     .map((name) => `${name} = EXCLUDED.${name}`)
     // The default (now()) of the excluded row: when this state of the row arrived.
     .concat(`${quoteIdentifier('_ingested_at')} = EXCLUDED.${quoteIdentifier('_ingested_at')}`);
-  const version = options.versionField === undefined ? undefined : quoteIdentifier(options.versionField);
-  // An older version never overwrites a newer one; an equal version keeps the row already there.
+  const partitionColumn = quoteIdentifier('_kafka_partition');
+  const offsetColumn = quoteIdentifier('_kafka_offset');
+  // Ties of version go to the later message, as in a batch, so that where batches are cut never changes the
+  // table. The catalog makes the version field non-null: the row comparison never meets a NULL.
+  const rank =
+    options.versionField === undefined
+      ? undefined
+      : [quoteIdentifier(options.versionField), partitionColumn, offsetColumn];
+  const guard =
+    rank === undefined
+      ? ''
+      : ` WHERE (${rank.map((c) => `t.${c}`).join(', ')}) < (${rank.map((c) => `EXCLUDED.${c}`).join(', ')})`;
   const upsertSql =
     `INSERT INTO ${table} AS t (${columnList}) ${unnest} ON CONFLICT (${key}) DO UPDATE SET ${updates.join(', ')}` +
-    (version === undefined ? '' : ` WHERE t.${version} < EXCLUDED.${version}`);
+    `${guard} RETURNING t.${partitionColumn} AS partition, t.${offsetColumn}::text AS offset`;
 
   return {
     async insert(client, rows, strategy) {
@@ -87,14 +109,16 @@ export function createTableWriter(options: TableWriterOptions): TableWriter {
       return stream.rowCount;
     },
     async upsert(client, rows) {
-      if (rows.length === 0) return 0;
-      const result = await client.query(upsertSql, columnArrays(rows, columns.length));
-      return result.rowCount ?? 0;
+      if (rows.length === 0) return [];
+      const result = await client.query<KafkaPosition>(upsertSql, columnArrays(rows, columns.length));
+      return result.rows;
     },
     async deleteKeys(client, keys) {
-      if (keys.length === 0) return 0;
-      const result = await client.query(deleteSql, [keys]);
-      return result.rowCount ?? 0;
+      const counts = new Array<number>(keys.length).fill(0);
+      if (keys.length === 0) return counts;
+      const result = await client.query<{ i: number }>(deleteSql, [keys]);
+      for (const { i } of result.rows) counts[i - 1]!++;
+      return counts;
     },
   };
 }
