@@ -108,9 +108,10 @@ export interface RegisterSchemasOptions {
 }
 
 /**
- * Registers the catalog's schemas in catalog order, each entry's versions oldest first; idempotent. The
- * first refusal stops everything after it (its error names the subject), so a subject never gets a version
- * whose predecessor is missing.
+ * Registers the catalog's schemas in catalog order, each entry's versions oldest first; idempotent. A new
+ * schema is first checked by the project's rules against every registered version (stricter than the
+ * registry). The first refusal stops everything after it (its error names the subject), so a subject never
+ * gets a version whose predecessor is missing.
  */
 export async function registerSchemas(
   catalog: Catalog,
@@ -121,6 +122,18 @@ export async function registerSchemas(
   for (const entry of catalog.entries) {
     const versions = options.allVersions ? entry.versions : [entry.reader];
     for (const version of versions) {
+      // The registries accept what the project's rules refuse (a decimal's scale, a timestamp's unit):
+      // a schema that would read the registered versions wrong is not registered.
+      if ((await registry.findSchema(entry.subject, version.schema)) === undefined) {
+        const problems = await registeredVersionProblems({ ...entry, reader: version }, registry);
+        if (problems.length > 0) {
+          throw new PipelineError(
+            'SCHEMA_INCOMPATIBLE',
+            `${entry.subject}: ${version.file} was not registered: it cannot read the registered versions:\n  - ${problems.map(formatProblem).join('\n  - ')}`,
+            { details: { subject: entry.subject, file: version.file, problems: problems.length } },
+          );
+        }
+      }
       // Errors of register() name the subject already.
       const registered = await registry.register(entry.subject, version.schema);
       const registration: Registration = {

@@ -57,7 +57,10 @@ test('v1 then v2 are accepted, registering again returns the same id, v3 is refu
   const error = await t.throwsAsync(client.register(orders.subject, orderV3), { instanceOf: PipelineError });
   t.is(error.code, 'SCHEMA_INCOMPATIBLE');
   t.regex(error.message, new RegExp(`subject ${orders.subject.replace(/\./g, '\\.')} refused`));
-  t.regex(error.message, /field "channel" is not in the writer schema and has no default/);
+  t.regex(
+    error.message,
+    /field "channel": \(absent\) read as string: the field is not in the writer schema and has no default/,
+  );
   t.deepEqual(await client.versions(orders.subject), [v1.version, v2.version], 'nothing registered');
 });
 
@@ -142,7 +145,7 @@ function runCli(args: string[], env: Record<string, string>) {
   );
 }
 
-test('schemas check refuses a decimal scale change that the registry itself accepts (was: "ok")', async (t) => {
+test('schemas check and register refuse a decimal scale change that the registry itself accepts (was: "ok", and registered)', async (t) => {
   const prefix = uniqueName('scale');
   const fixture = uniqueCatalog(prefix, {
     edit: (entries) => {
@@ -179,6 +182,15 @@ test('schemas check refuses a decimal scale change that the registry itself acce
     cli.stdout,
     /field "total": decimal\(14,2\) \(bytes\) read as decimal\(14,3\) \(bytes\): the decimal scale changes from 2 to 3/,
   );
+  // Nor is it registered, although the registry would take it.
+  const before = await client.versions(subject);
+  const refused = await t.throwsAsync(registerSchemas(scaled.catalog, client), { instanceOf: PipelineError });
+  t.is(refused.code, 'SCHEMA_INCOMPATIBLE');
+  t.regex(
+    refused.message,
+    /order\.v1s3\.avsc was not registered: .*\n.*field "total": .*scale changes from 2 to 3/,
+  );
+  t.deepEqual(await client.versions(subject), before);
 });
 
 test('schemas check --offline checks the catalog versions against each other without a registry', async (t) => {
