@@ -83,7 +83,7 @@ test('bytes that are not the wire format, or not the schema, are poison naming t
   );
 });
 
-test('a writer registered after start-up with a timestamp in micros where the reader has millis is a dead letter naming the field (was: "cannot read \"long\" as \"long\"", no field)', async (t) => {
+test('a writer registered after start-up with a timestamp in micros where the reader has millis is a dead letter naming the field (was: cannot read "long" as "long", no field)', async (t) => {
   const micros = {
     ...v1.schema,
     fields: v1.schema.fields.map((f) =>
