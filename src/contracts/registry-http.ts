@@ -113,8 +113,10 @@ function errorAnswerOf(error: unknown): ErrorAnswer | undefined {
 function keepErrorBody(displayUrl: string): Middleware {
   return () => ({
     response: (next) =>
-      next().catch((response: Response) => {
-        const fault = response.error?.();
+      next().catch((response: Response | Error) => {
+        // mappersmith rejects with the Response; anything else is not an answer to translate.
+        if (!('request' in response) || typeof response.request !== 'function') throw response;
+        const fault = response.error();
         const label = `${response.request().method().toUpperCase()} ${response.request().path()}`;
         if (fault !== null && fault !== undefined) {
           if (isCertificateError(fault)) {
