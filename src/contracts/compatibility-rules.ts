@@ -127,6 +127,10 @@ function readerBranch(reader: avro.Type[], writer: avro.Type): avro.Type | undef
 
 class Walk {
   readonly problems: FieldProblem[] = [];
+  /** Record pairs already compared: a recursive schema (a tree of records) would never end otherwise. */
+  private readonly visited = new Map<avro.Type, Set<avro.Type>>();
+  /** How often a visited pair was met again: what is unreadable there is explained where it was first met. */
+  private revisits = 0;
 
   private add(path: string, writer: avro.Type, reader: avro.Type, reason: string): void {
     this.problems.push({
@@ -156,11 +160,17 @@ class Walk {
       this.add(path, writer, reader, logical);
       return;
     }
+    // Already compared higher up in a recursive schema: its problems are named there.
+    if (this.visited.get(reader)?.has(writer)) {
+      this.revisits++;
+      return;
+    }
     const before = this.problems.length;
+    const revisits = this.revisits;
     for (const reason of decimalChange(writer, reader)) this.add(path, writer, reader, reason);
     this.structure(underlying(reader), underlying(writer), path);
     // Whatever avsc refuses that no rule above explained is still named, with avsc's own verdict.
-    if (this.problems.length === before && !readable(reader, writer)) {
+    if (this.problems.length === before && this.revisits === revisits && !readable(reader, writer)) {
       this.add(
         path,
         writer,
@@ -172,6 +182,7 @@ class Walk {
 
   private structure(reader: avro.Type, writer: avro.Type, path: string): void {
     if (reader instanceof avro.types.RecordType && writer instanceof avro.types.RecordType) {
+      this.visited.set(reader, (this.visited.get(reader) ?? new Set<avro.Type>()).add(writer));
       for (const field of reader.fields) {
         const fieldPath = path === '' ? field.name : `${path}.${field.name}`;
         const written = writer.fields.find((w) => w.name === field.name || field.aliases.includes(w.name));

@@ -220,3 +220,23 @@ test('the start-up gate refuses a registered version with another decimal scale 
     /^shop\.orders-value version 1 \(id 7\): field "total": decimal\(\d+,3\) \(bytes\) read as decimal\(\d+,2\) \(bytes\): the decimal scale changes from 3 to 2/,
   );
 });
+
+test('a recursive schema (a tree of records) is compared without recursing forever', (t) => {
+  const tree = (scale: number) =>
+    parseSchema(
+      {
+        type: 'record',
+        name: 'Node',
+        fields: [
+          { name: 'amount', type: decimal(10, scale) },
+          { name: 'children', type: { type: 'array', items: 'Node' } },
+        ],
+      },
+      'test',
+    );
+  t.deepEqual(readerProblems(tree(2), tree(2)), []);
+  t.deepEqual(
+    readerProblems(tree(3), tree(2)).map((p) => p.fieldPath),
+    ['amount'],
+  );
+});
