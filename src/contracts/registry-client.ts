@@ -1,7 +1,8 @@
 /**
  * The registry operations the pipeline needs, correct on Karapace (production) as on Apicurio (local):
  * decisions rest on the HTTP status and `error_code`, never on message text, and schemas are compared
- * parsed, never as strings (Karapace answers compact JSON with sorted keys).
+ * parsed, never as strings (Karapace answers compact JSON with sorted keys). Every call goes through the
+ * API client of @kafkajs/confluent-schema-registry (registry-http.ts says what is added to it and why).
  */
 import type avro from 'avsc';
 import type { RegistrySettings } from '../config.ts';
