@@ -14,7 +14,9 @@ export const checkCommand: Command = {
     '            its reader schema (numeric precision and scale, nullability, enum CHECKs), the _kafka_*',
     '            metadata columns and the primary key of its write mode',
     '  registry  every subject has a schema, and every version registered under it can be read by the local',
-    '            reader schema (a version it cannot read would send all its messages to dead letters)',
+    '            reader schema by the compatibility rules of `schemas check` (a version it cannot read, or would',
+    '            read wrong, such as another decimal scale or timestamp unit, would send its messages to dead',
+    '            letters)',
     'Exit 0 when all pass, 4 when the contract is refused.',
   ].join('\n'),
   async run(_args, io) {

@@ -5,6 +5,7 @@
  */
 import type avro from 'avsc';
 import { type CatalogEntry, parseSchema } from '../contracts/catalog.ts';
+import { compatibilityProblems, formatProblem } from '../contracts/compatibility-rules.ts';
 import { PipelineError, PoisonMessageError, TransientError } from '../errors.ts';
 import { decodeWireFormat } from './wire-format.ts';
 
@@ -123,6 +124,19 @@ export class MessageDecoder {
     this.#unknownSince.delete(id);
     try {
       const writer = parseSchema(schema, `registry schema id ${id}`);
+      // Registered after the start-up gate looked: the same rules refuse what avsc would read wrong.
+      const problems = compatibilityProblems(entry.subject, entry.reader.type, [
+        { version: `schema id ${id}`, schema: writer },
+      ]);
+      if (problems.length > 0) {
+        return {
+          error: new PoisonMessageError(
+            'PAYLOAD_UNDECODABLE',
+            `${entry.topic}: writer schema id ${id} cannot be read as ${entry.record} (${entry.reader.file}): ${problems.map(formatProblem).join('; ')}`,
+            { details: { schemaId: id } },
+          ),
+        };
+      }
       return { resolver: entry.reader.type.createResolver(writer) };
     } catch (error) {
       const reason = error instanceof PipelineError || error instanceof Error ? error.message : String(error);

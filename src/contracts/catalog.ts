@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import avro from 'avsc';
 import { PipelineError } from '../errors.ts';
+import { type CompatibilityProblem, compatibilityProblems, formatProblem } from './compatibility-rules.ts';
 import { exactLongType, logicalTypes } from './logical-types.ts';
 
 export type WriteMode = 'insert' | 'upsert';
@@ -200,7 +201,34 @@ export function parseSchema(schema: unknown, origin: string): avro.Type {
   return type;
 }
 
-export function loadCatalog(dir: string): Catalog {
+/** Problems of reading each older catalog version with the reader (the last one). */
+export function catalogVersionProblems(
+  subject: string,
+  versions: readonly SchemaVersion[],
+): CompatibilityProblem[] {
+  const reader = versions.at(-1);
+  if (reader === undefined) return [];
+  return compatibilityProblems(
+    subject,
+    reader.type,
+    versions.slice(0, -1).map((v) => ({ version: catalogVersionName(v), schema: v.type })),
+  );
+}
+
+/** How a catalog version is named in problems: `catalog v1 (shop/order.v1.avsc)`. */
+export function catalogVersionName(version: SchemaVersion): string {
+  return `catalog v${version.version} (${version.file})`;
+}
+
+export interface LoadCatalogOptions {
+  /**
+   * Check that the reader reads every older catalog version. Default true; `schemas check` turns it off to
+   * report these problems itself, beside the registry's, as SCHEMA_INCOMPATIBLE.
+   */
+  checkVersions?: boolean;
+}
+
+export function loadCatalog(dir: string, options: LoadCatalogOptions = {}): Catalog {
   const catalogPath = join(dir, 'catalog.json');
   let raw: { topics?: RawEntry[] };
   try {
@@ -307,13 +335,10 @@ export function loadCatalog(dir: string): Catalog {
         continue;
       }
     }
-    // Every older version must be readable by the reader schema: the same check the registry makes.
-    for (const v of versions.slice(0, -1)) {
-      try {
-        reader.type.createResolver(v.type);
-      } catch (error) {
-        problem(`${reader.file} cannot read data written with ${v.file}: ${(error as Error).message}`);
-      }
+    // Every older version must be readable by the reader schema, by the same rules as `schemas check`
+    // and the start-up gate (stricter than the registries' where logical types are concerned).
+    if (options.checkVersions !== false) {
+      for (const p of catalogVersionProblems(`${item.topic}-value`, versions)) problem(formatProblem(p));
     }
     entries.push({
       topic: item.topic,

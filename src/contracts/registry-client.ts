@@ -1,7 +1,8 @@
 /**
  * The registry operations the pipeline needs, correct on Karapace (production) as on Apicurio (local):
  * decisions rest on the HTTP status and `error_code`, never on message text, and schemas are compared
- * parsed, never as strings (Karapace answers compact JSON with sorted keys).
+ * parsed, never as strings (Karapace answers compact JSON with sorted keys). Every call goes through the
+ * API client of @kafkajs/confluent-schema-registry (registry-http.ts says what is added to it and why).
  */
 import type avro from 'avsc';
 import type { RegistrySettings } from '../config.ts';
@@ -59,8 +60,6 @@ interface SubjectVersion {
   schemaType?: string;
 }
 
-const segment = encodeURIComponent;
-
 /** Schemas parsed and re-exported by avsc: equal when they describe the same Avro schema. */
 function sameSchema(a: unknown, b: unknown): boolean {
   const normal = (schema: unknown) =>
@@ -109,7 +108,7 @@ export class RegistryClient {
   }
 
   private async fetchSchema(id: number): Promise<avro.Schema> {
-    const response = await this.http.request('GET', `schemas/ids/${id}`);
+    const response = await this.http.call(`GET /schemas/ids/${id}`, (api) => api.Schema.find({ id }));
     // Only the registry's own "schema not found" makes a message poison; a bare 404 (a proxy, a wrong base
     // path) is the registry not being reachable as configured.
     if (response.status === 404 && response.errorCode === undefined) {
@@ -149,9 +148,9 @@ export class RegistryClient {
     const existing = await this.findSchema(subject, schema);
     if (existing !== undefined) return { ...existing, created: false };
     const newSubject = (await this.versions(subject)).length === 0;
-    const response = await this.http.request('POST', `subjects/${segment(subject)}/versions`, {
-      schema: JSON.stringify(schema),
-    });
+    const response = await this.http.call(`POST /subjects/${subject}/versions`, (api) =>
+      api.Subject.register({ subject, body: { schema: JSON.stringify(schema) } }),
+    );
     if (response.status === 409) {
       const level = (await this.getCompatibility(subject)).level;
       const reasons = await this.localReasons(subject, schema, level);
@@ -180,9 +179,9 @@ export class RegistryClient {
     subject: string,
     schema: avro.Schema,
   ): Promise<{ id: number; version: number } | undefined> {
-    const response = await this.http.request('POST', `subjects/${segment(subject)}`, {
-      schema: JSON.stringify(schema),
-    });
+    const response = await this.http.call(`POST /subjects/${subject}`, (api) =>
+      api.Subject.registered({ subject, body: { schema: JSON.stringify(schema) } }),
+    );
     if (response.status === 404) {
       if (response.errorCode === ERROR.subjectNotFound) return undefined;
       for (const version of (await this.versions(subject)).reverse()) {
@@ -217,10 +216,13 @@ export class RegistryClient {
    */
   async checkCompatibility(subject: string, schema: avro.Schema): Promise<CompatibilityResult> {
     const { level } = await this.getCompatibility(subject);
-    const response = await this.http.request(
-      'POST',
-      `compatibility/subjects/${segment(subject)}/versions/latest?verbose=true`,
-      { schema: JSON.stringify(schema) },
+    const response = await this.http.call(`POST /compatibility/subjects/${subject}/versions/latest`, (api) =>
+      api.Subject.compatible({
+        subject,
+        version: 'latest',
+        verbose: true,
+        body: { schema: JSON.stringify(schema) },
+      }),
     );
     if (
       response.status === 404 &&
@@ -249,7 +251,9 @@ export class RegistryClient {
   /** The subject's level, or the global one when the subject has none (Karapace: 404 with 40408 or 40401). */
   async getCompatibility(subject?: string): Promise<SubjectCompatibility> {
     if (subject !== undefined) {
-      const response = await this.http.request('GET', `config/${segment(subject)}`);
+      const response = await this.http.call(`GET /config/${subject}`, (api) =>
+        api.Subject.config({ subject }),
+      );
       if (response.status !== 404) {
         const body = this.expectOk<{ compatibilityLevel?: unknown; compatibility?: unknown }>(
           response,
@@ -259,29 +263,40 @@ export class RegistryClient {
         return { level: this.level(body.compatibilityLevel ?? body.compatibility), source: 'subject' };
       }
     }
-    const response = await this.http.request('GET', 'config');
+    // The library's config resource is per subject; mappersmith's `path` parameter reaches the global one.
+    const response = await this.http.call('GET /config', (api) => api.Subject.config({ path: '/config' }));
     const body = this.expectOk<{ compatibilityLevel?: unknown }>(response, 'reading the global level');
     return { level: this.level(body.compatibilityLevel), source: 'global' };
   }
 
   async setCompatibility(subject: string, level: CompatibilityLevel): Promise<void> {
-    const response = await this.http.request('PUT', `config/${segment(subject)}`, { compatibility: level });
+    const response = await this.http.call(`PUT /config/${subject}`, (api) =>
+      api.Subject.updateConfig({ subject, body: { compatibility: level } }),
+    );
     this.expectOk(response, `setting the level of ${subject}`, subject);
   }
 
   async subjects(): Promise<string[]> {
-    return this.expectOk<string[]>(await this.http.request('GET', 'subjects'), 'listing subjects');
+    return this.expectOk<string[]>(
+      await this.http.call('GET /subjects', (api) => api.Subject.all()),
+      'listing subjects',
+    );
   }
 
   /** The subject's version numbers, oldest first; empty for a subject that does not exist. */
   async versions(subject: string): Promise<number[]> {
-    const response = await this.http.request('GET', `subjects/${segment(subject)}/versions`);
+    // No resource of the library lists a subject's versions: its `all` with mappersmith's `path` parameter.
+    const response = await this.http.call(`GET /subjects/${subject}/versions`, (api) =>
+      api.Subject.all({ path: '/subjects/{subject}/versions', subject }),
+    );
     if (response.status === 404 && response.errorCode === ERROR.subjectNotFound) return [];
     return this.expectOk<number[]>(response, `listing the versions of ${subject}`, subject);
   }
 
   async subjectVersion(subject: string, version: number | 'latest'): Promise<SubjectVersion> {
-    const response = await this.http.request('GET', `subjects/${segment(subject)}/versions/${version}`);
+    const response = await this.http.call(`GET /subjects/${subject}/versions/${version}`, (api) =>
+      api.Subject.version({ subject, version }),
+    );
     return this.expectOk<SubjectVersion>(response, `reading version ${version} of ${subject}`, subject);
   }
 

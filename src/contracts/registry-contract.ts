@@ -1,11 +1,32 @@
 /**
  * The registry side of the start-up gate: every version registered under a consumed subject must be
- * readable by the local reader schema. A producer that registered something the reader cannot resolve
- * would turn every one of its messages into a dead letter; better to refuse to start and say which.
+ * readable by the local reader schema, by the project's compatibility rules (compatibility-rules.ts). A
+ * producer that registered something the reader cannot read, or would read wrong (a decimal of another
+ * scale, a timestamp in another unit), would turn its messages into dead letters or wrong rows; better to
+ * refuse to start and say which field.
  */
-import type { Catalog } from './catalog.ts';
-import { parseSchema } from './catalog.ts';
+import type { Catalog, CatalogEntry } from './catalog.ts';
+import { type CompatibilityProblem, compatibilityProblems, formatProblem } from './compatibility-rules.ts';
 import type { RegistryClient } from './registry-client.ts';
+
+/** Problems of reading each version registered under the entry's subject with its reader schema. */
+export async function registeredVersionProblems(
+  entry: CatalogEntry,
+  registry: RegistryClient,
+): Promise<CompatibilityProblem[]> {
+  const writers = [];
+  for (const version of await registry.versions(entry.subject)) {
+    const registered = await registry.subjectVersion(entry.subject, version);
+    let schema: unknown;
+    try {
+      schema = JSON.parse(registered.schema);
+    } catch {
+      schema = registered.schema;
+    }
+    writers.push({ version: `version ${version} (id ${registered.id})`, schema });
+  }
+  return compatibilityProblems(entry.subject, entry.reader.type, writers);
+}
 
 export async function registryContractProblems(
   catalog: Catalog,
@@ -18,16 +39,8 @@ export async function registryContractProblems(
       problems.push(`${entry.subject}: no schema registered (run \`pipeline schemas register\`)`);
       continue;
     }
-    for (const version of versions) {
-      const registered = await registry.subjectVersion(entry.subject, version);
-      try {
-        const writer = parseSchema(JSON.parse(registered.schema), `${entry.subject} v${version}`);
-        entry.reader.type.createResolver(writer);
-      } catch (error) {
-        problems.push(
-          `${entry.subject} version ${version} (id ${registered.id}) cannot be read by ${entry.reader.file}: ${(error as Error).message}`,
-        );
-      }
+    for (const problem of await registeredVersionProblems(entry, registry)) {
+      problems.push(`${formatProblem(problem)} (reader ${entry.reader.file})`);
     }
   }
   return problems;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import test from 'ava';
 import { projectRoot } from '../../src/config.ts';
-import { entryFor } from '../../src/contracts/catalog.ts';
+import { entryFor, parseSchema } from '../../src/contracts/catalog.ts';
 import { RegistryClient } from '../../src/contracts/registry-client.ts';
 import { assertCompatible, checkSchemas, registerSchemas } from '../../src/contracts/schema-workflow.ts';
 import { PipelineError } from '../../src/errors.ts';
@@ -48,14 +48,19 @@ test('v1 then v2 are accepted, registering again returns the same id, v3 is refu
   t.is(await client.schemaIdOf(orders.subject, orders.versions[1]!.schema), v2.id);
   t.deepEqual(await client.getCompatibility(orders.subject), { level: 'BACKWARD', source: 'subject' });
 
-  // The writer schema by id is the same schema, compared parsed.
+  // The writer schema by id is the same schema, compared parsed (as the production code does): a registry
+  // that normalises schemas (Karapace sorts keys) answers other text for the same schema.
   const fetched = await client.schemaById(v1.id);
-  t.is(JSON.stringify(fetched), JSON.stringify(orders.versions[0]!.schema));
+  const exported = (schema: unknown) => parseSchema(schema, 'test').schema({ exportAttrs: true });
+  t.deepEqual(exported(fetched), exported(orders.versions[0]!.schema));
 
   const error = await t.throwsAsync(client.register(orders.subject, orderV3), { instanceOf: PipelineError });
   t.is(error.code, 'SCHEMA_INCOMPATIBLE');
   t.regex(error.message, new RegExp(`subject ${orders.subject.replace(/\./g, '\\.')} refused`));
-  t.regex(error.message, /field "channel" is not in the writer schema and has no default/);
+  t.regex(
+    error.message,
+    /field "channel": \(absent\) read as string: the field is not in the writer schema and has no default/,
+  );
   t.deepEqual(await client.versions(orders.subject), [v1.version, v2.version], 'nothing registered');
 });
 
@@ -120,6 +125,102 @@ test('schemas check passes after registration and fails, naming subject and fiel
   t.regex(cli.stdout, new RegExp(`FAIL ${fixture.topic('shop.orders').replace(/\./g, '\\.')}-value`));
   t.regex(cli.stdout, /field "channel"/);
   t.regex(cli.stderr, /SCHEMA_INCOMPATIBLE/);
+});
+
+/** Order v1 with `total` at scale 3 instead of 2: every old total would be read 10 times too small. */
+const orderV1 = JSON.parse(readFileSync(join(projectRoot, 'schemas', 'shop', 'order.v1.avsc'), 'utf8'));
+const orderV1Scale3 = {
+  ...orderV1,
+  fields: orderV1.fields.map((f: { name: string; type: { scale?: number } }) =>
+    f.name === 'total' ? { ...f, type: { ...f.type, scale: 3 } } : f,
+  ),
+};
+
+function runCli(args: string[], env: Record<string, string>) {
+  return promisify(execFile)(process.execPath, [join(projectRoot, 'bin', 'pipeline.js'), ...args], {
+    env: { ...process.env, ...env },
+  }).then(
+    (done) => ({ code: 0, stdout: done.stdout, stderr: done.stderr }),
+    (failure: { code: number; stdout: string; stderr: string }) => failure,
+  );
+}
+
+test('schemas check and register refuse a decimal scale change that the registry itself accepts (was: "ok", and registered)', async (t) => {
+  const prefix = uniqueName('scale');
+  const fixture = uniqueCatalog(prefix, {
+    edit: (entries) => {
+      entries.find((e) => e.topic === 'shop.orders')!.schemas = ['shop/order.v1.avsc'];
+    },
+  });
+  const scaled = uniqueCatalog(prefix, {
+    files: { 'shop/order.v1s3.avsc': orderV1Scale3 },
+    edit: (entries) => {
+      entries.find((e) => e.topic === 'shop.orders')!.schemas = ['shop/order.v1s3.avsc'];
+    },
+  });
+  t.teardown(() => {
+    fixture.remove();
+    scaled.remove();
+  });
+  const client = registry(t);
+  await registerSchemas(fixture.catalog, client);
+  const subject = `${fixture.topic('shop.orders')}-value`;
+
+  const orders = (await checkSchemas(scaled.catalog, client)).find((c) => c.subject === subject)!;
+  t.true(orders.registryCompatible, 'the registry calls the scale change compatible');
+  t.false(orders.compatible);
+  t.deepEqual(
+    orders.problems.map((p) => [p.subject, p.fieldPath, p.writerType, p.readerType]),
+    [[subject, 'total', 'decimal(14,2) (bytes)', 'decimal(14,3) (bytes)']],
+  );
+  t.regex(orders.problems[0]!.version, /^version \d+ \(id \d+\)$/);
+
+  const cli = await runCli(['schemas', 'check'], { PIPELINE_SCHEMAS_DIR: scaled.dir });
+  t.is(cli.code, 4, cli.stderr);
+  t.regex(cli.stdout, new RegExp(`FAIL ${subject.replace(/\./g, '\\.')} .*registry: compatible`));
+  t.regex(
+    cli.stdout,
+    /field "total": decimal\(14,2\) \(bytes\) read as decimal\(14,3\) \(bytes\): the decimal scale changes from 2 to 3/,
+  );
+  // Nor is it registered, although the registry would take it.
+  const before = await client.versions(subject);
+  const refused = await t.throwsAsync(registerSchemas(scaled.catalog, client), { instanceOf: PipelineError });
+  t.is(refused.code, 'SCHEMA_INCOMPATIBLE');
+  t.regex(
+    refused.message,
+    /order\.v1s3\.avsc was not registered: .*\n.*field "total": .*scale changes from 2 to 3/,
+  );
+  t.deepEqual(await client.versions(subject), before);
+});
+
+test('schemas check --offline checks the catalog versions against each other without a registry', async (t) => {
+  const prefix = uniqueName('offline');
+  const fixture = uniqueCatalog(prefix, {
+    files: { 'shop/order.v1s3.avsc': orderV1Scale3 },
+    edit: (entries) => {
+      entries.find((e) => e.topic === 'shop.orders')!.schemas = [
+        'shop/order.v1.avsc',
+        'shop/order.v1s3.avsc',
+      ];
+    },
+    checkVersions: false,
+  });
+  t.teardown(fixture.remove);
+  // No registry listens there: --offline must not ask one.
+  const env = { PIPELINE_SCHEMAS_DIR: fixture.dir, SCHEMA_REGISTRY_URL: 'http://127.0.0.1:9/none' };
+  const refused = await runCli(['schemas', 'check', '--offline'], env);
+  t.is(refused.code, 4, refused.stderr);
+  t.regex(
+    refused.stdout,
+    /catalog v1 \(shop\/order\.v1\.avsc\): field "total": decimal\(14,2\) \(bytes\) read as decimal\(14,3\) \(bytes\): the decimal scale changes from 2 to 3/,
+  );
+  t.regex(refused.stderr, /SCHEMA_INCOMPATIBLE/);
+  const passed = await runCli(['schemas', 'check', '--offline'], {
+    ...env,
+    PIPELINE_SCHEMAS_DIR: join(projectRoot, 'schemas'),
+  });
+  t.is(passed.code, 0, passed.stderr);
+  t.regex(passed.stdout, /ok {3}shop\.orders-value .*offline/);
 });
 
 test('register stops at the first refusal: nothing after it is registered, the error names the subject', async (t) => {

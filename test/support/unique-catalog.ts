@@ -25,7 +25,12 @@ export interface UniqueCatalog {
 
 export function uniqueCatalog(
   prefix: string,
-  options: { files?: Record<string, unknown>; edit?: (entries: RawCatalogEntry[]) => void } = {},
+  options: {
+    files?: Record<string, unknown>;
+    edit?: (entries: RawCatalogEntry[]) => void;
+    /** False for a catalog whose versions do not read each other (loadCatalog would refuse it). */
+    checkVersions?: boolean;
+  } = {},
 ): UniqueCatalog {
   const dir = mkdtempSync(join(tmpdir(), 'catalog-'));
   cpSync(join(projectRoot, 'schemas'), dir, { recursive: true });
@@ -39,7 +44,7 @@ export function uniqueCatalog(
   writeFileSync(catalogFile, JSON.stringify(raw, null, 2));
   return {
     dir,
-    catalog: loadCatalog(dir),
+    catalog: loadCatalog(dir, { checkVersions: options.checkVersions ?? true }),
     topic: (original) => `${prefix}.${original}`,
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };

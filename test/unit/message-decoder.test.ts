@@ -82,3 +82,21 @@ test('bytes that are not the wire format, or not the schema, are poison naming t
     ['WIRE_FORMAT_INVALID', 'PAYLOAD_UNDECODABLE', 'tombstone'],
   );
 });
+
+test('a writer registered after start-up with a timestamp in micros where the reader has millis is a dead letter naming the field (was: cannot read "long" as "long", no field)', async (t) => {
+  const micros = {
+    ...v1.schema,
+    fields: v1.schema.fields.map((f) =>
+      f.name === 'placed_at' ? { ...f, type: { type: 'long', logicalType: 'timestamp-micros' } } : f,
+    ),
+  } as avro.Schema;
+  const decoder = new MessageDecoder(fakeRegistry(new Map([[8, micros]])).source);
+  const [outcome] = await decoder.decodeBatch(orders, [encodeWireFormat(8, Buffer.from([0]))]);
+  t.is(outcome?.kind, 'poison');
+  const error = (outcome as { error: PoisonMessageError }).error;
+  t.is(error.code, 'PAYLOAD_UNDECODABLE');
+  t.regex(
+    error.message,
+    /schema id 8: field "placed_at": timestamp-micros \(long\) read as timestamp-millis \(long\): the timestamp unit changes from micros to millis/,
+  );
+});

@@ -59,7 +59,10 @@ for (const c of cases) {
     const server = await registry(t, c.certificate());
     const http = new RegistryHttp({ url: server.url, ca: readFileSync(c.ca(), 'utf8') }, { retries: 2 });
     t.teardown(() => http.close());
-    const error = await t.throwsAsync(http.request('GET', 'subjects'), { instanceOf: PipelineError });
+    const error = await t.throwsAsync(
+      http.call('GET /subjects', (api) => api.Subject.all()),
+      { instanceOf: PipelineError },
+    );
     t.false(error instanceof TransientError);
     t.is(error.code, 'TLS_CERTIFICATE_REJECTED');
     t.regex(error.message, new RegExp(`schema registry ${server.url.replaceAll('.', '\\.')}`));
@@ -73,5 +76,5 @@ test('registry: the same server is reached when its CA is the configured one', a
   const server = await registry(t, pki.valid);
   const http = new RegistryHttp({ url: server.url, ca: readFileSync(pki.caFile, 'utf8') });
   t.teardown(() => http.close());
-  t.deepEqual((await http.request('GET', 'subjects')).body, ['a-value']);
+  t.deepEqual((await http.call('GET /subjects', (api) => api.Subject.all())).body, ['a-value']);
 });
