@@ -188,6 +188,16 @@ function renderStep(table: string, step: AutomaticStep): { up: string[]; down: s
         });
       return { up: statement(alter(step.to)), down: statement(alter(step.from)) };
     }
+    case 'replace-primary-key': {
+      const name = str(`${table}_pkey`);
+      const key = (columns: string[]) =>
+        statement(pgm('addConstraint', t, name, { object: [['primaryKey', { array: columns.map(str) }]] }));
+      const drop = statement(pgm('dropConstraint', t, name));
+      return {
+        up: [...(step.from === undefined ? [] : drop), ...key(step.to)],
+        down: [...drop, ...(step.from === undefined ? [] : key(step.from))],
+      };
+    }
   }
 }
 
@@ -228,6 +238,8 @@ export function describeStep(step: TableStep): string {
       return `drop column ${step.column.column}`;
     case 'alter-type':
       return `change the type of ${step.column} from ${step.from} to ${step.to}`;
+    case 'replace-primary-key':
+      return `make (${step.to.join(', ')}) the primary key`;
     case 'review':
       return `NEEDS REVIEW ${step.subject}: ${step.reason}`;
   }

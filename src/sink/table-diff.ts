@@ -25,7 +25,9 @@ export type AutomaticStep =
   | { kind: 'add-check'; column: string; symbols: readonly string[] }
   | { kind: 'drop-not-null'; column: string }
   | { kind: 'drop-column'; column: ColumnRow }
-  | { kind: 'alter-type'; column: string; from: string; to: string };
+  | { kind: 'alter-type'; column: string; from: string; to: string }
+  /** PostgreSQL's default name `<table>_pkey` is assumed: the project's migrations never name it. */
+  | { kind: 'replace-primary-key'; from: string[] | undefined; to: string[] };
 
 /** A step only a person can decide: why, and the ways out (each a list of steps), all left commented out. */
 export interface ReviewStep {
@@ -84,6 +86,11 @@ function addSteps(added: NewColumn): AutomaticStep[] {
 /** Symbols a CHECK definition (as pg_get_constraintdef prints it) does not list. */
 function missingSymbols(definition: string, symbols: readonly string[]): string[] {
   return symbols.filter((s) => !definition.includes(`'${s.replaceAll("'", "''")}'`));
+}
+
+/** The string constants of a CHECK definition: the symbols of `x IN ('A', 'B')` as PostgreSQL prints it. */
+function listedSymbols(definition: string): string[] {
+  return [...definition.matchAll(/'((?:[^']|'')*)'/g)].map((m) => m[1]!.replaceAll("''", "'"));
 }
 
 /**
@@ -171,7 +178,12 @@ export function diffTable(entry: CatalogEntry, shape: TableShape | undefined): T
           ],
         });
       } else if (checks.some((c) => missingSymbols(c.definition, column.symbols!).length > 0)) {
-        later.push({ kind: 'widen-check', column: column.name, symbols: column.symbols, replaced: checks });
+        // Widened, never narrowed: a symbol the reader dropped stays allowed, rows may hold it.
+        const kept = checks
+          .flatMap((c) => listedSymbols(c.definition))
+          .filter((s) => !column.symbols!.includes(s));
+        const symbols = [...column.symbols, ...new Set(kept)];
+        later.push({ kind: 'widen-check', column: column.name, symbols, replaced: checks });
       }
     }
   });
@@ -207,6 +219,21 @@ export function diffTable(entry: CatalogEntry, shape: TableShape | undefined): T
       });
     }
     // A nullable (or defaulted) column the reader no longer fills is harmless: left alone, with its data.
+  }
+
+  const wantedKey = entry.writeMode === 'upsert' ? [entry.key] : ['_kafka_partition', '_kafka_offset'];
+  if (shape.primaryKey?.join(',') !== wantedKey.join(',')) {
+    review.push({
+      kind: 'review',
+      subject: entry.table,
+      reason: `the primary key is ${shape.primaryKey === undefined ? 'missing' : `(${shape.primaryKey.join(', ')})`} and ${entry.writeMode} mode needs (${wantedKey.join(', ')}): a new key fails while rows share a value of it, and changes which rows count as one`,
+      options: [
+        {
+          label: 'replace the key',
+          steps: [{ kind: 'replace-primary-key', from: shape.primaryKey, to: wantedKey }],
+        },
+      ],
+    });
   }
 
   const steps: TableStep[] = [...renames];

@@ -151,6 +151,13 @@ test('a new enum symbol widens the CHECK: the old constraint dropped, the full l
   );
 });
 
+test('a CHECK is widened, never narrowed: a symbol the reader dropped stays allowed (rows may hold it)', (t) => {
+  const fields = BASE_FIELDS.map((f) =>
+    f.name === 'status' ? { ...f, type: { ...status, symbols: ['NEW', 'LOST'], default: 'NEW' } } : f,
+  );
+  t.deepEqual(described(diffTable(entry(fields), shape())), ['widen the CHECK on status to NEW, LOST, DONE']);
+});
+
 test('a field renamed with an alias renames its column (the data stays); the old name is not dropped', (t) => {
   const fields = BASE_FIELDS.map((f) =>
     f.name === 'note' ? { ...f, name: 'remark', aliases: ['note'] } : f,
@@ -172,7 +179,12 @@ test('a field that became nullable drops NOT NULL', (t) => {
   const fields = BASE_FIELDS.map((f) =>
     f.name === 'version' ? { ...f, type: ['null', 'int'], default: null } : f,
   );
-  t.deepEqual(described(diffTable(entry(fields, 'insert'), shape())), ['allow NULL in version']);
+  t.deepEqual(
+    described(
+      diffTable(entry(fields, 'insert'), { ...shape(), primaryKey: ['_kafka_partition', '_kafka_offset'] }),
+    ),
+    ['allow NULL in version'],
+  );
 });
 
 /** Review steps and what the file makes of them: the reason in a comment, no statement left active. */
@@ -250,6 +262,23 @@ test('a new NOT NULL field without a default needs a person: existing rows have 
     shape(),
     /NOT NULL column without an Avro default/,
   );
+});
+
+test('a write mode that needs another primary key needs a person: the key swap is written commented out', (t) => {
+  const insertShape = { ...shape(), primaryKey: ['_kafka_partition', '_kafka_offset'] };
+  const file = reviewed(
+    t,
+    BASE_FIELDS,
+    insertShape,
+    /primary key is \(_kafka_partition, _kafka_offset\) and upsert mode needs \(id\)/,
+  );
+  t.true(
+    file.includes(
+      "  // pgm.dropConstraint('things', 'things_pkey');\n  // pgm.addConstraint('things', 'things_pkey', { primaryKey: ['id'] });",
+    ),
+    file,
+  );
+  t.deepEqual(diffTable(entry(BASE_FIELDS, 'insert'), insertShape), []);
 });
 
 test('an enum column without any CHECK needs a person', (t) => {
