@@ -10,7 +10,7 @@ import type { DatabaseSettings } from '../config.ts';
 import type { CatalogEntry } from '../contracts/catalog.ts';
 import { PipelineError } from '../errors.ts';
 import { readTableShape, type TableShape } from './contract-gate.ts';
-import { createPool } from './database.ts';
+import { classifyDatabaseError, createPool } from './database.ts';
 import { migrationFileName, renderMigration } from './migration-render.ts';
 import { listMigrationFiles, migrateUp, readAppliedMigrations } from './migrations.ts';
 import { quoteIdentifier } from './sql-identifier.ts';
@@ -44,16 +44,24 @@ async function shapeFromScratch(
 ): Promise<TableShape | undefined> {
   const scratch = { ...settings, schema: `pipeline_draft_${randomBytes(6).toString('hex')}` };
   const pool = createPool(scratch, { max: 1, applicationName: 'schema-first-pipeline migrate new' });
+  let shape: TableShape | undefined;
   try {
     await migrateUp(scratch, { migrationsDir });
-    return await readTableShape(pool, table);
-  } finally {
-    try {
-      await pool.query(`DROP SCHEMA IF EXISTS ${quoteIdentifier(scratch.schema)} CASCADE`);
-    } finally {
-      await pool.end();
-    }
+    shape = await readTableShape(pool, table);
+  } catch (error) {
+    // Best effort after a failure: the first error is the one to report.
+    await pool.query(`DROP SCHEMA IF EXISTS ${quoteIdentifier(scratch.schema)} CASCADE`).catch(() => {});
+    await pool.end();
+    throw error;
   }
+  try {
+    await pool.query(`DROP SCHEMA IF EXISTS ${quoteIdentifier(scratch.schema)} CASCADE`);
+  } catch (error) {
+    throw classifyDatabaseError(error);
+  } finally {
+    await pool.end();
+  }
+  return shape;
 }
 
 /** The table in the configured schema, refused while migrations are pending (the draft would repeat them). */

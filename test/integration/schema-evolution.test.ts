@@ -4,7 +4,7 @@
  * mixed in one topic consumed into the migrated table.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
@@ -20,7 +20,7 @@ import { allTypesSchema } from '../support/all-types.ts';
 import { spawnPipeline } from '../support/cli-process.ts';
 import { consumeUntilCaughtUp } from '../support/consume-until-caught-up.ts';
 import { createPipelineFixture } from '../support/pipeline-fixture.ts';
-import { config, uniqueName } from '../support/services.ts';
+import { config, databasePool, uniqueName } from '../support/services.ts';
 
 interface RawField {
   name: string;
@@ -400,3 +400,33 @@ test('SQL literals read back unchanged by PostgreSQL, whatever standard_conformi
     t.is(rows[0]!.v, text, name);
   }
 });
+
+// Serial: it runs before the other tests of this file, so no other draft's scratch schema exists meanwhile.
+test.serial(
+  'a migration that fails in the scratch schema fails the draft, and the scratch schema is dropped',
+  async (t) => {
+    const migrationsDir = migrationsCopy(t);
+    writeFileSync(
+      join(migrationsDir, '20251129160000000_broken.ts'),
+      "import type { MigrationBuilder } from 'node-pg-migrate';\n\nexport function up(pgm: MigrationBuilder): void {\n  pgm.sql('SELECT 1/0');\n}\n",
+    );
+    const pool = databasePool();
+    t.teardown(() => pool.end());
+    const before = await scratchSchemas(pool);
+    const run = spawnPipeline(t, ['migrate', 'new', '--from-schema', 'shop.orders'], {
+      ...process.env,
+      PIPELINE_MIGRATIONS_DIR: migrationsDir,
+    });
+    t.is(await run.exited, 4, run.output());
+    t.regex(run.output(), /MIGRATION_FAILED.*division by zero/s);
+    t.deepEqual(
+      (await scratchSchemas(pool)).filter((name) => !before.includes(name)),
+      [],
+    );
+    t.deepEqual(
+      readdirSync(migrationsDir).filter((f) => f.includes('shop-orders')),
+      [],
+      'no file written',
+    );
+  },
+);
