@@ -25,6 +25,8 @@ export type ErrorCode =
   // database shape: migrations not applied, or one that failed
   | 'MIGRATIONS_PENDING'
   | 'MIGRATION_FAILED'
+  // a drafted migration has steps only a person can decide (commented out in the file)
+  | 'MIGRATION_NEEDS_REVIEW'
   // messages that can never become a row
   | 'WIRE_FORMAT_INVALID'
   | 'SCHEMA_ID_UNKNOWN'

@@ -25,7 +25,7 @@ export const commandIndex: readonly CommandEntry[] = [
   },
   {
     name: 'migrate',
-    summary: 'apply, revert or list the database migrations (migrations/)',
+    summary: 'apply, revert or list the database migrations (migrations/), or draft one from a schema change',
     load: async () => (await import('./migrate-command.ts')).migrateCommand,
   },
   {

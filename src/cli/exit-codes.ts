@@ -35,6 +35,7 @@ const byCode: Record<ErrorCode, number> = {
   TLS_CERTIFICATE_REJECTED: EXIT.tls,
   MIGRATIONS_PENDING: EXIT.contract,
   MIGRATION_FAILED: EXIT.contract,
+  MIGRATION_NEEDS_REVIEW: EXIT.contract,
   EVENT_INVALID: EXIT.data,
   WIRE_FORMAT_INVALID: EXIT.data,
   SCHEMA_ID_UNKNOWN: EXIT.data,

@@ -12,6 +12,10 @@ import type { Catalog, CatalogEntry, SchemaVersion } from './catalog.ts';
 import {
   DateType,
   DecimalType,
+  LocalTimestampMicrosType,
+  LocalTimestampMillisType,
+  TimeMicrosType,
+  TimeMillisType,
   TimestampMicrosType,
   TimestampMillisType,
   UuidType,
@@ -184,12 +188,17 @@ class VersionRenderer {
       [TimestampMicrosType, 'bigint'],
       [DateType, 'IsoDate'],
       [UuidType, 'Uuid'],
+      [TimeMillisType, 'LocalTime'],
+      [TimeMicrosType, 'LocalTime'],
+      [LocalTimestampMillisType, 'LocalTimestamp'],
+      [LocalTimestampMicrosType, 'LocalTimestamp'],
     ];
     const found = mapped.find(([cls]) => type instanceof cls);
     if (found === undefined) {
       throw new PipelineError('SCHEMA_INVALID', `${this.origin}: no TypeScript type for a logical type`);
     }
-    if (['Decimal', 'IsoDate', 'Uuid'].includes(found[1])) this.imports.add(found[1]);
+    if (['Decimal', 'IsoDate', 'Uuid', 'LocalTime', 'LocalTimestamp'].includes(found[1]))
+      this.imports.add(found[1]);
     return found[1];
   }
 

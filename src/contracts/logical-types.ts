@@ -8,6 +8,10 @@
  * | long timestamp-millis    | `Date`                 | millisecond precision is what Date holds         |
  * | long timestamp-micros    | `bigint` (µs)          | Date would drop the microseconds                 |
  * | int date                 | `IsoDate` (YYYY-MM-DD) | a day, not an instant: no time zone to get wrong |
+ * | int time-millis          | `LocalTime` (text)     | a time of day, `HH:MM:SS.mmm`; not an instant    |
+ * | long time-micros         | `LocalTime` (text)     | `HH:MM:SS.ffffff`, every microsecond kept        |
+ * | long local-timestamp-*   | `LocalTimestamp` (text)| `YYYY-MM-DDTHH:MM:SS.mmm` (millis) or `.ffffff`  |
+ * |                          |                        | (micros): a wall-clock reading, no time zone     |
  * | string uuid              | `Uuid` (branded)       | checked once, then carried as a string           |
  */
 import avro from 'avsc';
@@ -17,6 +21,10 @@ import { PipelineError } from '../errors.ts';
 export type Decimal = `${number}`;
 /** A calendar day, `YYYY-MM-DD`. */
 export type IsoDate = `${number}-${number}-${number}`;
+/** A time of day without a zone, `HH:MM:SS.mmm` (time-millis) or `HH:MM:SS.ffffff` (time-micros). */
+export type LocalTime = `${number}:${number}:${number}`;
+/** A date and time without a zone, `YYYY-MM-DDTHH:MM:SS.mmm` or `.ffffff`: what a wall clock showed. */
+export type LocalTimestamp = `${number}-${number}-${number}T${number}:${number}:${number}`;
 declare const uuidBrand: unique symbol;
 /** A UUID string that passed `asUuid`. */
 export type Uuid = string & { readonly [uuidBrand]: true };
@@ -172,6 +180,130 @@ export class DateType extends avro.types.LogicalType {
   }
 }
 
+const TIME_PATTERN = /^(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?$/;
+const LOCAL_TIMESTAMP_PATTERN = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?$/;
+const MICROS_PER_DAY = 86_400_000_000;
+
+function pad(n: number, width: number): string {
+  return String(n).padStart(width, '0');
+}
+
+/** `HH:MM:SS` plus `digits` fraction digits of a time of day in microseconds (0 ≤ micros < a day). */
+function timeText(micros: number, digits: 3 | 6): string {
+  const seconds = Math.floor(micros / 1_000_000);
+  const fraction = micros - seconds * 1_000_000;
+  const shown = digits === 3 ? pad(fraction / 1000, 3) : pad(fraction, 6);
+  return `${pad(Math.floor(seconds / 3600), 2)}:${pad(Math.floor(seconds / 60) % 60, 2)}:${pad(seconds % 60, 2)}.${shown}`;
+}
+
+/** Microseconds since midnight of `HH:MM:SS[.f]`, or undefined (no such time, or more digits than kept). */
+function parseTime(value: unknown, digits: 3 | 6): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  const match = TIME_PATTERN.exec(value);
+  if (!match) return undefined;
+  const [, h, m, s, fraction = ''] = match;
+  if (fraction.length > digits || Number(h) > 23 || Number(m) > 59 || Number(s) > 59) return undefined;
+  return ((Number(h) * 60 + Number(m)) * 60 + Number(s)) * 1_000_000 + Number(fraction.padEnd(6, '0'));
+}
+
+/**
+ * Avro time-millis (int) and time-micros (long): a time of day, so PostgreSQL `time`. Text rather than a
+ * number so that a value reads as what it is and reaches the database exactly.
+ */
+abstract class TimeOfDayType extends avro.types.LogicalType {
+  protected abstract readonly unit: 1000 | 1;
+  protected abstract readonly digits: 3 | 6;
+
+  override _fromValue(value: number | bigint): LocalTime {
+    const micros = Number(value) * this.unit;
+    if (!Number.isSafeInteger(micros) || micros < 0 || micros >= MICROS_PER_DAY) {
+      throw new PipelineError(
+        'PAYLOAD_UNDECODABLE',
+        `time of day out of range: ${value} (${this.digits === 3 ? 'ms' : 'µs'} after midnight)`,
+      );
+    }
+    return timeText(micros, this.digits) as LocalTime;
+  }
+  override _toValue(value: unknown): number | undefined {
+    const micros = parseTime(value, this.digits);
+    return micros === undefined ? undefined : micros / this.unit;
+  }
+  override _resolve(writer: avro.Type) {
+    return resolveFrom(this, writer, () => true);
+  }
+}
+
+export class TimeMillisType extends TimeOfDayType {
+  protected readonly unit = 1000;
+  protected readonly digits = 3;
+}
+
+export class TimeMicrosType extends TimeOfDayType {
+  protected readonly unit = 1;
+  protected readonly digits = 6;
+}
+
+/** `YYYY-MM-DDTHH:MM:SS` of whole seconds since the (zone-less) epoch, years 1–9999 only. */
+const LOCAL_MIN_SECONDS = -62_135_596_800;
+const LOCAL_MAX_SECONDS = 253_402_300_799;
+
+/**
+ * Avro local-timestamp-millis / -micros: a wall-clock reading with no zone, so PostgreSQL `timestamp
+ * without time zone`, never shifted by a session time zone. Text (ISO 8601 without an offset) because a Date
+ * is an instant. Years 1–9999, the range ISO 8601 text and PostgreSQL both write plainly; a value outside
+ * cannot be decoded (its message is a dead letter that says so).
+ */
+abstract class LocalTimestampType extends avro.types.LogicalType {
+  protected abstract readonly perSecond: 1000n | 1_000_000n;
+
+  override _fromValue(value: number | bigint): LocalTimestamp {
+    const big = BigInt(value);
+    let seconds = big / this.perSecond;
+    let fraction = big % this.perSecond;
+    // BigInt division truncates toward zero: before 1970 needs the floor.
+    if (fraction < 0n) {
+      fraction += this.perSecond;
+      seconds -= 1n;
+    }
+    if (seconds < LOCAL_MIN_SECONDS || seconds > LOCAL_MAX_SECONDS) {
+      throw new PipelineError('PAYLOAD_UNDECODABLE', `local timestamp ${value} is outside the years 1–9999`);
+    }
+    const digits = this.perSecond === 1000n ? 3 : 6;
+    const date = new Date(Number(seconds) * 1000).toISOString().slice(0, 19);
+    return `${date}.${fraction.toString().padStart(digits, '0')}` as LocalTimestamp;
+  }
+  override _toValue(value: unknown): number | bigint | undefined {
+    if (typeof value !== 'string') return undefined;
+    const match = LOCAL_TIMESTAMP_PATTERN.exec(value);
+    if (!match) return undefined;
+    const digits = this.perSecond === 1000n ? 3 : 6;
+    const [, y, mo, d, h, mi, s, fraction = ''] = match;
+    if (fraction.length > digits || Number(y) < 1 || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) {
+      return undefined;
+    }
+    // setUTCFullYear, unlike Date.UTC, does not read years below 100 as 19xx.
+    const date = new Date(0);
+    date.setUTCFullYear(Number(y), Number(mo) - 1, Number(d));
+    date.setUTCHours(Number(h), Number(mi), Number(s), 0);
+    const ms = date.getTime();
+    // A day that does not exist (2026-02-30) rolls over to the next month: refuse it.
+    if (Number.isNaN(ms) || date.toISOString().slice(0, 19) !== value.slice(0, 19)) return undefined;
+    const whole = BigInt(ms / 1000) * this.perSecond + BigInt(fraction.padEnd(digits, '0'));
+    return this.perSecond === 1000n ? Number(whole) : whole;
+  }
+  override _resolve(writer: avro.Type) {
+    return resolveFrom(this, writer, () => true);
+  }
+}
+
+export class LocalTimestampMillisType extends LocalTimestampType {
+  protected readonly perSecond = 1000n;
+}
+
+export class LocalTimestampMicrosType extends LocalTimestampType {
+  protected readonly perSecond = 1_000_000n;
+}
+
 export class UuidType extends avro.types.LogicalType {
   /**
    * Canonical (lower-case) on the way in: PostgreSQL's uuid treats `A…` and `a…` as one value, so two
@@ -237,4 +369,8 @@ export const logicalTypes = {
   'timestamp-micros': TimestampMicrosType,
   date: DateType,
   uuid: UuidType,
+  'time-millis': TimeMillisType,
+  'time-micros': TimeMicrosType,
+  'local-timestamp-millis': LocalTimestampMillisType,
+  'local-timestamp-micros': LocalTimestampMicrosType,
 } as const;

@@ -43,6 +43,10 @@ const MAP_KEYS = [
   'os',
 ];
 
+function pad3(n: number): string {
+  return String(n).padStart(3, '0');
+}
+
 class Generators {
   private readonly pools = new Map<string, string[]>();
   private readonly nowMs: number;
@@ -161,6 +165,17 @@ class Generators {
         return () => BigInt(this.nowMs - this.int(0, 30 * DAY_MS)) * 1000n + BigInt(this.int(0, 999));
       case 'logical:date':
         return () => new Date(this.nowMs - this.int(0, 60) * DAY_MS).toISOString().slice(0, 10);
+      case 'logical:time-millis':
+        return () => new Date(this.int(0, DAY_MS - 1)).toISOString().slice(11, 23);
+      case 'logical:time-micros':
+        return () =>
+          `${new Date(this.int(0, DAY_MS - 1)).toISOString().slice(11, 23)}${pad3(this.int(0, 999))}`;
+      // A wall-clock reading: the UTC fields of a recent instant, written without a zone.
+      case 'logical:local-timestamp-millis':
+        return () => new Date(this.nowMs - this.int(0, 30 * DAY_MS)).toISOString().slice(0, 23);
+      case 'logical:local-timestamp-micros':
+        return () =>
+          `${new Date(this.nowMs - this.int(0, 30 * DAY_MS)).toISOString().slice(0, 23)}${pad3(this.int(0, 999))}`;
       case 'null':
         return () => null;
       case 'boolean':
@@ -170,7 +185,9 @@ class Generators {
       case 'long':
       case 'abstract:long':
         return this.whole(name, true);
+      // A float is a float32 on the wire: generate one, so that what is sent is what is read back.
       case 'float':
+        return () => Math.fround(Math.round(this.faker.number.float({ min: 0, max: 1000 }) * 100) / 100);
       case 'double':
         return () => Math.round(this.faker.number.float({ min: 0, max: 1000 }) * 100) / 100;
       case 'string':

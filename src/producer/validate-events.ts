@@ -26,6 +26,14 @@ function expected(type: avro.Type): string {
       return 'an existing day as "YYYY-MM-DD"';
     case 'logical:uuid':
       return 'a UUID string';
+    case 'logical:time-millis':
+      return 'a time of day as "HH:MM:SS[.mmm]"';
+    case 'logical:time-micros':
+      return 'a time of day as "HH:MM:SS[.ffffff]"';
+    case 'logical:local-timestamp-millis':
+      return 'a local date and time as "YYYY-MM-DDTHH:MM:SS[.mmm]", years 1–9999';
+    case 'logical:local-timestamp-micros':
+      return 'a local date and time as "YYYY-MM-DDTHH:MM:SS[.ffffff]", years 1–9999';
     case 'int':
       return 'a 32-bit whole number';
     case 'long':

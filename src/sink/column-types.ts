@@ -16,6 +16,8 @@
  * | bytes/fixed decimal(p,s)             | numeric(p,s)                            |
  * | long timestamp-millis / -micros      | timestamp with time zone                |
  * | int date                             | date                                    |
+ * | int time-millis / long time-micros   | time without time zone                  |
+ * | long local-timestamp-millis / -micros| timestamp without time zone             |
  * | record / array / map / other unions  | jsonb                                   |
  * | [null, X] or [X, null]               | X, nullable (every other column NOT NULL) |
  */
@@ -36,6 +38,8 @@ export type ColumnKind =
   | 'timestamp-millis'
   | 'timestamp-micros'
   | 'date'
+  | 'time'
+  | 'local-timestamp'
   | 'json'
   | 'kafka-timestamp';
 
@@ -90,6 +94,13 @@ function logicalColumn(name: string, type: avro.Type, nullable: boolean): Column
       return { name, pgType: TIMESTAMPTZ, nullable, kind: 'timestamp-micros' };
     case 'logical:date':
       return { name, pgType: 'date', nullable, kind: 'date' };
+    // PostgreSQL keeps microseconds in both: millis and micros round-trip exactly.
+    case 'logical:time-millis':
+    case 'logical:time-micros':
+      return { name, pgType: 'time without time zone', nullable, kind: 'time' };
+    case 'logical:local-timestamp-millis':
+    case 'logical:local-timestamp-micros':
+      return { name, pgType: 'timestamp without time zone', nullable, kind: 'local-timestamp' };
     default:
       // A logical type the project does not convert: avsc hands out the underlying value.
       return columnForType(name, logical.underlyingType, nullable);

@@ -33,12 +33,34 @@ export interface DatabaseContractProblem {
   message: string;
 }
 
-interface ColumnRow {
+/** A column as PostgreSQL has it. */
+export interface ColumnRow {
   table: string;
   column: string;
+  /** As `format_type()` prints it, comparable with ColumnSpec.pgType. */
   type: string;
   not_null: boolean;
   has_default: boolean;
+}
+
+/** A CHECK constraint on one column (one that reads several columns decides per row, not per value). */
+export interface CheckRow {
+  table: string;
+  column: string;
+  name: string;
+  /** As `pg_get_constraintdef()` prints it: `CHECK (…)`, valid SQL to create it again. */
+  definition: string;
+  /** The bare expression (`pg_get_expr`), which the gate evaluates for each enum symbol. */
+  expression: string;
+}
+
+/** What a table is in the database: the facts the gate compares and a migration draft starts from. */
+export interface TableShape {
+  table: string;
+  /** In column order. */
+  columns: ColumnRow[];
+  checks: CheckRow[];
+  primaryKey: string[] | undefined;
 }
 
 /** Columns the pipeline's own tables must have (their migrations are the first two). */
@@ -89,20 +111,13 @@ const PRIMARY_KEYS_SQL = `
  * also reads other columns decides per row, not per symbol; the writer's refusals of it are dead letters.)
  */
 const CHECKS_SQL = `
-  SELECT c.relname::text AS table, a.attname::text AS column, pg_get_constraintdef(k.oid) AS definition,
-         pg_get_expr(k.conbin, k.conrelid) AS expression
+  SELECT c.relname::text AS table, a.attname::text AS column, k.conname::text AS name,
+         pg_get_constraintdef(k.oid) AS definition, pg_get_expr(k.conbin, k.conrelid) AS expression
     FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
          JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.conkey[1]
    WHERE k.contype = 'c' AND cardinality(k.conkey) = 1
      AND c.relnamespace = current_schema()::regnamespace AND c.relname = ANY($1::text[])
    ORDER BY k.conname`;
-
-interface CheckRow {
-  table: string;
-  column: string;
-  definition: string;
-  expression: string;
-}
 
 /** An enum column's CHECK, and the symbols it refuses (or why that could not be told). */
 interface EnumCheck {
@@ -341,6 +356,24 @@ export async function checkDatabaseContract(
       problems.push(...checkTable(entry, found, primaryKey, tableChecks));
     }
     return problems;
+  } catch (error) {
+    throw classifyDatabaseError(error);
+  }
+}
+
+/**
+ * The shape of one table of the pool's search_path schema, read as the gate reads it; undefined when the
+ * table does not exist.
+ */
+export async function readTableShape(pool: pg.Pool, table: string): Promise<TableShape | undefined> {
+  try {
+    const [columns, keys, checks] = await Promise.all([
+      pool.query<ColumnRow>(COLUMNS_SQL, [[table]]),
+      pool.query<{ table: string; columns: string[] }>(PRIMARY_KEYS_SQL, [[table]]),
+      pool.query<CheckRow>(CHECKS_SQL, [[table]]),
+    ]);
+    if (columns.rows.length === 0) return undefined;
+    return { table, columns: columns.rows, checks: checks.rows, primaryKey: keys.rows[0]?.columns };
   } catch (error) {
     throw classifyDatabaseError(error);
   }

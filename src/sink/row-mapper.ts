@@ -56,7 +56,8 @@ const converters: Record<ColumnKind, Converter> = {
         ? v
         : refuse('a whole number', v),
   // String(NaN) and String(±Infinity) are the spellings PostgreSQL reads for real/double precision.
-  float: (v) => (typeof v === 'number' ? String(v) : refuse('a number', v)),
+  // String(-0) is "0": real and double precision keep the sign of zero, so the text must too.
+  float: (v) => (typeof v === 'number' ? (Object.is(v, -0) ? '-0' : String(v)) : refuse('a number', v)),
   text: (v) => (typeof v === 'string' ? v : refuse('a string', v)),
   uuid: (v) => (typeof v === 'string' ? v : refuse('a uuid string', v)),
   enum: (v) => (typeof v === 'string' ? v : refuse('an enum symbol', v)),
@@ -66,6 +67,9 @@ const converters: Record<ColumnKind, Converter> = {
   'timestamp-millis': (v) => (v instanceof Date ? millisText(v) : refuse('a Date', v)),
   'timestamp-micros': (v) => (typeof v === 'bigint' ? microsText(v) : refuse('a bigint of microseconds', v)),
   date: (v) => (typeof v === 'string' ? v : refuse('a YYYY-MM-DD string', v)),
+  // Already PostgreSQL's text from the logical types (HH:MM:SS.f, YYYY-MM-DDTHH:MM:SS.f): no zone to apply.
+  time: (v) => (typeof v === 'string' ? v : refuse('an HH:MM:SS time string', v)),
+  'local-timestamp': (v) => (typeof v === 'string' ? v : refuse('a local timestamp string', v)),
   json: (v) => jsonText(v),
   'kafka-timestamp': (v) => {
     const ms = Number(v);
@@ -83,6 +87,10 @@ const PLAIN_LOGICAL = new Set([
   'logical:uuid',
   'logical:date',
   'logical:timestamp-millis',
+  'logical:time-millis',
+  'logical:time-micros',
+  'logical:local-timestamp-millis',
+  'logical:local-timestamp-micros',
 ]);
 
 function plainJson(type: avro.Type): boolean {

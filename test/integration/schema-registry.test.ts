@@ -91,6 +91,7 @@ test('schemas check passes after registration and fails, naming subject and fiel
       `${fixture.topic('shop.orders')}-value 1`,
       `${fixture.topic('shop.orders')}-value 2`,
       `${fixture.topic('shop.page-views')}-value 1`,
+      `${fixture.topic('shop.shipments')}-value 1`,
     ],
   );
   const after = await checkSchemas(fixture.catalog, client);

@@ -13,6 +13,8 @@ import {
   pageViews,
   poisonMessage,
   rowMessage,
+  shipment,
+  shipments,
   tombstoneMessage,
 } from '../support/sink-fixtures.ts';
 
@@ -61,6 +63,131 @@ test('every orders field reads back equal to the decoded value (upsert, v2 reade
   });
   t.is(rows[2]!.coupon_code, '', 'an empty string stays an empty string, not NULL');
   t.is(rows[0]!.coupon_code, null);
+});
+
+/**
+ * Shipments as read back, losslessly: floats widened to float8 (exact for a real) and parsed by node-pg from
+ * PostgreSQL's shortest round-trip text; times and local timestamps through to_char with every fraction digit.
+ */
+const SHIPMENTS_READBACK = `
+  SELECT shipment_id::text, order_id::text, carrier, weight_kg::float8 AS weight_kg, distance_km, label,
+         label_sha256, to_char('2000-01-01'::date + pickup_from, 'HH24:MI:SS.MS') AS pickup_from,
+         to_char('2000-01-01'::date + pickup_until, 'HH24:MI:SS.US') AS pickup_until,
+         to_char(promised_local, 'YYYY-MM-DD"T"HH24:MI:SS.MS') AS promised_local,
+         to_char(handed_over_local, 'YYYY-MM-DD"T"HH24:MI:SS.US') AS handed_over_local,
+         destination, parcel, _kafka_offset::text
+    FROM shipments ORDER BY _kafka_offset, _kafka_partition`;
+
+/** A nested decoded value as jsonb holds it: bytes as `\\x…` text, NaN and infinities as their names. */
+function asStoredJson(value: unknown): unknown {
+  if (Buffer.isBuffer(value)) return `\\x${value.toString('hex')}`;
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
+  if (Array.isArray(value)) return value.map(asStoredJson);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, asStoredJson(v)]));
+  }
+  return value;
+}
+
+test('every shipments field reads back exactly: float, double, bytes, fixed, times, local timestamps, union of records, deep nesting', async (t) => {
+  const { pool } = await migratedSchema(t);
+  const sensor = {
+    serial: Buffer.from('00ff10ab5c0a0d09', 'hex'),
+    max_celsius: Number.NaN,
+    calibration: Buffer.from([]),
+    read_at: '00:00:00.000001',
+    installed_local: '1969-12-31T23:59:59.999',
+  };
+  const values = [
+    shipment(),
+    shipment({
+      weight_kg: 1.401298464324817e-45, // the smallest float32 (subnormal)
+      distance_km: Number.MAX_VALUE,
+      label: Buffer.alloc(0),
+      pickup_from: '00:00:00.000',
+      pickup_until: '23:59:59.999999',
+      promised_local: '0001-01-01T00:00:00.000',
+      handed_over_local: '9999-12-31T23:59:59.999999',
+      destination: {
+        'shop.PickupPoint': {
+          point_id: 9_007_199_254_740_991,
+          name: 'Kiosk "Ö"\\',
+          latitude: -33.8688,
+          longitude: 5e-324,
+        },
+      },
+    }),
+    shipment({
+      weight_kg: Number.NaN,
+      distance_km: Number.NEGATIVE_INFINITY,
+      handed_over_local: '1969-12-31T23:59:59.999999',
+      parcel: {
+        dimensions: { length_cm: 3.4028234663852886e38, width_cm: 0.1, height_cm: Number.POSITIVE_INFINITY },
+        packaging: {
+          material: 'PLASTIC',
+          insert: { kind: '', protection: { fragile: true, max_stack: -2_147_483_648, sensor } },
+        },
+      },
+    }),
+  ];
+  const messages = values.map((v, i) => rowMessage(shipments, i, v));
+  for (const [strategy, partition] of [
+    ['copy', 0],
+    ['unnest', 1],
+  ] as const) {
+    const batch = values.map((v, i) => rowMessage(shipments, i, v, { partition }));
+    t.like(
+      await writePartitionBatch(pool, {
+        groupId,
+        entry: shipments,
+        messages: batch,
+        writeStrategy: strategy,
+      }),
+      {
+        written: 3,
+        deadLettered: 0,
+      },
+    );
+  }
+  const { rows } = await pool.query(SHIPMENTS_READBACK);
+  t.is(rows.length, 6);
+  rows.forEach((row, i) => {
+    const outcome = messages[Math.floor(i / 2)]!.outcome;
+    const v = outcome.kind === 'row' ? outcome.value : {};
+    t.deepEqual(row, {
+      shipment_id: v.shipment_id,
+      order_id: v.order_id,
+      carrier: v.carrier,
+      weight_kg: v.weight_kg,
+      distance_km: v.distance_km,
+      label: v.label,
+      label_sha256: v.label_sha256,
+      pickup_from: v.pickup_from,
+      pickup_until: v.pickup_until,
+      promised_local: v.promised_local,
+      handed_over_local: v.handed_over_local,
+      destination: asStoredJson(v.destination),
+      parcel: asStoredJson(v.parcel),
+      _kafka_offset: String(Math.floor(i / 2)),
+    });
+  });
+  t.is(rows[0]!.weight_kg, Math.fround(12.34), 'a float is the float32 nearest the value sent, exactly');
+  t.is(
+    rows[0]!.promised_local,
+    '2026-03-29T02:30:00.000',
+    'a wall-clock time in a DST gap is kept as written',
+  );
+  t.is(rows[2]!.handed_over_local, '9999-12-31T23:59:59.999999');
+  t.deepEqual(rows[4]!.parcel.packaging.insert.protection.sensor.serial, '\\x00ff10ab5c0a0d09');
+});
+
+test('-0 in real and double precision columns keeps its sign (was: written as 0)', async (t) => {
+  const { pool } = await migratedSchema(t);
+  const messages = [rowMessage(shipments, 0, shipment({ weight_kg: -0, distance_km: -0 }))];
+  t.like(await writePartitionBatch(pool, { groupId, entry: shipments, messages }), { written: 1 });
+  const { rows } = await pool.query('SELECT weight_kg::float8 AS w, distance_km AS d FROM shipments');
+  t.true(Object.is(rows[0]!.w, -0));
+  t.true(Object.is(rows[0]!.d, -0));
 });
 
 const PAGE_VIEWS_READBACK = `

@@ -50,6 +50,47 @@ export const allTypesSchema = {
     { name: 'text_or_long', type: ['null', 'string', 'long'], default: null },
     { name: 'text_or_number', type: ['string', 'double'] },
     { name: 'maybe_us_last', type: [{ type: 'long', logicalType: 'timestamp-micros' }, 'null'] },
+    { name: 'time_ms', type: { type: 'int', logicalType: 'time-millis' } },
+    { name: 'time_us', type: { type: 'long', logicalType: 'time-micros' } },
+    { name: 'local_ms', type: { type: 'long', logicalType: 'local-timestamp-millis' } },
+    { name: 'local_us', type: { type: 'long', logicalType: 'local-timestamp-micros' } },
+    {
+      name: 'either_record',
+      type: [
+        { type: 'record', name: 'Left', fields: [{ name: 'l', type: 'float' }] },
+        { type: 'record', name: 'Right', fields: [{ name: 'r', type: 'bytes' }] },
+      ],
+    },
+    {
+      name: 'deep',
+      type: {
+        type: 'record',
+        name: 'Deep1',
+        fields: [
+          {
+            name: 'd2',
+            type: {
+              type: 'record',
+              name: 'Deep2',
+              fields: [
+                {
+                  name: 'd3',
+                  type: {
+                    type: 'record',
+                    name: 'Deep3',
+                    fields: [
+                      { name: 'at', type: { type: 'long', logicalType: 'local-timestamp-micros' } },
+                      { name: 'time', type: { type: 'int', logicalType: 'time-millis' } },
+                      { name: 'x', type: 'double' },
+                    ],
+                  },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    },
   ],
 };
 

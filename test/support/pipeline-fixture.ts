@@ -16,7 +16,7 @@ import { createPool } from '../../src/sink/database.ts';
 import { migrateUp } from '../../src/sink/migrations.ts';
 import { quoteIdentifier } from '../../src/sink/sql-identifier.ts';
 import { config as baseConfig, uniqueName } from './services.ts';
-import { uniqueCatalog } from './unique-catalog.ts';
+import { type RawCatalogEntry, uniqueCatalog } from './unique-catalog.ts';
 
 export interface PipelineFixture {
   /** The services' configuration with this test's schemas folder, database schema and consumer group. */
@@ -36,6 +36,11 @@ export interface FixtureOptions {
   partitions?: number;
   /** Skip `migrate up` (for gate tests). */
   migrate?: boolean;
+  /** Extra .avsc files and catalog edits (see uniqueCatalog), e.g. a schema version the project does not have. */
+  files?: Record<string, unknown>;
+  edit?: (entries: RawCatalogEntry[]) => void;
+  /** A migrations folder of the test's own (default: the project's). */
+  migrationsDir?: string;
 }
 
 export async function createPipelineFixture(
@@ -44,7 +49,9 @@ export async function createPipelineFixture(
 ): Promise<PipelineFixture> {
   const id = uniqueName('t');
   const unique = uniqueCatalog(id, {
+    ...(options.files === undefined ? {} : { files: options.files }),
     edit: (entries) => {
+      options.edit?.(entries);
       if (options.partitions !== undefined)
         for (const entry of entries) entry.partitions = options.partitions;
     },
@@ -54,6 +61,7 @@ export async function createPipelineFixture(
   const config: PipelineConfig = {
     ...baseConfig,
     schemasDir,
+    migrationsDir: options.migrationsDir ?? baseConfig.migrationsDir,
     database: { ...baseConfig.database, schema: id },
     consumer: { ...baseConfig.consumer, groupId: `${id}-group`, batchMaxWaitMs: 50 },
   };
@@ -85,6 +93,7 @@ export async function createPipelineFixture(
       DATABASE_URL: config.database.connectionString,
       DATABASE_SCHEMA: id,
       PIPELINE_SCHEMAS_DIR: schemasDir,
+      PIPELINE_MIGRATIONS_DIR: config.migrationsDir,
       CONSUMER_GROUP_ID: config.consumer.groupId,
       CONSUMER_BATCH_MAX_WAIT_MS: '50',
     },

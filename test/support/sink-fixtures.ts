@@ -17,6 +17,7 @@ import { config, databasePool, uniqueName } from './services.ts';
 export const catalog = loadCatalog(config.schemasDir);
 export const orders = entryFor(catalog, 'shop.orders');
 export const pageViews = entryFor(catalog, 'shop.page-views');
+export const shipments = entryFor(catalog, 'shop.shipments');
 
 export interface MigratedSchema {
   schema: string;
@@ -150,6 +151,33 @@ export function pageView(overrides: Record<string, unknown> = {}): Record<string
     is_bounce: false,
     viewed_at: 1_767_225_600_123_456n,
     attributes: {},
+    ...overrides,
+  };
+}
+
+export function shipment(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    shipment_id: randomUUID(),
+    order_id: randomUUID(),
+    carrier: 'postnord',
+    weight_kg: 12.34,
+    distance_km: 1234.5678901234567,
+    label: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x00, 0x5c, 0x0a, 0xff]),
+    label_sha256: Buffer.alloc(32, 0xab),
+    pickup_from: '08:00:00.000',
+    pickup_until: '17:30:59.999999',
+    promised_local: '2026-03-29T02:30:00.000',
+    handed_over_local: null,
+    destination: {
+      'shop.HomeAddress': { street: 'Storgatan 1', postal_code: '111 22', city: 'Stockholm', country: 'SE' },
+    },
+    parcel: {
+      dimensions: { length_cm: 30.5, width_cm: 20.1, height_cm: 10 },
+      packaging: {
+        material: 'CARDBOARD',
+        insert: { kind: 'air cushions', protection: { fragile: false, max_stack: 3, sensor: null } },
+      },
+    },
     ...overrides,
   };
 }

@@ -33,6 +33,12 @@ test('every Avro type and logical type maps to its PostgreSQL type', (t) => {
     text_or_long: 'jsonb (json)',
     text_or_number: 'jsonb NOT NULL (json)',
     maybe_us_last: 'timestamp with time zone (timestamp-micros)',
+    time_ms: 'time without time zone NOT NULL (time)',
+    time_us: 'time without time zone NOT NULL (time)',
+    local_ms: 'timestamp without time zone NOT NULL (local-timestamp)',
+    local_us: 'timestamp without time zone NOT NULL (local-timestamp)',
+    either_record: 'jsonb NOT NULL (json)',
+    deep: 'jsonb NOT NULL (json)',
   });
   t.deepEqual(columns.find((c) => c.name === 'colour')?.symbols, ['RED', 'GREEN', 'BL_UE']);
 });

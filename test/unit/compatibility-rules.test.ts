@@ -210,7 +210,11 @@ test('the start-up gate refuses a registered version with another decimal scale 
       subject,
       version: 1,
       id: 7,
-      schema: JSON.stringify(subject === orders.subject ? registered : catalog.entries[1]!.reader.schema),
+      schema: JSON.stringify(
+        subject === orders.subject
+          ? registered
+          : catalog.entries.find((e) => e.subject === subject)!.reader.schema,
+      ),
     }),
   } as unknown as RegistryClient;
   const problems = await registryContractProblems(catalog, registry);

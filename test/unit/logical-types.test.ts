@@ -121,3 +121,105 @@ test('longs beyond 2^53 round-trip exactly as bigint, smaller ones stay numbers 
   t.false(record.isValid({ ...value, id: 2n ** 63n }), 'beyond 64 bits');
   t.false(record.isValid({ ...value, id: 2 ** 60 }), 'an inexact number');
 });
+
+const times = parseSchema(
+  {
+    type: 'record',
+    name: 'Times',
+    fields: [
+      { name: 'ms', type: { type: 'int', logicalType: 'time-millis' } },
+      { name: 'us', type: { type: 'long', logicalType: 'time-micros' } },
+      { name: 'local_ms', type: { type: 'long', logicalType: 'local-timestamp-millis' } },
+      { name: 'local_us', type: { type: 'long', logicalType: 'local-timestamp-micros' } },
+    ],
+  },
+  'times',
+);
+const someTimes = {
+  ms: '13:14:15.016',
+  us: '13:14:15.016017',
+  local_ms: '2026-03-29T02:30:00.001',
+  local_us: '2026-03-29T02:30:00.000001',
+};
+const timesRoundTrip = (value: object) =>
+  ({ ...(times.fromBuffer(times.toBuffer(value)) as object) }) as Record<string, unknown>;
+
+test('times of day and local timestamps round-trip as zone-less text, every digit kept', (t) => {
+  t.deepEqual(timesRoundTrip(someTimes), someTimes, 'a wall-clock time that a DST gap skips is still kept');
+  for (const [ms, us] of [
+    ['00:00:00.000', '00:00:00.000000'],
+    ['23:59:59.999', '23:59:59.999999'],
+  ]) {
+    t.like(timesRoundTrip({ ...someTimes, ms, us }), { ms, us });
+  }
+  // Fewer fraction digits are padded, as decimals are.
+  t.like(timesRoundTrip({ ...someTimes, ms: '01:02:03', us: '01:02:03.5' }), {
+    ms: '01:02:03.000',
+    us: '01:02:03.500000',
+  });
+  for (const [local_ms, local_us] of [
+    ['0001-01-01T00:00:00.000', '0001-01-01T00:00:00.000000'],
+    ['9999-12-31T23:59:59.999', '9999-12-31T23:59:59.999999'],
+    ['1969-12-31T23:59:59.999', '1969-12-31T23:59:59.999999'],
+    ['0050-06-15T12:00:00.000', '0099-02-28T00:00:00.000001'],
+  ]) {
+    t.like(timesRoundTrip({ ...someTimes, local_ms, local_us }), { local_ms, local_us }, local_us);
+  }
+  // The encoded values are what the Avro spec says: units since midnight, and since 1970-01-01T00:00 local.
+  const encoded = parseSchema(
+    {
+      type: 'record',
+      name: 'Times',
+      fields: [
+        { name: 'ms', type: 'int' },
+        { name: 'us', type: 'long' },
+        { name: 'local_ms', type: 'long' },
+        { name: 'local_us', type: 'long' },
+      ],
+    },
+    'plain',
+  ).fromBuffer(
+    times.toBuffer({
+      ms: '00:00:01.002',
+      us: '00:00:00.000003',
+      local_ms: '1970-01-01T00:00:00.004',
+      local_us: '1969-12-31T23:59:59.999999',
+    }),
+  ) as Record<string, unknown>;
+  t.deepEqual({ ...encoded }, { ms: 1002, us: 3, local_ms: 4, local_us: -1 });
+});
+
+test('times and local timestamps that do not exist, or need rounding, are refused', (t) => {
+  for (const ms of ['24:00:00.000', '12:60:00', '12:00:60', '1:00:00', '12:00:00.0001', '12:00', 12]) {
+    t.false(times.isValid({ ...someTimes, ms }), String(ms));
+  }
+  t.false(times.isValid({ ...someTimes, us: '12:00:00.0000001' }));
+  for (const local_ms of [
+    '2026-02-29T00:00:00',
+    '0000-01-01T00:00:00',
+    '2026-01-01 00:00:00',
+    '2026-01-01T00:00:00Z',
+    '2026-01-01T00:00:00.0001',
+    '10000-01-01T00:00:00',
+  ]) {
+    t.false(times.isValid({ ...someTimes, local_ms }), local_ms);
+  }
+});
+
+test('a time of day or local timestamp out of range does not decode (a dead letter, never a wrong row)', (t) => {
+  const plain = (type: string, value: number | bigint) =>
+    avro.Type.forSchema(type as avro.Schema).toBuffer(value as never);
+  const timeMillis = avro.Type.forSchema({ type: 'int', logicalType: 'time-millis' }, { logicalTypes });
+  t.throws(() => timeMillis.fromBuffer(plain('int', 86_400_000)), { message: /out of range/ });
+  t.throws(() => timeMillis.fromBuffer(plain('int', -1)), { message: /out of range/ });
+  const local = parseSchema(
+    {
+      type: 'record',
+      name: 'L',
+      fields: [{ name: 'at', type: { type: 'long', logicalType: 'local-timestamp-millis' } }],
+    },
+    'l',
+  );
+  const far = parseSchema({ type: 'record', name: 'L', fields: [{ name: 'at', type: 'long' }] }, 'far');
+  t.throws(() => local.fromBuffer(far.toBuffer({ at: 253_402_300_800_000 })), { message: /years 1–9999/ });
+});

@@ -3,7 +3,7 @@
  * `@ts-expect-error` line must be a type error, so tsc fails if the typing ever stops catching it.
  */
 
-import type { Order, OrderV1, PageView } from '../../src/contracts/generated/events.ts';
+import type { Order, OrderV1, PageView, Shipment } from '../../src/contracts/generated/events.ts';
 import type { Decimal, Uuid } from '../../src/contracts/logical-types.ts';
 import type { TypedProducer } from '../../src/producer/typed-producer.ts';
 
@@ -51,3 +51,36 @@ export async function typeChecks(view: PageView): Promise<void> {
 }
 
 export const decimal: Decimal = '-1.50';
+
+const shipment: Shipment = {
+  shipment_id: id,
+  order_id: id,
+  carrier: 'postnord',
+  weight_kg: 1.5,
+  distance_km: 12.25,
+  label: Buffer.from('label'),
+  label_sha256: Buffer.alloc(32),
+  pickup_from: '08:00:00.000',
+  pickup_until: '17:30:00.000001',
+  promised_local: '2026-03-29T02:30:00.000',
+  handed_over_local: null,
+  destination: { 'shop.PickupPoint': { point_id: 7, name: 'Kiosk', latitude: 59.3, longitude: 18.1 } },
+  parcel: {
+    dimensions: { length_cm: 1, width_cm: 2, height_cm: 3 },
+    packaging: {
+      material: 'PAPER',
+      insert: { kind: 'foam', protection: { fragile: true, max_stack: 2, sensor: null } },
+    },
+  },
+};
+
+export async function shipmentTypeChecks(): Promise<void> {
+  await producer.send('shop.shipments', [shipment]);
+  // @ts-expect-error a time of day is text, not milliseconds after midnight
+  await producer.send('shop.shipments', [{ ...shipment, pickup_from: 28_800_000 }]);
+  // @ts-expect-error a local timestamp is not an instant (Date)
+  await producer.send('shop.shipments', [{ ...shipment, promised_local: new Date() }]);
+  const unkeyed = { point_id: 7, name: 'Kiosk', latitude: 1, longitude: 2 };
+  // @ts-expect-error a union of two records takes one branch, keyed by its name
+  await producer.send('shop.shipments', [{ ...shipment, destination: unkeyed }]);
+}
