@@ -53,7 +53,7 @@ export const consumeCommand: Command = {
       // one BROKER_UNAVAILABLE line, not a retry log of ten lines before it.
       let running = false;
       const consumer = new PipelineConsumer({
-        kafka: createKafka(config.kafka, { log: (line) => running && io.err(line) }),
+        kafka: createKafka(config.kafka, { log: (line) => running && io.err(line), retries: 5 }),
         pool,
         decoder: new MessageDecoder(registry),
         catalog,

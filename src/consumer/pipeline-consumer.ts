@@ -243,7 +243,7 @@ export class PipelineConsumer {
   }
 
   async #assertTopicsExist(): Promise<void> {
-    // Few retries: an unreachable broker at start is one BROKER_UNAVAILABLE line after a few seconds.
+    // An unreachable broker at start is one BROKER_UNAVAILABLE line once the client's retries run out.
     const admin = this.#options.kafka.admin({ retry: STARTUP_RETRY });
     await brokerCall('connecting to Kafka', () => admin.connect());
     try {
@@ -445,7 +445,7 @@ function headersOf(headers: Record<string, unknown> | undefined): Record<string,
   return out;
 }
 
-/** kafkajs' retries for the start-up check and the offset check at assignment: a few seconds, not ~40. */
+/** kafkajs' retries of the admin requests at start and at assignment (connecting follows the client's). */
 const STARTUP_RETRY = { initialRetryTime: 300, retries: 3, maxRetryTime: 2000 };
 
 /** A broker call whose failure is the broker's unavailability, as one line: the same error `produce` gives. */
@@ -455,8 +455,9 @@ async function brokerCall<T>(what: string, call: () => Promise<T>): Promise<T> {
   } catch (error) {
     if (error instanceof PipelineError) throw error;
     const cause = rootKafkaCause(error);
+    // The innermost error as the cause: the message already says it, so the CLI prints one line.
     throw new TransientError('BROKER_UNAVAILABLE', `${what}: ${(cause as Error)?.message ?? cause}`, {
-      cause: error,
+      cause,
     });
   }
 }

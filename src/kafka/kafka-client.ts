@@ -60,6 +60,11 @@ export function createKafka(
     quiet?: boolean;
     /** Where kafkajs' errors go, one line each. Default: nowhere when `quiet`, else stderr. */
     log?: (line: string) => void;
+    /**
+     * kafkajs' retries of a broker call (connect, metadata, produce) before the error surfaces: 8 (~36 s of
+     * backoff) by default; the consumer takes 5 (~8 s), since kafkajs restarts a crashed consumer anyway.
+     */
+    retries?: number;
   } = {},
 ): Kafka {
   const sockets = new Set<net.Socket>();
@@ -71,7 +76,7 @@ export function createKafka(
     logCreator: lineLogger(log),
     connectionTimeout: 3000,
     // kafkajs retries transient broker faults itself; this bounds how long before an error surfaces.
-    retry: { initialRetryTime: 300, retries: 8, maxRetryTime: 10_000 },
+    retry: { initialRetryTime: 300, retries: options.retries ?? 8, maxRetryTime: 10_000 },
     socketFactory: trackingSocketFactory(sockets),
   };
   if (settings.tls) {
