@@ -50,6 +50,11 @@ test('members join, leave and die while batches are slow: none exits, every offs
   let producing = true;
   let produced = 0;
   const bucket = new TokenBucket({ ratePerSecond: 800 });
+  t.teardown(async () => {
+    producing = false;
+    await sending.catch(() => undefined);
+    await producer.disconnect();
+  });
   const sending = (async () => {
     while (producing) {
       await bucket.take(200);
@@ -77,7 +82,6 @@ test('members join, leave and die while batches are slow: none exits, every offs
 
   producing = false;
   await sending;
-  await producer.disconnect();
   await waitUntil('every event is written', async () => (await count()) >= produced, 90_000);
   assertAllAlive();
   t.is(await stop(d, 'SIGTERM'), 0, d.output());

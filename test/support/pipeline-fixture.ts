@@ -36,6 +36,8 @@ export interface FixtureOptions {
   partitions?: number;
   /** Skip `migrate up` (for gate tests). */
   migrate?: boolean;
+  /** Another Kafka than the shared one (a private broker a test may restart). */
+  brokers?: string[];
 }
 
 export async function createPipelineFixture(
@@ -53,6 +55,7 @@ export async function createPipelineFixture(
 
   const config: PipelineConfig = {
     ...baseConfig,
+    ...(options.brokers ? { kafka: { ...baseConfig.kafka, brokers: options.brokers } } : {}),
     schemasDir,
     database: { ...baseConfig.database, schema: id },
     consumer: { ...baseConfig.consumer, groupId: `${id}-group`, batchMaxWaitMs: 50 },
