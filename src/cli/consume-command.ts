@@ -98,6 +98,9 @@ export const consumeCommand: Command = {
     } finally {
       registry.close();
       await pool.end();
+      // The command is over and its outcome decided (main sets the exit code when this returns): a kafkajs
+      // timer or reconnect left behind after a shutdown past its deadline must not hold the process.
+      setTimeout(() => process.exit(), 1000).unref();
     }
   },
 };

@@ -24,6 +24,8 @@ export interface KafkaErrorKind {
   canRetry: boolean;
   /** For `needsRejoin`: the protocol error to rethrow, with the `type` kafkajs' runner checks. */
   rejoinError?: Error;
+  /** The broker could not be reached or answered nothing: waiting and reconnecting can fix it. */
+  brokerUnavailable: boolean;
 }
 
 /** Walks `cause` / `originalError` (kafkajs nests both ways) from the outer error inwards, at most 10 deep. */
@@ -40,18 +42,37 @@ function causeChain(error: unknown): unknown[] {
   return chain;
 }
 
+/**
+ * kafkajs errors that mean "the broker is away", whatever their `retriable` flag: kafkajs reports a
+ * coordinator lookup that found no reachable broker as final (KafkaJSGroupCoordinatorNotFound).
+ */
+const BROKER_UNAVAILABLE_NAMES = new Set([
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSNoBrokerAvailableError',
+  'KafkaJSGroupCoordinatorNotFound',
+]);
+
 export function kafkaErrorKind(error: unknown): KafkaErrorKind {
   const chain = causeChain(error);
   const rejoin = chain.find(
     (e) => e instanceof Error && REJOIN_TYPES.has(String((e as { type?: unknown }).type)),
   ) as Error | undefined;
-  if (rejoin !== undefined) return { needsRejoin: true, canRetry: false, rejoinError: rejoin };
-  if (error instanceof TransientError) return { needsRejoin: false, canRetry: true };
+  if (rejoin !== undefined) {
+    return { needsRejoin: true, canRetry: false, rejoinError: rejoin, brokerUnavailable: false };
+  }
+  if (error instanceof TransientError)
+    return { needsRejoin: false, canRetry: true, brokerUnavailable: false };
+  const brokerUnavailable =
+    !chain.some((e) => e instanceof PipelineError) &&
+    chain.some((e) => BROKER_UNAVAILABLE_NAMES.has(String((e as { name?: unknown })?.name)));
   const retriable =
     !(error instanceof PipelineError) &&
     ((error as { retriable?: unknown })?.retriable === true ||
       (error as { name?: unknown })?.name === 'KafkaJSNumberOfRetriesExceeded');
-  return { needsRejoin: false, canRetry: retriable };
+  return { needsRejoin: false, canRetry: retriable || brokerUnavailable, brokerUnavailable };
 }
 
 /** The error that explains a stop: the innermost PipelineError of the chain, else the error itself. */

@@ -9,7 +9,7 @@
  * are still committed after the database commit, for lag tools.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Admin, Consumer, ConsumerRunConfig, EachBatchPayload, Kafka } from 'kafkajs';
 import type pg from 'pg';
 import type { MessageDecoder } from '../codec/message-decoder.ts';
 import type { ConsumerSettings } from '../config.ts';
@@ -69,6 +69,8 @@ export class PipelineConsumer {
   readonly #entries: CatalogEntry[];
   readonly #consumer: Consumer;
   #stopping = false;
+  /** Restarts after the broker went away since the last successful join: the backoff grows with them. */
+  #brokerRestarts = 0;
   #stopped: Promise<void> | undefined;
   #fatal: PipelineError | undefined;
   /** Per `topic:partition`, the log start already reported as a retention gap, so it is counted once. */
@@ -119,25 +121,68 @@ export class PipelineConsumer {
         topic,
         partitions,
       }));
+      this.#brokerRestarts = 0;
       consumer.pause(assigned);
       void this.#seekToStoredOffsets(assigned)
         .then(() => consumer.resume(assigned))
         .catch((error) => this.#fail(error));
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
-      // kafkajs restarts itself after retriable errors; when it will not, this process must not look healthy.
-      if (!payload.restart) this.#fail(rootCause(payload.error));
-      else log(`consumer restarting after: ${payload.error.message}`);
+      if (this.#stopping) {
+        // Leaving anyway: a crash while disconnecting (the broker gone) is not a reason to exit non-zero. But
+        // kafkajs schedules its restart even after a stop began, and the new runner would keep the process
+        // alive reconnecting: a second disconnect, once ours is over, cancels that timer.
+        if (payload.restart) {
+          void this.stop()
+            .catch(() => undefined)
+            .then(() => this.#consumer.disconnect())
+            .catch(() => undefined);
+        }
+        return;
+      }
+      // kafkajs restarts itself after retriable errors; when it will not, this process must not look healthy,
+      // unless the crash is the broker being away: kafkajs calls "group coordinator not found" final.
+      if (payload.restart) log(`consumer restarting after: ${payload.error.message}`);
+      else if (kafkaErrorKind(payload.error).brokerUnavailable)
+        void this.#restartAfterBrokerLoss(payload.error);
+      else this.#fail(rootCause(payload.error));
     });
     await brokerCall('connecting the consumer', () => consumer.connect());
     for (const entry of this.#entries) {
       await consumer.subscribe({ topic: entry.topic, fromBeginning: this.#options.settings.fromBeginning });
     }
-    await consumer.run({
+    await consumer.run(this.#runConfig());
+  }
+
+  #runConfig(): ConsumerRunConfig {
+    return {
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.#options.settings.partitionConcurrency,
       eachBatch: (payload) => this.#eachBatch(payload),
-    });
+    };
+  }
+
+  /**
+   * kafkajs gives up on a broker that is away (restarting, a network cut) with errors it marks final; the
+   * member then restarts itself after a backoff, as kafkajs does for its retriable crashes, until the broker
+   * answers or the consumer is stopped. The reassignment seeks to the stored offsets, so nothing is redone.
+   */
+  async #restartAfterBrokerLoss(error: unknown): Promise<void> {
+    const attempt = ++this.#brokerRestarts;
+    const waitMs = Math.min(10_000, 500 * 2 ** Math.min(attempt - 1, 5));
+    this.#options.log?.(
+      `kafka unavailable (${(error as Error)?.message ?? error}); restarting the consumer in ${waitMs} ms`,
+    );
+    await delay(waitMs);
+    if (this.#stopping) return;
+    try {
+      // stop() only resets kafkajs' crashed runner (it is not running); run() builds a new one and rejoins.
+      await this.#consumer.stop();
+      if (this.#stopping) return;
+      await this.#consumer.run(this.#runConfig());
+    } catch (restartError) {
+      this.#fail(restartError);
+    }
   }
 
   /** Settles when the consumer stops: resolves after `stop()`, rejects on a fatal error. */

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { parseStackSettings, projectRoot } from '../../src/config.ts';
 import { TypedProducer } from '../../src/producer/typed-producer.ts';
+import { readPid } from '../../src/stack/service-process.ts';
 import { stackDown, stackUp } from '../../src/stack/stack.ts';
 import { spawnPipeline, waitUntil } from '../support/cli-process.ts';
 import { pageViews } from '../support/page-views.ts';
@@ -70,7 +71,25 @@ test('SIGTERM after a broker restart exits within CONSUMER_SHUTDOWN_TIMEOUT_MS (
   t.true(afterRestart.code === 0 || afterRestart.code === 6, first.output());
   t.notRegex(first.output(), /MaxListenersExceededWarning/);
 
-  // And with the broker gone for good: the leave is never answered, the deadline ends the wait.
+  // A broker that holds its connections and answers nothing (frozen): the leave is never answered, and the
+  // deadline closes the sockets that kafkajs would otherwise keep open forever.
+  const frozen = consume();
+  await frozen.waitFor(/consuming/, 90_000);
+  const brokerPid = readPid(join(dir, 'run', 'kafka.pid'))!;
+  process.kill(brokerPid, 'SIGSTOP');
+  let thawed = false;
+  const thaw = () => {
+    if (!thawed) process.kill(brokerPid, 'SIGCONT');
+    thawed = true;
+  };
+  t.teardown(thaw);
+  const brokerFrozen = await terminate(frozen);
+  thaw();
+  t.true(brokerFrozen.ms < bound, `took ${brokerFrozen.ms} ms:\n${frozen.output()}`);
+  t.is(brokerFrozen.code, 6, frozen.output());
+  t.regex(frozen.output(), /error \[SHUTDOWN_TIMEOUT\]: the consumer did not leave the group within 5 s/);
+
+  // And with the broker gone for good.
   const second = consume();
   await second.waitFor(/consuming/, 90_000);
   await stackDown(settings, () => undefined);
@@ -78,7 +97,7 @@ test('SIGTERM after a broker restart exits within CONSUMER_SHUTDOWN_TIMEOUT_MS (
   t.true(brokerGone.ms < bound, `took ${brokerGone.ms} ms:\n${second.output()}`);
   t.true(brokerGone.code === 0 || brokerGone.code === 6, second.output());
   t.log(
-    `after a restart: exit ${afterRestart.code} in ${afterRestart.ms} ms; broker gone: exit ${brokerGone.code} in ${brokerGone.ms} ms`,
+    `after a restart: exit ${afterRestart.code} in ${afterRestart.ms} ms; frozen: exit ${brokerFrozen.code} in ${brokerFrozen.ms} ms; broker gone: exit ${brokerGone.code} in ${brokerGone.ms} ms`,
   );
   t.is(await count(), 2000);
 });

@@ -44,6 +44,7 @@ test('transient and kafkajs-retriable errors are retried; contract errors and bu
   t.deepEqual(kafkaErrorKind(new TransientError('DATABASE_UNAVAILABLE', 'down')), {
     needsRejoin: false,
     canRetry: true,
+    brokerUnavailable: false,
   });
   t.true(kafkaErrorKind(Object.assign(new Error('Connection error'), { retriable: true })).canRetry);
   t.false(kafkaErrorKind(new PipelineError('CONTRACT_MISMATCH', 'no')).canRetry);
@@ -60,4 +61,21 @@ test('rootCause finds the PipelineError kafkajs wrapped, else keeps the error', 
   t.is(rootCause(exceeded), ours);
   const plain = new Error('plain');
   t.is(rootCause(plain), plain);
+});
+
+test('a broker away is restartable even where kafkajs calls it final (was: exit 1 "Failed to find group coordinator")', (t) => {
+  // Typed without arguments; kafkajs' cluster passes the message.
+  const NotFound = kafkajs.KafkaJSGroupCoordinatorNotFound as unknown as new (message: string) => Error;
+  const notFound = new NotFound('Failed to find group coordinator');
+  const wrapped = new KafkaJSNonRetriableError(notFound, { cause: notFound });
+  for (const error of [notFound, wrapped]) {
+    const kind = kafkaErrorKind(error);
+    t.true(kind.brokerUnavailable);
+    t.true(kind.canRetry);
+    t.false(kind.needsRejoin);
+  }
+  const refused = new kafkajs.KafkaJSConnectionError('Connection error: connect ECONNREFUSED 127.0.0.1:9092');
+  t.true(kafkaErrorKind(refused).brokerUnavailable);
+  t.false(kafkaErrorKind(new PipelineError('CONTRACT_MISMATCH', 'no')).brokerUnavailable);
+  t.false(kafkaErrorKind(protocolError('TOPIC_AUTHORIZATION_FAILED', 'denied')).brokerUnavailable);
 });
