@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { parseStackSettings, projectRoot } from '../../src/config.ts';
+import { loadStackSettings, parseStackSettings } from '../../src/config.ts';
 import { TypedProducer } from '../../src/producer/typed-producer.ts';
 import { readPid } from '../../src/stack/service-process.ts';
 import { stackDown, stackUp } from '../../src/stack/stack.ts';
@@ -12,14 +12,14 @@ import { createPipelineFixture } from '../support/pipeline-fixture.ts';
 import { config as shared } from '../support/services.ts';
 
 // A broker of this test's own, restarted under a running consumer: the shared one is never touched. The
-// artifacts come from the project's cache (STACK_CACHE_DIR to override), as `npm run stack:up` fetched them.
+// artifacts come from the project's cache (STACK_CACHE_DIR), where `npm run stack:up` fetched them.
 const PORT = 23010;
 
 test('SIGTERM after a broker restart exits within CONSUMER_SHUTDOWN_TIMEOUT_MS (was: 60 s to 12 min, or never)', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'broker-restart-'));
   const settings = parseStackSettings({
     STACK_DIR: dir,
-    STACK_CACHE_DIR: process.env.STACK_CACHE_DIR ?? join(projectRoot, '.stack', 'cache'),
+    STACK_CACHE_DIR: loadStackSettings().cacheDir,
     STACK_KAFKA_PORT: String(PORT),
     STACK_KAFKA_CONTROLLER_PORT: String(PORT + 1),
     SCHEMA_REGISTRY_URL: shared.registry.url,
