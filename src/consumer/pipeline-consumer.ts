@@ -493,12 +493,15 @@ function headersOf(headers: Record<string, unknown> | undefined): Record<string,
 /** kafkajs' retries of the admin requests at start and at assignment (connecting follows the client's). */
 const STARTUP_RETRY = { initialRetryTime: 300, retries: 3, maxRetryTime: 2000 };
 
-/** A broker call whose failure is the broker's unavailability, as one line: the same error `produce` gives. */
+/**
+ * A broker call whose failure, when retrying could fix it (the broker away, a leader moving), is the broker's
+ * unavailability as one line: the same error `produce` gives. Anything else (a refused login) stays as is.
+ */
 async function brokerCall<T>(what: string, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
-    if (error instanceof PipelineError) throw error;
+    if (error instanceof PipelineError || !kafkaErrorKind(error).canRetry) throw error;
     const cause = rootKafkaCause(error);
     // The innermost error as the cause: the message already says it, so the CLI prints one line.
     throw new TransientError('BROKER_UNAVAILABLE', `${what}: ${(cause as Error)?.message ?? cause}`, {
