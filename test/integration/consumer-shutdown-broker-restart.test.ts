@@ -15,7 +15,7 @@ import { config as shared } from '../support/services.ts';
 // artifacts come from the project's cache (STACK_CACHE_DIR), where `npm run stack:up` fetched them.
 const PORT = 23010;
 
-test('SIGTERM after a broker restart exits within CONSUMER_SHUTDOWN_TIMEOUT_MS (was: 60 s to 12 min, or never)', async (t) => {
+test('SIGTERM after a broker restart, with it frozen or gone, exits within CONSUMER_SHUTDOWN_TIMEOUT_MS (was: unbounded)', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'broker-restart-'));
   const settings = parseStackSettings({
     STACK_DIR: dir,
