@@ -1,4 +1,6 @@
 import test from 'ava';
+import { MessageDecoder } from '../../src/codec/message-decoder.ts';
+import { PipelineConsumer } from '../../src/consumer/pipeline-consumer.ts';
 import { TokenBucket } from '../../src/producer/token-bucket.ts';
 import { TypedProducer } from '../../src/producer/typed-producer.ts';
 import { type PipelineProcess, spawnPipeline, waitUntil } from '../support/cli-process.ts';
@@ -100,4 +102,45 @@ test('members join, leave and die while batches are slow: none exits, every offs
   t.is(letters.rows[0].n, 0);
   const rejoined = members.some((m) => /rejoining the group/.test(m.output()));
   t.log(`${produced} events; a member rejoined after a rebalance error from a batch: ${rejoined}`);
+});
+
+test('a chunk slower than the session timeout keeps its member (was: exit 1, "The coordinator is not aware of this member")', async (t) => {
+  const fx = await createPipelineFixture(t, { partitions: 1 });
+  const views = fx.topic('shop.page-views');
+  // One COPY takes 9 s, half again the 6 s session (the broker's minimum): a long pause inside one chunk.
+  await fx.pool.query(`
+    CREATE FUNCTION slow_once() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF EXISTS (SELECT 1 FROM new_rows WHERE duration_ms = 0) THEN PERFORM pg_sleep(9); END IF;
+      RETURN NULL;
+    END $$;
+    CREATE TRIGGER slow_once AFTER INSERT ON page_views REFERENCING NEW TABLE AS new_rows
+      FOR EACH STATEMENT EXECUTE FUNCTION slow_once();
+  `);
+  const producer = new TypedProducer({ kafka: fx.kafka, catalog: fx.catalog, registry: fx.registry });
+  await producer.connect();
+  await producer.sendUnchecked(views, undefined, pageViews(0, 300));
+  await producer.disconnect();
+
+  const lines: string[] = [];
+  const consumer = new PipelineConsumer({
+    kafka: fx.kafka,
+    pool: fx.pool,
+    decoder: new MessageDecoder(fx.registry),
+    catalog: fx.catalog,
+    topics: [views],
+    settings: { ...fx.config.consumer, batchMaxRows: 100, sessionTimeoutMs: 6000, heartbeatIntervalMs: 500 },
+    log: (line) => lines.push(line),
+  });
+  await consumer.start();
+  t.teardown(() => consumer.stop());
+  await consumer.caughtUp(90_000);
+  await consumer.stop();
+  await consumer.done;
+
+  t.is(Number((await fx.pool.query('SELECT count(*) AS n FROM page_views')).rows[0].n), 300);
+  t.false(
+    lines.some((l) => /rejoining the group|not aware of this member/.test(l)),
+    `the member was dropped during the slow chunk:\n${lines.join('\n')}`,
+  );
 });
