@@ -62,6 +62,10 @@ export function mergedEnvironment(sources: EnvironmentSources = readEnvironment(
   return { ...sources.stack, ...sources.user };
 }
 
+function isPort(value: number): boolean {
+  return Number.isInteger(value) && value >= 1 && value <= 65_535;
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Small validators that collect problems instead of throwing at the first one.
 
@@ -122,6 +126,8 @@ class Problems {
   url(name: string, value: string, protocols: readonly string[]): URL | undefined {
     try {
       const url = new URL(value);
+      // URL() refuses ports above 65535 itself, but not 0.
+      if (url.port !== '' && !isPort(Number(url.port))) this.list.push(`${name} has a port outside 1-65535`);
       if (!protocols.includes(url.protocol)) {
         this.list.push(`${name} must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
       }
@@ -184,6 +190,21 @@ export interface ConsumerSettings {
   fromBeginning: boolean;
   /** Partition batches written at the same time, each in its own transaction. Default 4. */
   partitionConcurrency: number;
+  /**
+   * How long the group coordinator waits for a heartbeat before it drops a member (and a restarted member
+   * waits for a dead one to be dropped). Default 10 000 ms; the broker accepts 6 000 to 1 800 000 by default.
+   * Heartbeats continue while a chunk is written, so a long transaction does not need a longer session.
+   */
+  sessionTimeoutMs: number;
+  /** Heartbeat every this many ms at most; below a third of the session timeout. Default 1000. */
+  heartbeatIntervalMs: number;
+  /**
+   * How long a rebalance waits for every member to rejoin; a member still writing after it is dropped and
+   * rejoins afterwards. Default 30 000 ms.
+   */
+  rebalanceTimeoutMs: number;
+  /** `stop()` waits this long for the batch in flight and the group leave, then closes the sockets. Default 15 000 ms. */
+  shutdownTimeoutMs: number;
 }
 
 export interface PipelineConfig {
@@ -217,7 +238,9 @@ export function parseConfig(env: Env): PipelineConfig {
     .map((b) => b.trim())
     .filter((b) => b !== '');
   for (const broker of brokers) {
-    if (!/^[^\s:]+:\d{1,5}$/.test(broker)) p.list.push(`KAFKA_BROKERS: "${broker}" is not host:port`);
+    const port = /^[^\s:]+:(\d{1,5})$/.exec(broker)?.[1];
+    if (port === undefined) p.list.push(`KAFKA_BROKERS: "${broker}" is not host:port`);
+    else if (!isPort(Number(port))) p.list.push(`KAFKA_BROKERS: "${broker}" has a port outside 1-65535`);
   }
   const kafka: KafkaSettings = { brokers, clientId: p.string('KAFKA_CLIENT_ID', 'schema-first-pipeline')! };
   const kafkaCa = p.file('KAFKA_CA_FILE');
@@ -298,7 +321,16 @@ export function parseConfig(env: Env): PipelineConfig {
     batchMaxWaitMs: p.integer('CONSUMER_BATCH_MAX_WAIT_MS', 100, 0, 60_000),
     fromBeginning: p.boolean('CONSUMER_FROM_BEGINNING', true),
     partitionConcurrency: p.integer('CONSUMER_PARTITION_CONCURRENCY', 4, 1, 64),
+    sessionTimeoutMs: p.integer('CONSUMER_SESSION_TIMEOUT_MS', 10_000, 6_000, 1_800_000),
+    heartbeatIntervalMs: p.integer('CONSUMER_HEARTBEAT_INTERVAL_MS', 1_000, 100, 600_000),
+    rebalanceTimeoutMs: p.integer('CONSUMER_REBALANCE_TIMEOUT_MS', 30_000, 1_000, 1_800_000),
+    shutdownTimeoutMs: p.integer('CONSUMER_SHUTDOWN_TIMEOUT_MS', 15_000, 1_000, 600_000),
   };
+  if (consumer.heartbeatIntervalMs * 3 > consumer.sessionTimeoutMs) {
+    p.list.push(
+      `CONSUMER_HEARTBEAT_INTERVAL_MS=${consumer.heartbeatIntervalMs} must be at most a third of CONSUMER_SESSION_TIMEOUT_MS=${consumer.sessionTimeoutMs}`,
+    );
+  }
 
   const schemasDir = schemasDirectory(env);
   const migrationsDir = resolve(projectRoot, p.string('PIPELINE_MIGRATIONS_DIR', 'migrations')!);

@@ -37,6 +37,10 @@ export type ErrorCode =
   | 'REGISTRY_UNAVAILABLE'
   | 'BROKER_UNAVAILABLE'
   | 'CONSUMER_CRASHED'
+  // the database's stored offsets and the topic disagree: a person decides (topic recreated or truncated)
+  | 'OFFSETS_BEYOND_LOG_END'
+  // the consumer did not leave the group in time (a broker that never answers); its sockets were closed
+  | 'SHUTDOWN_TIMEOUT'
   // a bug in the caller: an invariant of an internal API was broken
   | 'INVARIANT_BROKEN'
   | 'TIMEOUT';

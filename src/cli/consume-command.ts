@@ -4,10 +4,11 @@ import { PipelineConsumer } from '../consumer/pipeline-consumer.ts';
 import { assertStartupContract } from '../consumer/startup-gate.ts';
 import { loadCatalog } from '../contracts/catalog.ts';
 import { RegistryClient } from '../contracts/registry-client.ts';
-import { UsageError } from '../errors.ts';
+import { PipelineError, UsageError } from '../errors.ts';
 import { createKafka } from '../kafka/kafka-client.ts';
 import { createPool } from '../sink/database.ts';
 import type { Command } from './command.ts';
+import { exitCodeOf } from './exit-codes.ts';
 import { formatCounters } from './format-counters.ts';
 
 export const consumeCommand: Command = {
@@ -16,8 +17,10 @@ export const consumeCommand: Command = {
     'Checks the start-up contract first (migrations applied, tables match the reader schemas, every',
     'registered writer schema readable) and refuses to start, exit 4, when they disagree.',
     'Then writes each partition batch in one transaction with its offset; SIGTERM or SIGINT lets the batch',
-    'in flight commit or roll back, leaves the group and exits 0. Run several instances with the same',
-    'CONSUMER_GROUP_ID to share the partitions.',
+    'in flight commit or roll back, leaves the group and exits 0; if that takes longer than',
+    'CONSUMER_SHUTDOWN_TIMEOUT_MS (15 s), the broker connections are closed and it exits 6. Run several',
+    'instances with the same CONSUMER_GROUP_ID to share the partitions. An unreachable broker at start is',
+    'BROKER_UNAVAILABLE, exit 6; stored offsets past the end of a topic (recreated?) refuse the start, exit 4.',
     '',
     '--topic <t>              consume only this catalog topic (repeatable; default all)',
     '--write-strategy <s>     bulk path for insert-mode tables: copy (default) or unnest',
@@ -46,8 +49,11 @@ export const consumeCommand: Command = {
     const registry = new RegistryClient(config.registry, { retries: 0, timeoutMs: 5000 });
     try {
       await assertStartupContract({ pool, catalog, registry, migrationsDir: config.migrationsDir });
+      // kafkajs' own lines are held back until the consumer runs: a broker unreachable at start is then the
+      // one BROKER_UNAVAILABLE line, not a retry log of ten lines before it.
+      let running = false;
       const consumer = new PipelineConsumer({
-        kafka: createKafka(config.kafka),
+        kafka: createKafka(config.kafka, { log: (line) => running && io.err(line), retries: 5 }),
         pool,
         decoder: new MessageDecoder(registry),
         catalog,
@@ -60,10 +66,21 @@ export const consumeCommand: Command = {
       const stop = (signal: string) => {
         io.err(`${signal}: finishing the batch in flight, then leaving the group`);
         void consumer.stop();
+        // The last resort, past the consumer's own deadline: something other than the broker sockets (a
+        // database query that will not end) still holds the process. Unref'd: it never delays a clean exit.
+        setTimeout(() => {
+          const error = new PipelineError(
+            'SHUTDOWN_TIMEOUT',
+            'still not stopped 5 s after CONSUMER_SHUTDOWN_TIMEOUT_MS: exiting',
+          );
+          io.err(`error [${error.code}]: ${error.message}`);
+          process.exit(exitCodeOf(error));
+        }, config.consumer.shutdownTimeoutMs + 5000).unref();
       };
       process.once('SIGTERM', () => stop('SIGTERM'));
       process.once('SIGINT', () => stop('SIGINT'));
       await consumer.start();
+      running = true;
       io.err(`consuming ${topics?.join(', ') ?? 'every catalog topic'} as group ${config.consumer.groupId}`);
       const timer =
         progressSeconds > 0
@@ -81,6 +98,9 @@ export const consumeCommand: Command = {
     } finally {
       registry.close();
       await pool.end();
+      // The command is over and its outcome decided (main sets the exit code when this returns): a kafkajs
+      // timer or reconnect left behind after a shutdown past its deadline must not hold the process.
+      setTimeout(() => process.exit(), 1000).unref();
     }
   },
 };

@@ -3,8 +3,9 @@ import { type ErrorCode, PipelineError } from '../errors.ts';
 /**
  * Exit codes of `pipeline`, documented in the README:
  * 0 success · 1 unexpected failure · 2 usage · 3 configuration · 4 contract refused (schema, registry,
- * table, migration) · 5 local stack · 6 a service unavailable · 7 bad event data · 8 a server's TLS
- * certificate refused.
+ * table, migration, stored offsets beyond the topic's end) · 5 local stack · 6 a service unavailable (also: a
+ * shutdown that ran out of time waiting for the broker) · 7 bad event data · 8 a server's TLS certificate
+ * refused.
  */
 export const EXIT = {
   ok: 0,
@@ -45,6 +46,8 @@ const byCode: Record<ErrorCode, number> = {
   REGISTRY_UNAVAILABLE: EXIT.unavailable,
   BROKER_UNAVAILABLE: EXIT.unavailable,
   TIMEOUT: EXIT.unavailable,
+  OFFSETS_BEYOND_LOG_END: EXIT.contract,
+  SHUTDOWN_TIMEOUT: EXIT.unavailable,
   CONSUMER_CRASHED: EXIT.unexpected,
   INVARIANT_BROKEN: EXIT.unexpected,
 };

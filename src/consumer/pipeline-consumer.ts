@@ -9,13 +9,16 @@
  * are still committed after the database commit, for lag tools.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Admin, Consumer, ConsumerRunConfig, EachBatchPayload, Kafka } from 'kafkajs';
 import type pg from 'pg';
 import type { MessageDecoder } from '../codec/message-decoder.ts';
 import type { ConsumerSettings } from '../config.ts';
 import { type Catalog, type CatalogEntry, entryFor } from '../contracts/catalog.ts';
 import { PipelineError, TransientError } from '../errors.ts';
+import { destroyKafkaSockets } from '../kafka/kafka-client.ts';
 import { readNextOffsets, type SinkMessage, writePartitionBatch } from '../sink/partition-writer.ts';
+import { heartbeatWhile } from './heartbeat-while.ts';
+import { kafkaErrorKind, rootCause } from './kafka-error-kind.ts';
 import { retryTransient } from './retry-transient.ts';
 
 export interface TopicCounters {
@@ -28,6 +31,8 @@ export interface TopicCounters {
   deadLettered: number;
   /** Redeliveries of offsets already in the database. */
   skipped: number;
+  /** Offsets deleted by retention before this group stored them: never in the table (logged as a gap). */
+  lost: number;
 }
 
 export interface PipelineConsumerOptions {
@@ -64,7 +69,12 @@ export class PipelineConsumer {
   readonly #entries: CatalogEntry[];
   readonly #consumer: Consumer;
   #stopping = false;
+  /** Restarts after the broker went away since the last successful join: the backoff grows with them. */
+  #brokerRestarts = 0;
+  #stopped: Promise<void> | undefined;
   #fatal: PipelineError | undefined;
+  /** Per `topic:partition`, the log start already reported as a retention gap, so it is counted once. */
+  readonly #gapsReported = new Map<string, bigint>();
   #done: Promise<void> | undefined;
   #settle: { resolve(): void; reject(error: unknown): void } | undefined;
 
@@ -74,13 +84,22 @@ export class PipelineConsumer {
       entryFor(options.catalog, t),
     );
     for (const entry of this.#entries) {
-      this.counters.set(entry.topic, { written: 0, deleted: 0, superseded: 0, deadLettered: 0, skipped: 0 });
+      this.counters.set(entry.topic, {
+        written: 0,
+        deleted: 0,
+        superseded: 0,
+        deadLettered: 0,
+        skipped: 0,
+        lost: 0,
+      });
     }
     this.#consumer = options.kafka.consumer({
       groupId: options.settings.groupId,
-      // A partition batch is one transaction; heartbeats between chunks keep long batches in the group.
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      // Heartbeats go on while a chunk is written (heartbeatWhile), so the session timeout only has to cover a
+      // network hiccup, and a dead member is dropped after it rather than after a long transaction's worth.
+      sessionTimeout: options.settings.sessionTimeoutMs,
+      heartbeatInterval: options.settings.heartbeatIntervalMs,
+      rebalanceTimeout: options.settings.rebalanceTimeoutMs,
       maxWaitTimeInMs: Math.max(10, options.settings.batchMaxWaitMs),
       maxBytesPerPartition: 1024 * 1024,
       allowAutoTopicCreation: false,
@@ -102,25 +121,68 @@ export class PipelineConsumer {
         topic,
         partitions,
       }));
+      this.#brokerRestarts = 0;
       consumer.pause(assigned);
       void this.#seekToStoredOffsets(assigned)
         .then(() => consumer.resume(assigned))
         .catch((error) => this.#fail(error));
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
-      // kafkajs restarts itself after retriable errors; when it will not, this process must not look healthy.
-      if (!payload.restart) this.#fail(rootCause(payload.error));
-      else log(`consumer restarting after: ${payload.error.message}`);
+      if (this.#stopping) {
+        // Leaving anyway: a crash while disconnecting (the broker gone) is not a reason to exit non-zero. But
+        // kafkajs schedules its restart even after a stop began, and the new runner would keep the process
+        // alive reconnecting: a second disconnect, once ours is over, cancels that timer.
+        if (payload.restart) {
+          void this.stop()
+            .catch(() => undefined)
+            .then(() => this.#consumer.disconnect())
+            .catch(() => undefined);
+        }
+        return;
+      }
+      // kafkajs restarts itself after retriable errors; when it will not, this process must not look healthy,
+      // unless the crash is the broker being away: kafkajs calls "group coordinator not found" final.
+      if (payload.restart) log(`consumer restarting after: ${payload.error.message}`);
+      else if (kafkaErrorKind(payload.error).brokerUnavailable)
+        void this.#restartAfterBrokerLoss(payload.error);
+      else this.#fail(rootCause(payload.error));
     });
-    await consumer.connect();
+    await brokerCall('connecting the consumer', () => consumer.connect());
     for (const entry of this.#entries) {
       await consumer.subscribe({ topic: entry.topic, fromBeginning: this.#options.settings.fromBeginning });
     }
-    await consumer.run({
+    await consumer.run(this.#runConfig());
+  }
+
+  #runConfig(): ConsumerRunConfig {
+    return {
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.#options.settings.partitionConcurrency,
       eachBatch: (payload) => this.#eachBatch(payload),
-    });
+    };
+  }
+
+  /**
+   * kafkajs gives up on a broker that is away (restarting, a network cut) with errors it marks final; the
+   * member then restarts itself after a backoff, as kafkajs does for its retriable crashes, until the broker
+   * answers or the consumer is stopped. The reassignment seeks to the stored offsets, so nothing is redone.
+   */
+  async #restartAfterBrokerLoss(error: unknown): Promise<void> {
+    const attempt = ++this.#brokerRestarts;
+    const waitMs = Math.min(10_000, 500 * 2 ** Math.min(attempt - 1, 5));
+    this.#options.log?.(
+      `kafka unavailable (${(error as Error)?.message ?? error}); restarting the consumer in ${waitMs} ms`,
+    );
+    await delay(waitMs);
+    if (this.#stopping) return;
+    try {
+      // stop() only resets kafkajs' crashed runner (it is not running); run() builds a new one and rejoins.
+      await this.#consumer.stop();
+      if (this.#stopping) return;
+      await this.#consumer.run(this.#runConfig());
+    } catch (restartError) {
+      this.#fail(restartError);
+    }
   }
 
   /** Settles when the consumer stops: resolves after `stop()`, rejects on a fatal error. */
@@ -128,11 +190,43 @@ export class PipelineConsumer {
     return this.#done ?? Promise.resolve();
   }
 
-  /** Graceful stop: no new fetches, the in-flight batch commits or rolls back, then disconnect. */
-  async stop(): Promise<void> {
-    if (this.#stopping) return;
+  /**
+   * Graceful stop: no new fetches, the in-flight batch commits or rolls back, then the member leaves the
+   * group. Bounded by `shutdownTimeoutMs`: a broker restarted under a connection may never answer, and
+   * kafkajs' disconnect then waits forever; after the deadline every socket of the client is closed and
+   * `done` rejects with SHUTDOWN_TIMEOUT. Nothing is lost either way: nothing unwritten was resolved.
+   */
+  stop(): Promise<void> {
+    this.#stopped ??= this.#stop();
+    return this.#stopped;
+  }
+
+  async #stop(): Promise<void> {
     this.#stopping = true;
-    await this.#consumer.disconnect();
+    const timeoutMs = this.#options.settings.shutdownTimeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    const left = this.#consumer.disconnect().then(
+      () => true,
+      (error: unknown) => {
+        this.#options.log?.(`leaving the group: ${(error as Error)?.message ?? error}`);
+        return true;
+      },
+    );
+    const inTime = await Promise.race([left, expired]);
+    clearTimeout(timer);
+    if (!inTime) {
+      const closed = destroyKafkaSockets(this.#options.kafka);
+      this.#fatal ??= new PipelineError(
+        'SHUTDOWN_TIMEOUT',
+        `the consumer did not leave the group within ${timeoutMs / 1000} s (CONSUMER_SHUTDOWN_TIMEOUT_MS); ` +
+          `${closed} broker connection(s) closed. Nothing is lost: its partitions move once the group drops ` +
+          'this member (CONSUMER_SESSION_TIMEOUT_MS), and the next owner resumes at the stored offsets',
+        { details: { timeoutMs, socketsClosed: closed } },
+      );
+    }
     if (this.#fatal) this.#settle?.reject(this.#fatal);
     else this.#settle?.resolve();
   }
@@ -194,10 +288,11 @@ export class PipelineConsumer {
   }
 
   async #assertTopicsExist(): Promise<void> {
-    const admin = this.#options.kafka.admin();
-    await admin.connect();
+    // An unreachable broker at start is one BROKER_UNAVAILABLE line once the client's retries run out.
+    const admin = this.#options.kafka.admin({ retry: STARTUP_RETRY });
+    await brokerCall('connecting to Kafka', () => admin.connect());
     try {
-      const existing = new Set(await admin.listTopics());
+      const existing = new Set(await brokerCall('listing topics', () => admin.listTopics()));
       const missing = this.#entries.filter((e) => !existing.has(e.topic)).map((e) => e.topic);
       if (missing.length > 0) {
         throw new PipelineError(
@@ -211,22 +306,77 @@ export class PipelineConsumer {
     }
   }
 
+  /**
+   * Seeks each assigned partition to its stored offset, checked against the log first. A stored offset past
+   * the log end (the topic was recreated or truncated) would make kafkajs' fetch go out of range and reset
+   * to the earliest offset, so that every new message below the stored offset would be "skipped": refused
+   * instead. One below the log start (retention deleted messages never written) is a gap: logged, counted
+   * as `lost`, and consumption goes on from the log start.
+   */
   async #seekToStoredOffsets(assigned: { topic: string; partitions: number[] }[]): Promise<void> {
+    const log = this.#options.log ?? (() => undefined);
+    const retry = {
+      shouldContinue: () => !this.#stopping,
+      // The partitions are paused; kafkajs keeps the membership alive on its own meanwhile.
+      heartbeat: async () => undefined,
+    };
+    const beyond: { topic: string; partition: number; stored: string; logEnd: string }[] = [];
+    const seeks: { topic: string; partition: number; offset: string }[] = [];
     for (const { topic, partitions } of assigned) {
       const stored = await retryTransient(
         () => readNextOffsets(this.#options.pool, this.#options.settings.groupId, topic),
-        {
-          shouldContinue: () => !this.#stopping,
-          // The partitions are paused; kafkajs keeps the membership alive on its own meanwhile.
-          heartbeat: async () => undefined,
-          onRetry: (e, n, ms) => this.#options.log?.(`database: ${e.message}; retry ${n} in ${ms} ms`),
-        },
+        { ...retry, onRetry: (e, n, ms) => log(`database: ${e.message}; retry ${n} in ${ms} ms`) },
       );
+      if (![...stored.keys()].some((p) => partitions.includes(p))) continue;
+      const range = await retryTransient(() => this.#logRange(topic), {
+        ...retry,
+        onRetry: (e, n, ms) => log(`kafka: ${e.message}; retry ${n} in ${ms} ms`),
+      });
       for (const partition of partitions) {
         const offset = stored.get(partition);
-        if (offset !== undefined) this.#consumer.seek({ topic, partition, offset });
+        const bounds = range.get(partition);
+        if (offset === undefined || bounds === undefined) continue;
+        const next = BigInt(offset);
+        if (next > bounds.high) {
+          beyond.push({ topic, partition, stored: offset, logEnd: bounds.high.toString() });
+        } else if (next < bounds.low) {
+          this.#reportGap(topic, partition, next, bounds.low);
+          seeks.push({ topic, partition, offset: bounds.low.toString() });
+        } else {
+          seeks.push({ topic, partition, offset });
+        }
       }
     }
+    if (beyond.length > 0) throw offsetsBeyondLogEnd(this.#options.settings.groupId, beyond);
+    for (const seek of seeks) this.#consumer.seek(seek);
+  }
+
+  /** Low (log start) and high (log end) watermark per partition of `topic`. */
+  async #logRange(topic: string): Promise<Map<number, { low: bigint; high: bigint }>> {
+    const admin: Admin = this.#options.kafka.admin({ retry: STARTUP_RETRY });
+    await brokerCall('connecting to Kafka', () => admin.connect());
+    try {
+      const offsets = await brokerCall(`reading the offsets of ${topic}`, () =>
+        admin.fetchTopicOffsets(topic),
+      );
+      return new Map(offsets.map((o) => [o.partition, { low: BigInt(o.low), high: BigInt(o.high) }]));
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  #reportGap(topic: string, partition: number, next: bigint, low: bigint): void {
+    const key = `${topic}:${partition}`;
+    const reported = this.#gapsReported.get(key);
+    // Counted once per range: a rebalance before the first chunk commits finds the same gap again.
+    const from = reported !== undefined && reported > next ? reported : next;
+    if (from >= low) return;
+    this.#gapsReported.set(key, low);
+    this.counters.get(topic)!.lost += Number(low - from);
+    this.#options.log?.(
+      `gap: ${topic} partition ${partition} offsets ${from}..${low - 1n} were deleted by retention before ` +
+        `they were written (${low - from} messages lost); consuming from ${low}`,
+    );
   }
 
   /**
@@ -239,7 +389,14 @@ export class PipelineConsumer {
     try {
       await this.#writeBatch(payload);
     } catch (error) {
-      if (error instanceof TransientError || isKafkaRetriable(error)) throw error;
+      const kind = kafkaErrorKind(error);
+      if (kind.needsRejoin && kind.rejoinError !== undefined) {
+        // A group that changes size: kafkajs' runner rejoins on this very error (its `type`), and the
+        // reassignment seeks every partition to its stored offset again.
+        this.#options.log?.(`rejoining the group: ${kind.rejoinError.message}`);
+        throw kind.rejoinError;
+      }
+      if (kind.canRetry) throw error;
       this.#fail(error);
     }
   }
@@ -257,11 +414,17 @@ export class PipelineConsumer {
     for (let start = 0; start < batch.messages.length; start += max) {
       if (!live()) return;
       const chunk = batch.messages.slice(start, start + max);
+      const beat = this.#options.settings.heartbeatIntervalMs;
       const outcomes = await retryTransient(
         () =>
-          this.#options.decoder.decodeBatch(
-            entry,
-            chunk.map((m) => m.value),
+          heartbeatWhile(
+            () =>
+              this.#options.decoder.decodeBatch(
+                entry,
+                chunk.map((m) => m.value),
+              ),
+            heartbeat,
+            beat,
           ),
         {
           shouldContinue: live,
@@ -285,12 +448,17 @@ export class PipelineConsumer {
         const pending = messages;
         const result = await retryTransient(
           () =>
-            writePartitionBatch(this.#options.pool, {
-              groupId: this.#options.settings.groupId,
-              entry,
-              messages: pending,
-              ...(this.#options.writeStrategy ? { writeStrategy: this.#options.writeStrategy } : {}),
-            }),
+            heartbeatWhile(
+              () =>
+                writePartitionBatch(this.#options.pool, {
+                  groupId: this.#options.settings.groupId,
+                  entry,
+                  messages: pending,
+                  ...(this.#options.writeStrategy ? { writeStrategy: this.#options.writeStrategy } : {}),
+                }),
+              heartbeat,
+              beat,
+            ),
           {
             shouldContinue: live,
             heartbeat,
@@ -331,21 +499,54 @@ function headersOf(headers: Record<string, unknown> | undefined): Record<string,
   return out;
 }
 
-/** kafkajs marks its own errors retriable or not; ours never carry the flag. */
-function isKafkaRetriable(error: unknown): boolean {
-  return (error as { retriable?: unknown })?.retriable === true && !(error instanceof PipelineError);
+/** kafkajs' retries of the admin requests at start and at assignment (connecting follows the client's). */
+const STARTUP_RETRY = { initialRetryTime: 300, retries: 3, maxRetryTime: 2000 };
+
+/**
+ * A broker call whose failure, when retrying could fix it (the broker away, a leader moving), is the broker's
+ * unavailability as one line: the same error `produce` gives. Anything else (a refused login) stays as is.
+ */
+async function brokerCall<T>(what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof PipelineError || !kafkaErrorKind(error).canRetry) throw error;
+    const cause = rootKafkaCause(error);
+    // The innermost error as the cause: the message already says it, so the CLI prints one line.
+    throw new TransientError('BROKER_UNAVAILABLE', `${what}: ${(cause as Error)?.message ?? cause}`, {
+      cause,
+    });
+  }
 }
 
-/** kafkajs wraps the error that crashed the consumer (retries exceeded…): the exit code needs the original. */
-function rootCause(error: unknown): unknown {
+/** kafkajs wraps "retries exceeded" around the connection error that explains it. */
+function rootKafkaCause(error: unknown): unknown {
   let current = error;
   for (let depth = 0; depth < 10; depth++) {
-    if (current instanceof PipelineError) return current;
-    const next =
-      (current as { cause?: unknown; originalError?: unknown })?.originalError ??
-      (current as { cause?: unknown })?.cause;
-    if (next === undefined || next === null) return error;
+    const next = (current as { cause?: unknown })?.cause;
+    if (next === undefined || next === null || next === current) return current;
     current = next;
   }
-  return error;
+  return current;
+}
+
+function offsetsBeyondLogEnd(
+  groupId: string,
+  beyond: { topic: string; partition: number; stored: string; logEnd: string }[],
+): PipelineError {
+  const lines = beyond.map(
+    (b) => `${b.topic} partition ${b.partition}: stored next offset ${b.stored}, log end ${b.logEnd}`,
+  );
+  const topics = [...new Set(beyond.map((b) => b.topic))];
+  return new PipelineError(
+    'OFFSETS_BEYOND_LOG_END',
+    `refusing to consume: the database has written further than the topic holds (was the topic deleted and ` +
+      `recreated, or truncated?):\n  - ${lines.join('\n  - ')}\n` +
+      `The rows already in the tables came from the old log. To start the new log from its beginning, ` +
+      `delete the stored offsets (and, for insert-mode tables, the old rows, or they collide by offset):\n` +
+      `  DELETE FROM pipeline_offsets WHERE consumer_group = '${groupId.replaceAll("'", "''")}' AND topic IN (${topics
+        .map((t) => `'${t.replaceAll("'", "''")}'`)
+        .join(', ')});`,
+    { details: { group: groupId, partitions: beyond.length } },
+  );
 }

@@ -1,5 +1,53 @@
-import { Kafka, type KafkaConfig, logLevel, type SASLOptions } from 'kafkajs';
+import net from 'node:net';
+import tls from 'node:tls';
+import {
+  type ISocketFactory,
+  Kafka,
+  type KafkaConfig,
+  type logCreator,
+  logLevel,
+  type SASLOptions,
+} from 'kafkajs';
 import type { KafkaSettings } from '../config.ts';
+
+/** Every socket a client opened and has not yet closed, so that a shutdown past its deadline can close them. */
+const openSockets = new WeakMap<Kafka, Set<net.Socket>>();
+
+/**
+ * kafkajs' own socket factory (src/network/socketFactory.js), plus bookkeeping. A disconnect that hangs
+ * (a broker restarted under a connection, a request that will never be answered) otherwise leaves a socket
+ * that keeps the process alive forever.
+ */
+function trackingSocketFactory(sockets: Set<net.Socket>): ISocketFactory {
+  return ({ host, port, ssl, onConnect }) => {
+    const socket = ssl
+      ? tls.connect(Object.assign({ host, port }, net.isIP(host) ? {} : { servername: host }, ssl), onConnect)
+      : net.connect({ host, port }, onConnect);
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    socket.setKeepAlive(true, 60_000);
+    return socket;
+  };
+}
+
+/** Closes every socket of the client at once: the last step of a shutdown that ran out of time. */
+export function destroyKafkaSockets(kafka: Kafka): number {
+  const sockets = openSockets.get(kafka);
+  if (sockets === undefined) return 0;
+  const count = sockets.size;
+  for (const socket of sockets) socket.destroy();
+  sockets.clear();
+  return count;
+}
+
+/** kafkajs log entries as one line each through the caller's log function, instead of JSON on stdout. */
+function lineLogger(log: (line: string) => void): logCreator {
+  return () =>
+    ({ namespace, level, log: entry }) => {
+      const name = level === logLevel.ERROR ? 'error' : level === logLevel.WARN ? 'warn' : 'info';
+      log(`kafka ${name}: ${entry.message}${namespace ? ` [${namespace}]` : ''}`);
+    };
+}
 
 /**
  * The one place a kafkajs client is built from settings: TLS verified against the configured CA (never
@@ -7,15 +55,29 @@ import type { KafkaSettings } from '../config.ts';
  */
 export function createKafka(
   settings: KafkaSettings,
-  options: { clientId?: string; quiet?: boolean } = {},
+  options: {
+    clientId?: string;
+    quiet?: boolean;
+    /** Where kafkajs' errors go, one line each. Default: nowhere when `quiet`, else stderr. */
+    log?: (line: string) => void;
+    /**
+     * kafkajs' retries of a broker call (connect, metadata, produce) before the error surfaces: 8 (~36 s of
+     * backoff) by default; the consumer takes 5 (~8 s), since kafkajs restarts a crashed consumer anyway.
+     */
+    retries?: number;
+  } = {},
 ): Kafka {
+  const sockets = new Set<net.Socket>();
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const config: KafkaConfig = {
     clientId: options.clientId ?? settings.clientId,
     brokers: settings.brokers,
     logLevel: options.quiet ? logLevel.NOTHING : logLevel.ERROR,
+    logCreator: lineLogger(log),
     connectionTimeout: 3000,
     // kafkajs retries transient broker faults itself; this bounds how long before an error surfaces.
-    retry: { initialRetryTime: 300, retries: 8, maxRetryTime: 10_000 },
+    retry: { initialRetryTime: 300, retries: options.retries ?? 8, maxRetryTime: 10_000 },
+    socketFactory: trackingSocketFactory(sockets),
   };
   if (settings.tls) {
     config.ssl = {
@@ -32,5 +94,7 @@ export function createKafka(
       password: settings.sasl.password,
     } as SASLOptions;
   }
-  return new Kafka(config);
+  const kafka = new Kafka(config);
+  openSockets.set(kafka, sockets);
+  return kafka;
 }

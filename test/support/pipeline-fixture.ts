@@ -41,6 +41,8 @@ export interface FixtureOptions {
   edit?: (entries: RawCatalogEntry[]) => void;
   /** A migrations folder of the test's own (default: the project's). */
   migrationsDir?: string;
+  /** Another Kafka than the shared one (a private broker a test may restart). */
+  brokers?: string[];
 }
 
 export async function createPipelineFixture(
@@ -60,6 +62,7 @@ export async function createPipelineFixture(
 
   const config: PipelineConfig = {
     ...baseConfig,
+    ...(options.brokers ? { kafka: { ...baseConfig.kafka, brokers: options.brokers } } : {}),
     schemasDir,
     migrationsDir: options.migrationsDir ?? baseConfig.migrationsDir,
     database: { ...baseConfig.database, schema: id },

@@ -161,3 +161,57 @@ test('a remote database without TLS needs DATABASE_TLS=disabled (was: sslmode=di
   });
   t.throws(() => parseConfig({ ...valid, DATABASE_URL: 'postgres:///db' }), { message: /names no host/ });
 });
+
+test('a port outside 1-65535 is refused in KAFKA_BROKERS, the URLs and STACK_* (was: KAFKA_BROKERS=h:99999 passed)', (t) => {
+  for (const broker of ['127.0.0.1:99999', '127.0.0.1:0', '127.0.0.1:65536']) {
+    t.throws(() => parseConfig({ ...valid, KAFKA_BROKERS: broker }), {
+      message: new RegExp(`"${broker}" has a port outside 1-65535`),
+    });
+  }
+  t.is(
+    parseConfig({ ...valid, KAFKA_BROKERS: 'kafka.example:65535' }).kafka.brokers[0],
+    'kafka.example:65535',
+  );
+  t.throws(() => parseConfig({ ...valid, SCHEMA_REGISTRY_URL: 'http://127.0.0.1:0/apis' }), {
+    message: /SCHEMA_REGISTRY_URL has a port outside 1-65535/,
+  });
+  t.throws(() => parseConfig({ ...valid, DATABASE_URL: 'postgres://u:p@127.0.0.1:0/db' }), {
+    message: /DATABASE_URL has a port outside 1-65535/,
+  });
+  t.throws(() => parseConfig({ ...valid, DATABASE_URL: 'postgres://u:p@127.0.0.1:70000/db' }), {
+    message: /DATABASE_URL is not a valid URL/,
+  });
+  t.throws(() => parseStackSettings({ STACK_KAFKA_PORT: '70000' }), { message: /from 1024 to 65535/ });
+});
+
+test('consumer group timings are settings with documented defaults, heartbeat below a third of the session', (t) => {
+  const { consumer } = parseConfig(valid);
+  t.is(consumer.sessionTimeoutMs, 10_000);
+  t.is(consumer.heartbeatIntervalMs, 1_000);
+  t.is(consumer.rebalanceTimeoutMs, 30_000);
+  t.is(consumer.shutdownTimeoutMs, 15_000);
+  const custom = parseConfig({
+    ...valid,
+    CONSUMER_SESSION_TIMEOUT_MS: '45000',
+    CONSUMER_HEARTBEAT_INTERVAL_MS: '3000',
+    CONSUMER_REBALANCE_TIMEOUT_MS: '60000',
+    CONSUMER_SHUTDOWN_TIMEOUT_MS: '5000',
+  }).consumer;
+  t.deepEqual(
+    [
+      custom.sessionTimeoutMs,
+      custom.heartbeatIntervalMs,
+      custom.rebalanceTimeoutMs,
+      custom.shutdownTimeoutMs,
+    ],
+    [45_000, 3_000, 60_000, 5_000],
+  );
+  t.throws(() => parseConfig({ ...valid, CONSUMER_HEARTBEAT_INTERVAL_MS: '4000' }), {
+    message:
+      /CONSUMER_HEARTBEAT_INTERVAL_MS=4000 must be at most a third of CONSUMER_SESSION_TIMEOUT_MS=10000/,
+  });
+  // The broker's group.min.session.timeout.ms is 6 s by default: below it the join itself is refused.
+  t.throws(() => parseConfig({ ...valid, CONSUMER_SESSION_TIMEOUT_MS: '3000' }), {
+    message: /CONSUMER_SESSION_TIMEOUT_MS=3000 must be a whole number from 6000/,
+  });
+});
