@@ -48,7 +48,7 @@ test('old writer versions are resolved into the reader: v1 events get the v2 def
   t.deepEqual(registry.asked, [7], 'and none for the next batch');
 });
 
-test('an unknown schema id is retried as transient during the grace period, then dead-lettered, never cached', async (t) => {
+test('an unknown schema id is retried as transient during the grace period, then dead-lettered; the miss is reused only briefly', async (t) => {
   const registry = fakeRegistry(new Map());
   const message = encodeWireFormat(99, Buffer.from([1, 2, 3]));
   const patient = new MessageDecoder(registry.source, { unknownSchemaGraceMs: 60_000 });
@@ -57,16 +57,20 @@ test('an unknown schema id is retried as transient during the grace period, then
     message: /schema id 99/,
   });
 
-  const impatient = new MessageDecoder(registry.source, { unknownSchemaGraceMs: 0 });
+  let now = 1_000_000;
+  const impatient = new MessageDecoder(registry.source, {
+    unknownSchemaGraceMs: 0,
+    unknownSchemaRecheckMs: 1000,
+    now: () => now,
+  });
   const [first] = await impatient.decodeBatch(orders, [message]);
   t.is(first?.kind, 'poison');
   t.is((first as { error: PoisonMessageError }).error.code, 'SCHEMA_ID_UNKNOWN');
   await impatient.decodeBatch(orders, [message]);
-  t.is(
-    registry.asked.filter((id) => id === 99).length,
-    3,
-    'asked again each batch: the registry may learn it',
-  );
+  t.is(registry.asked.filter((id) => id === 99).length, 2, 'the miss is reused within the recheck time');
+  now += 1000;
+  await impatient.decodeBatch(orders, [message]);
+  t.is(registry.asked.filter((id) => id === 99).length, 3, 'then asked again: the registry may learn it');
 });
 
 test('bytes that are not the wire format, or not the schema, are poison naming the cause', async (t) => {
