@@ -15,6 +15,7 @@ import type { MessageDecoder } from '../codec/message-decoder.ts';
 import type { ConsumerSettings } from '../config.ts';
 import { type Catalog, type CatalogEntry, entryFor } from '../contracts/catalog.ts';
 import { PipelineError, TransientError } from '../errors.ts';
+import { headersOf } from '../sink/message-headers.ts';
 import { readNextOffsets, type SinkMessage, writePartitionBatch } from '../sink/partition-writer.ts';
 import { retryTransient } from './retry-transient.ts';
 
@@ -311,15 +312,6 @@ export class PipelineConsumer {
     }
     await commitOffsetsIfNecessary();
   }
-}
-
-function headersOf(headers: Record<string, unknown> | undefined): Record<string, string | undefined> {
-  const out: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(headers ?? {})) {
-    out[name] =
-      value === undefined ? undefined : Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
-  }
-  return out;
 }
 
 /** kafkajs marks its own errors retriable or not; ours never carry the flag. */

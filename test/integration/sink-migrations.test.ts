@@ -19,7 +19,9 @@ const ALL = [
   '20251128140300000_page-views',
   '20251128140400000_orders-v2',
   '20251128150000000_dead-letters-kafka-timestamp',
+  '20261129150000000_dead-letters-raw-headers',
 ];
+const LAST = ALL.length - 1;
 
 async function tables(pool: import('pg').Pool): Promise<string[]> {
   const { rows } = await pool.query<{ t: string }>(
@@ -38,10 +40,10 @@ test('migrations go up, down to zero and up again in their own schema; the gate 
   t.deepEqual(await tables(pool), ['dead_letters', 'orders', 'page_views', 'pipeline_offsets']);
   t.deepEqual(await checkDatabaseContract(pool, catalog, migrationsDir), []);
 
-  t.deepEqual(await migrateDown(settings, { migrationsDir }), [ALL[5]], 'down is one step by default');
+  t.deepEqual(await migrateDown(settings, { migrationsDir }), [ALL[LAST]], 'down is one step by default');
   t.deepEqual(
     await migrateDown(settings, { migrationsDir, count: Number.POSITIVE_INFINITY }),
-    ALL.slice(0, 5).reverse(),
+    ALL.slice(0, LAST).reverse(),
   );
   t.deepEqual(await tables(pool), []);
   t.deepEqual(await migrationStatus(settings, migrationsDir), {
@@ -58,20 +60,23 @@ test('migrations go up, down to zero and up again in their own schema; the gate 
 
 test('the gate names pending migrations and what they would add', async (t) => {
   const { settings, pool } = await migratedSchema(t, 'gate');
-  await migrateDown(settings, { migrationsDir, count: 2 });
+  await migrateDown(settings, { migrationsDir, count: 3 });
   const problems = await checkDatabaseContract(pool, catalog, migrationsDir);
   t.deepEqual(
     problems.map((p) => `${p.kind} ${p.subject}`),
     [
       'migration-pending 20251128140400000_orders-v2',
       'migration-pending 20251128150000000_dead-letters-kafka-timestamp',
+      'migration-pending 20261129150000000_dead-letters-raw-headers',
+      'column-missing dead_letters.header_keys',
+      'column-missing dead_letters.header_values',
       'column-missing dead_letters.kafka_timestamp',
       'enum-check orders.status',
       'column-missing orders.coupon_code',
       'column-missing orders.delivery_date',
     ],
   );
-  t.regex(problems[3]!.message, /refuses the symbol\(s\) REFUNDED/);
+  t.regex(problems[6]!.message, /refuses the symbol\(s\) REFUNDED/);
   const error = await t.throwsAsync(assertDatabaseContract(pool, catalog, migrationsDir), {
     instanceOf: PipelineError,
   });
@@ -158,11 +163,13 @@ test('pipeline migrate up|down|status and pipeline check', async (t) => {
   t.is((await pipeline(schema, 'check')).stdout, 'database  OK\nregistry  OK\n');
 
   const down = await pipeline(schema, 'migrate', 'down', '--count', '2');
-  t.is(down.stdout, `reverted  ${ALL[5]}\nreverted  ${ALL[4]}\n`);
+  t.is(down.stdout, `reverted  ${ALL[LAST]}\nreverted  ${ALL[LAST - 1]}\n`);
   const status = await pipeline(schema, 'migrate', 'status');
   t.regex(
     status.stdout,
-    new RegExp(`4 applied, 2 pending\\n(.|\\n)*pending   ${ALL[4]}\\npending   ${ALL[5]}\\n$`),
+    new RegExp(
+      `${LAST - 1} applied, 2 pending\\n(.|\\n)*pending   ${ALL[LAST - 1]}\\npending   ${ALL[LAST]}\\n$`,
+    ),
   );
   t.is((await pipeline(schema, 'migrate', 'sideways')).code, 2);
 });

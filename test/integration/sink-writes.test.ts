@@ -2,6 +2,7 @@ import test from 'ava';
 import { PipelineError, PoisonMessageError, TransientError } from '../../src/errors.ts';
 import { createPool } from '../../src/sink/database.ts';
 import { readDeadLetters } from '../../src/sink/dead-letters.ts';
+import { textHeaders } from '../../src/sink/message-headers.ts';
 import { readNextOffsets, type SinkMessage, writePartitionBatch } from '../../src/sink/partition-writer.ts';
 import type { WriteStrategy } from '../../src/sink/table-writer.ts';
 import { config, uniqueName } from '../support/services.ts';
@@ -121,7 +122,9 @@ const refusedRows = test.macro({
     const messages: SinkMessage[] = [];
     for (let offset = 0; offset < 40; offset++) {
       const bad = offset === 3 ? { url: 'nul\u0000byte' } : offset === 31 ? { session_id: 'x\u0000' } : {};
-      messages.push(rowMessage(pageViews, offset, pageView(bad), { headers: { n: String(offset) } }));
+      messages.push(
+        rowMessage(pageViews, offset, pageView(bad), { headers: textHeaders([['n', String(offset)]]) }),
+      );
     }
     const result = await writePartitionBatch(pool, {
       groupId,
@@ -145,7 +148,7 @@ const refusedRows = test.macro({
     );
     t.deepEqual(dead[0]!.value, messages[3]!.value, 'raw bytes untouched');
     t.deepEqual(dead[0]!.key, messages[3]!.key);
-    t.deepEqual(dead[0]!.headers, { n: '3' });
+    t.deepEqual(dead[0]!.headers, textHeaders([['n', '3']]));
     t.is(dead[0]!.schemaId, 41);
     t.regex(dead[0]!.message, /0x00/);
   },
@@ -202,7 +205,7 @@ test('poison outcomes land in dead_letters with their raw bytes; the offset move
     errorClass: 'PoisonMessageError:PAYLOAD_UNDECODABLE',
     sqlState: null,
     message: 'truncated body',
-    headers: { source: 'test' },
+    headers: textHeaders([['source', 'test']]),
   });
   t.deepEqual(dead[0]!.value, garbage);
   t.like(dead[1], { offset: '12', errorClass: 'PoisonMessageError:ROW_REJECTED', value: null });
