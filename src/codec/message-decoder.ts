@@ -39,9 +39,9 @@ export interface MessageDecoderOptions {
   /** Registry lookups in flight at once. Default 8. */
   registryConcurrency?: number;
   /**
-   * Unknown ids remembered at most. When that many are still in their grace period, a further unknown id
-   * gets none: its messages are dead letters at once (thousands of distinct unknown ids are not a lagging
-   * replica). Default 10,000.
+   * Unknown ids remembered at most (each for its grace period plus a minute). When the map is full, a
+   * further unknown id gets no grace: its messages are dead letters at once (thousands of distinct unknown
+   * ids are not a lagging replica). Default 10,000.
    */
   maxUnknownIds?: number;
   /** The clock, for tests. */
@@ -192,27 +192,27 @@ export class MessageDecoder {
 
   #rememberUnknown(id: number, error: PoisonMessageError): void {
     const now = this.#now();
+    // The map is in first-met order: the oldest entries are at its head. Only entries long past their grace
+    // are dropped: evicting one sooner would give it a new grace when met again, and a batch of more distinct
+    // ids than the map holds would then never settle.
+    for (const [oldId, old] of this.#unknown) {
+      if (now - old.since < this.#graceMs + UNKNOWN_RETENTION_MS) break;
+      this.#unknown.delete(oldId);
+    }
     const known = this.#unknown.get(id);
     if (known !== undefined) {
       known.checkedAt = now;
       known.error = error;
       return;
     }
-    // The map is in first-met order: the oldest entries are at its head.
-    for (const [oldId, old] of this.#unknown) {
-      const pastGrace = now - old.since >= this.#graceMs;
-      const stale = now - old.since >= this.#graceMs + UNKNOWN_RETENTION_MS;
-      if (stale || (this.#unknown.size >= this.#maxUnknown && pastGrace)) this.#unknown.delete(oldId);
-      else break;
-    }
-    // Full of ids still in their grace: this one gets none (see maxUnknownIds), and is not remembered.
+    // Full: this one gets no grace (see maxUnknownIds), and is not remembered.
     if (this.#unknown.size >= this.#maxUnknown) return;
     this.#unknown.set(id, { since: now, checkedAt: now, error });
   }
 
   #unknownVerdict(id: number): Resolution {
     const unknown = this.#unknown.get(id);
-    // Not remembered: the map was full of ids still in their grace, so this one gets none.
+    // Not remembered: the map was full, so this one gets no grace.
     const since = unknown?.since ?? this.#now() - this.#graceMs;
     const error =
       unknown?.error ??
