@@ -27,10 +27,18 @@ export function down(pgm: MigrationBuilder): void {
   pgm.addColumns('dead_letters', {
     headers: { type: 'jsonb', notNull: true, default: pgm.func("'{}'::jsonb") },
   });
-  // encode(…, 'escape') never fails and never yields NUL: bytes that are not printable become \\ooo.
+  // UTF-8 text where the bytes are UTF-8 without NUL (what jsonb can hold), else encode(…, 'escape'): never
+  // fails, never NUL, other bytes as \\ooo.
+  pgm.sql(`
+    CREATE FUNCTION pg_temp.header_text(b bytea) RETURNS text LANGUAGE plpgsql AS $$
+    BEGIN
+      RETURN convert_from(b, 'UTF8');
+    EXCEPTION WHEN others THEN
+      RETURN encode(b, 'escape');
+    END $$`);
   pgm.sql(`
     UPDATE dead_letters
-       SET headers = (SELECT jsonb_object_agg(encode(k, 'escape'), CASE WHEN v IS NULL THEN 'null'::jsonb ELSE to_jsonb(encode(v, 'escape')) END)
+       SET headers = (SELECT jsonb_object_agg(pg_temp.header_text(k), CASE WHEN v IS NULL THEN 'null'::jsonb ELSE to_jsonb(pg_temp.header_text(v)) END)
                         FROM unnest(header_keys, header_values) AS h(k, v))
      WHERE cardinality(header_keys) > 0`);
   pgm.dropColumns('dead_letters', ['header_keys', 'header_values']);

@@ -173,3 +173,33 @@ test('pipeline migrate up|down|status and pipeline check', async (t) => {
   );
   t.is((await pipeline(schema, 'migrate', 'sideways')).code, 2);
 });
+
+test('the raw-headers migration carries the old jsonb headers over, and back on down', async (t) => {
+  const { settings, pool } = await migratedSchema(t, 'hdr');
+  t.deepEqual(await migrateDown(settings, { migrationsDir }), [ALL[LAST]]);
+  await pool.query(
+    `INSERT INTO dead_letters (consumer_group, topic, partition, "offset", headers, error_class, message)
+     VALUES ('g', 't', 0, 1, '{"trace": "t-1", "é": "x,y"}', 'E', 'm'), ('g', 't', 0, 2, '{}', 'E', 'm')`,
+  );
+  t.deepEqual(await migrateUp(settings, { migrationsDir }), [ALL[LAST]]);
+  const up = await pool.query(`SELECT header_keys, header_values FROM dead_letters ORDER BY "offset"`);
+  t.deepEqual(up.rows[0], {
+    header_keys: [Buffer.from('é'), Buffer.from('trace')],
+    header_values: [Buffer.from('x,y'), Buffer.from('t-1')],
+  });
+  t.deepEqual(up.rows[1], { header_keys: [], header_values: [] });
+
+  await pool.query(
+    `UPDATE dead_letters SET header_keys = ARRAY['\\x6e'::bytea, '\\x6e'::bytea], header_values = ARRAY['\\x00ff'::bytea, NULL] WHERE "offset" = 2`,
+  );
+  await t.throwsAsync(
+    pool.query(`UPDATE dead_letters SET header_keys = ARRAY['\\x6e'::bytea] WHERE "offset" = 2`),
+    { message: /dead_letters_header_pairs/ },
+    'one value per key',
+  );
+  t.deepEqual(await migrateDown(settings, { migrationsDir }), [ALL[LAST]]);
+  const down = await pool.query(`SELECT headers FROM dead_letters ORDER BY "offset"`);
+  t.deepEqual(down.rows[0].headers, { trace: 't-1', é: 'x,y' });
+  t.deepEqual(down.rows[1].headers, { n: null }, 'the last of a repeated key wins going down');
+  await migrateUp(settings, { migrationsDir });
+});
