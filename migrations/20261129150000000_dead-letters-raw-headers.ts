@@ -28,7 +28,7 @@ export function down(pgm: MigrationBuilder): void {
     headers: { type: 'jsonb', notNull: true, default: pgm.func("'{}'::jsonb") },
   });
   // UTF-8 text where the bytes are UTF-8 without NUL (what jsonb can hold), else encode(…, 'escape'): never
-  // fails, never NUL, other bytes as \\ooo.
+  // fails, never NUL, other bytes as \ooo.
   pgm.sql(`
     CREATE FUNCTION pg_temp.header_text(b bytea) RETURNS text LANGUAGE plpgsql AS $$
     BEGIN

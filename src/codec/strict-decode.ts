@@ -16,7 +16,7 @@ import { collectInvalidValues, InvalidValue } from '../contracts/logical-types.t
 import { PoisonMessageError } from '../errors.ts';
 
 interface AvscTap {
-  buf: Buffer;
+  buf: Buffer & { utf8Slice(start: number, end: number): string };
   pos: number;
   isValid(): boolean;
   readLong(): number;
@@ -47,7 +47,8 @@ class StrictTap extends Tap {
     const start = this.pos;
     this.pos += length;
     if (this.pos > this.buf.length) return undefined;
-    const text = this.buf.toString('utf8', start, this.pos);
+    // What avsc's own readString calls: no argument checks, unlike toString.
+    const text = this.buf.utf8Slice(start, this.pos);
     // Node's decoder turns every invalid sequence into U+FFFD; only then are the bytes checked (cheap path
     // for the usual string). A U+FFFD written as valid UTF-8 (EF BF BD) passes.
     if (text.includes('\uFFFD')) {
