@@ -25,7 +25,7 @@ export type DecodeOutcome =
   | { kind: 'tombstone' }
   | { kind: 'poison'; error: PoisonMessageError; schemaId?: number };
 
-type Resolution = { resolver: avro.Resolver } | { error: PoisonMessageError };
+type Resolution = { resolver: avro.Resolver; writer: avro.Type } | { error: PoisonMessageError };
 
 export interface MessageDecoderOptions {
   /**
@@ -115,7 +115,10 @@ export class MessageDecoder {
       if ('error' in resolution) return { kind: 'poison', error: resolution.error, schemaId: f.schemaId };
       try {
         const context = `${entry.topic}: body does not decode with writer schema id ${f.schemaId}`;
-        const value = decodeStrict(f.body, resolution.resolver, context) as Record<string, unknown>;
+        const value = decodeStrict(f.body, resolution.resolver, context, resolution.writer) as Record<
+          string,
+          unknown
+        >;
         return { kind: 'row', value, schemaId: f.schemaId };
       } catch (error) {
         if (!(error instanceof PoisonMessageError)) throw error;
@@ -154,7 +157,7 @@ export class MessageDecoder {
     this.#unknown.delete(id);
     try {
       const writer = parseSchema(schema, `registry schema id ${id}`);
-      return { resolver: entry.reader.type.createResolver(writer) };
+      return { resolver: entry.reader.type.createResolver(writer), writer };
     } catch (error) {
       const reason = error instanceof PipelineError || error instanceof Error ? error.message : String(error);
       return {

@@ -19,7 +19,13 @@ interface AvscTap {
   buf: Buffer & { utf8Slice(start: number, end: number): string };
   pos: number;
   isValid(): boolean;
+  readBoolean(): boolean;
+  readInt(): number;
   readLong(): number;
+  readFloat(): number;
+  readDouble(): number;
+  readFixed(length: number): Buffer | undefined;
+  unpackLongBytes(): Buffer;
   _invalidate(): void;
 }
 type TapClass = new (buffer: Buffer) => AvscTap;
@@ -35,8 +41,47 @@ interface BadString {
   bytes: Buffer;
 }
 
+/** Thrown by a read past the end of the body; decodeStrict reports it as truncation. */
+class PastTheEnd extends Error {}
+
+/**
+ * avsc's reads past the end return undefined or 0 and carry on, checked only once the value is done. An
+ * array's or map's item count is a long read from the body: a damaged count (2^31 items) in a few bytes made
+ * avsc loop and allocate until the process ran out of memory, a poison pill that kills the consumer on every
+ * restart. Here any read at the end throws at once (an item count can then not exceed the bytes left, except
+ * for items of zero bytes: arrays of null or of empty records).
+ */
 class StrictTap extends Tap {
   readonly bad: BadString[] = [];
+
+  override readBoolean(): boolean {
+    if (this.pos >= this.buf.length) throw new PastTheEnd();
+    return super.readBoolean();
+  }
+  override readInt(): number {
+    if (this.pos >= this.buf.length) throw new PastTheEnd();
+    return super.readInt();
+  }
+  override readLong(): number {
+    if (this.pos >= this.buf.length) throw new PastTheEnd();
+    return super.readLong();
+  }
+  override readFloat(): number {
+    if (this.pos + 4 > this.buf.length) throw new PastTheEnd();
+    return super.readFloat();
+  }
+  override readDouble(): number {
+    if (this.pos + 8 > this.buf.length) throw new PastTheEnd();
+    return super.readDouble();
+  }
+  override readFixed(length: number): Buffer | undefined {
+    if (this.pos + length > this.buf.length) throw new PastTheEnd();
+    return super.readFixed(length);
+  }
+  override unpackLongBytes(): Buffer {
+    if (this.pos >= this.buf.length) throw new PastTheEnd();
+    return super.unpackLongBytes();
+  }
 
   readString(): string | undefined {
     const length = this.readLong();
@@ -46,7 +91,7 @@ class StrictTap extends Tap {
     }
     const start = this.pos;
     this.pos += length;
-    if (this.pos > this.buf.length) return undefined;
+    if (this.pos > this.buf.length) throw new PastTheEnd();
     // What avsc's own readString calls: no argument checks, unlike toString.
     const text = this.buf.utf8Slice(start, this.pos);
     // Node's decoder turns every invalid sequence into U+FFFD; only then are the bytes checked (cheap path
@@ -116,9 +161,15 @@ function invalidUtf8(bytes: Buffer): string {
 /**
  * The reader's value of an Avro body written with the resolver's writer schema. Throws PoisonMessageError
  * PAYLOAD_UNDECODABLE (prefixed with `context`) when the body is truncated, has trailing bytes, does not match
- * the schema, or holds a string that is not UTF-8 or a logical value its type cannot hold.
+ * the schema, or holds a string that is not UTF-8 or a logical value its type cannot hold. Given the writer
+ * type, a body that does not decode is read again field by field (only then) to name the field it fails in.
  */
-export function decodeStrict(body: Buffer, resolver: avro.Resolver, context: string): unknown {
+export function decodeStrict(
+  body: Buffer,
+  resolver: avro.Resolver,
+  context: string,
+  writer?: avro.Type,
+): unknown {
   const tap = new StrictTap(body);
   let decoded: { value: unknown; invalid: number };
   try {
@@ -126,11 +177,15 @@ export function decodeStrict(body: Buffer, resolver: avro.Resolver, context: str
   } catch (error) {
     // Reading past the end makes avsc return undefined for whatever comes next: the exception that follows
     // ("Cannot read properties of undefined") says nothing, the truncation does.
-    if (!tap.isValid()) throw truncated(body, context, error);
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new PoisonMessageError('PAYLOAD_UNDECODABLE', `${context}: ${reason}`, { cause: error });
+    const reason =
+      tap.isValid() && !(error instanceof PastTheEnd)
+        ? error instanceof Error
+          ? error.message
+          : String(error)
+        : truncated(body);
+    throw located(context, reason, where(body, writer), error);
   }
-  if (!tap.isValid()) throw truncated(body, context);
+  if (!tap.isValid()) throw located(context, truncated(body), where(body, writer));
   if (tap.pos < body.length) {
     throw new PoisonMessageError(
       'PAYLOAD_UNDECODABLE',
@@ -154,10 +209,48 @@ export function decodeStrict(body: Buffer, resolver: avro.Resolver, context: str
   return decoded.value;
 }
 
-function truncated(body: Buffer, context: string, cause?: unknown): PoisonMessageError {
-  return new PoisonMessageError(
-    'PAYLOAD_UNDECODABLE',
-    `${context}: truncated: the body's ${body.length} byte(s) end before the value does`,
-    cause === undefined ? {} : { cause },
-  );
+function truncated(body: Buffer): string {
+  return `truncated: the body's ${body.length} byte(s) end before the value does`;
+}
+
+/**
+ * The writer record's first field that does not read, with why (`field status: invalid enum index 9`); the
+ * layout of the body is the writer's, so reading its fields in order finds exactly where it breaks.
+ */
+function where(body: Buffer, writer: avro.Type | undefined): { field: string; reason: string } | undefined {
+  if (writer === undefined || writer.typeName !== 'record') return undefined;
+  const tap = new StrictTap(body);
+  for (const { name, type } of (writer as avro.types.RecordType).fields) {
+    const start = tap.pos;
+    try {
+      collectInvalidValues(() => (type as unknown as Readable)._read(tap));
+    } catch (error) {
+      if (!tap.isValid() || error instanceof PastTheEnd) {
+        return { field: name, reason: `${truncated(body)} (the field starts at byte ${start})` };
+      }
+      const reason = error instanceof Error ? error.message : String(error);
+      // avsc names an anonymous enum "undefined".
+      return {
+        field: name,
+        reason: `${reason.replace(/^invalid undefined /, 'invalid ')} (from byte ${start})`,
+      };
+    }
+    if (!tap.isValid())
+      return { field: name, reason: `${truncated(body)} (the field starts at byte ${start})` };
+  }
+  return undefined;
+}
+
+function located(
+  context: string,
+  reason: string,
+  found: { field: string; reason: string } | undefined,
+  cause?: unknown,
+): PoisonMessageError {
+  const message =
+    found === undefined ? `${context}: ${reason}` : `${context}: field ${found.field}: ${found.reason}`;
+  return new PoisonMessageError('PAYLOAD_UNDECODABLE', message, {
+    ...(cause === undefined ? {} : { cause }),
+    ...(found === undefined ? {} : { details: { fields: [found.field] } }),
+  });
 }

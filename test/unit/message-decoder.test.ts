@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import type avro from 'avsc';
 import { MessageDecoder, type WriterSchemaSource } from '../../src/codec/message-decoder.ts';
+import { decodeStrict } from '../../src/codec/strict-decode.ts';
 import { encodeWireFormat } from '../../src/codec/wire-format.ts';
 import { projectRoot } from '../../src/config.ts';
 import { entryFor, loadCatalog, parseSchema } from '../../src/contracts/catalog.ts';
@@ -231,7 +232,17 @@ test('a UUID field that is not one, and a truncated body, say which field or wha
     t.is(outcome?.kind, 'poison');
     const message = (outcome as { error: Error }).error.message;
     t.notRegex(message, /undefined|BigInt/, message);
+    t.regex(message, /: field \w+: truncated: the body's \d+ byte\(s\) end before the value does/, message);
   }
+  // A union branch index that does not exist, inside the body: the field is named (was: "invalid union index: 9").
+  const body = bytesWriter.toBuffer(allTypesValue({ maybe_text: Buffer.from('ok') }));
+  const at = body.indexOf(Buffer.from([2, 4, 0x6f, 0x6b])); // branch 1 (zigzag 2), length 2, "ok"
+  body[at] = 18;
+  const [broken] = await decoder.decodeBatch(allTypesEntry(), [encodeWireFormat(5, body)]);
+  t.regex(
+    (broken as { error: Error }).error.message,
+    /field maybe_text: invalid union index: 9 \(from byte \d+\)/,
+  );
 });
 
 test('5,000 values with random schema ids: registry lookups bounded, misses reused, the unknown-id map bounded (was: 5,000 concurrent requests, 55,000 in all)', async (t) => {
@@ -313,4 +324,30 @@ test('5,000 values with random schema ids: registry lookups bounded, misses reus
     t.true(rounds < 10, 'the batch settles in a few rounds');
   }
   t.true(maxInFlight <= 8);
+});
+
+test('a damaged item count (2^31 items in 6 bytes) is a dead letter at once (was: avsc looped and allocated until out of memory)', (t) => {
+  const record = parseSchema(
+    {
+      type: 'record',
+      name: 'Counts',
+      fields: [
+        { name: 'n', type: 'int' },
+        { name: 'xs', type: { type: 'array', items: ['float', 'boolean', 'long'] } },
+      ],
+    },
+    'counts',
+  );
+  const resolver = record.createResolver(record);
+  // n = 1, then an item count of 2^31 (zigzag varint), then one float branch and no more bytes.
+  for (const items of [[0x00], [0x02], [0x04], []]) {
+    const body = Buffer.from([0x02, 0x80, 0x80, 0x80, 0x80, 0x10, ...items]);
+    const error = t.throws(() => decodeStrict(body, resolver, 'counts', record), {
+      instanceOf: PoisonMessageError,
+    });
+    t.regex(
+      error.message,
+      /^counts: field xs: truncated: the body's \d+ byte\(s\) end before the value does/,
+    );
+  }
 });
