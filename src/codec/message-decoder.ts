@@ -2,11 +2,18 @@
  * Turns the raw bytes of a message into the reader schema's value: the writer schema comes from the
  * registry by the id in the message, and is resolved into the local reader schema (old events get the
  * defaults of new fields, renamed fields follow aliases). One resolver per (topic, writer id), cached.
+ *
+ * A value that starts with 0x00 without being Confluent-framed carries a random "schema id": a batch of
+ * such values would ask the registry thousands of times at once, and again on every retry. So registry
+ * lookups are bounded per decoder (`registryConcurrency`), one lookup per id at a time, the registry's
+ * "unknown id" answer is reused for `unknownSchemaRecheckMs`, and unknown ids are remembered in a map of
+ * bounded size.
  */
 import type avro from 'avsc';
 import { type CatalogEntry, parseSchema } from '../contracts/catalog.ts';
 import { compatibilityProblems, formatProblem } from '../contracts/compatibility-rules.ts';
 import { PipelineError, PoisonMessageError, TransientError } from '../errors.ts';
+import { decodeStrict } from './strict-decode.ts';
 import { decodeWireFormat } from './wire-format.ts';
 
 /** Where writer schemas come from: the registry client, by global schema id. */
@@ -19,7 +26,7 @@ export type DecodeOutcome =
   | { kind: 'tombstone' }
   | { kind: 'poison'; error: PoisonMessageError; schemaId?: number };
 
-type Resolution = { resolver: avro.Resolver } | { error: PoisonMessageError };
+type Resolution = { resolver: avro.Resolver; writer: avro.Type } | { error: PoisonMessageError };
 
 export interface MessageDecoderOptions {
   /**
@@ -28,23 +35,63 @@ export interface MessageDecoderOptions {
    * registration by a moment. Default 5000 ms.
    */
   unknownSchemaGraceMs?: number;
+  /** How long the registry's "unknown id" answer is reused before the registry is asked again. Default 1000 ms. */
+  unknownSchemaRecheckMs?: number;
+  /** Registry lookups in flight at once. Default 8. */
+  registryConcurrency?: number;
+  /**
+   * Unknown ids remembered at most (each for its grace period plus a minute). When the map is full, a
+   * further unknown id gets no grace: its messages are dead letters at once (thousands of distinct unknown
+   * ids are not a lagging replica). Default 10,000.
+   */
+  maxUnknownIds?: number;
+  /** The clock, for tests. */
+  now?: () => number;
 }
+
+interface Unknown {
+  /** When the id was first met (the grace period runs from here). */
+  since: number;
+  /** When the registry last said it does not know it. */
+  checkedAt: number;
+  error: PoisonMessageError;
+}
+
+/** Forgotten this long after their grace ended: met again, such an id gets a new grace period. */
+const UNKNOWN_RETENTION_MS = 60_000;
 
 export class MessageDecoder {
   readonly #source: WriterSchemaSource;
   readonly #graceMs: number;
+  readonly #recheckMs: number;
+  readonly #concurrency: number;
+  readonly #maxUnknown: number;
+  readonly #now: () => number;
   /** `${topic}\0${id}` → resolver, or the reason that id can never be read into this topic's reader. */
   readonly #resolutions = new Map<string, Promise<Resolution>>();
-  /** When each unknown id was first met. */
-  readonly #unknownSince = new Map<number, number>();
+  /** Lookups in flight, by id: concurrent batches and topics share one. */
+  readonly #lookups = new Map<number, Promise<avro.Schema>>();
+  /** Unknown ids, in the order first met. */
+  readonly #unknown = new Map<number, Unknown>();
+  #active = 0;
+  readonly #waiting: Array<() => void> = [];
 
   constructor(source: WriterSchemaSource, options: MessageDecoderOptions = {}) {
     this.#source = source;
     this.#graceMs = options.unknownSchemaGraceMs ?? 5000;
+    this.#recheckMs = options.unknownSchemaRecheckMs ?? 1000;
+    this.#concurrency = Math.max(1, options.registryConcurrency ?? 8);
+    this.#maxUnknown = Math.max(1, options.maxUnknownIds ?? 10_000);
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** How many unknown ids are remembered (bounded by `maxUnknownIds`). */
+  get unknownIdsRemembered(): number {
+    return this.#unknown.size;
   }
 
   /**
-   * Decodes a batch of one topic. Unknown writer ids are fetched first (once each, concurrently), so the
+   * Decodes a batch of one topic. Unknown writer ids are fetched first (once each, a few at a time), so the
    * per-message loop is synchronous. Transient registry faults propagate: the batch is retried, never
    * dead-lettered.
    */
@@ -68,18 +115,15 @@ export class MessageDecoder {
       const resolution = resolutions.get(f.schemaId)!;
       if ('error' in resolution) return { kind: 'poison', error: resolution.error, schemaId: f.schemaId };
       try {
-        const value = entry.reader.type.fromBuffer(f.body, resolution.resolver) as Record<string, unknown>;
+        const context = `${entry.topic}: body does not decode with writer schema id ${f.schemaId}`;
+        const value = decodeStrict(f.body, resolution.resolver, context, resolution.writer) as Record<
+          string,
+          unknown
+        >;
         return { kind: 'row', value, schemaId: f.schemaId };
       } catch (error) {
-        return {
-          kind: 'poison',
-          schemaId: f.schemaId,
-          error: new PoisonMessageError(
-            'PAYLOAD_UNDECODABLE',
-            `${entry.topic}: body does not decode with writer schema id ${f.schemaId}: ${(error as Error).message}`,
-            { cause: error },
-          ),
-        };
+        if (!(error instanceof PoisonMessageError)) throw error;
+        return { kind: 'poison', schemaId: f.schemaId, error };
       }
     });
   }
@@ -90,7 +134,7 @@ export class MessageDecoder {
     if (pending === undefined) {
       pending = this.#resolve(entry, id);
       this.#resolutions.set(key, pending);
-      // Neither a transient failure nor an unknown id is cached: the next batch asks the registry again.
+      // Neither a transient failure nor an unknown id is cached here (#unknown keeps the latter briefly).
       pending.then(
         (resolution) => {
           if ('error' in resolution && resolution.error.code === 'SCHEMA_ID_UNKNOWN')
@@ -105,23 +149,13 @@ export class MessageDecoder {
   async #resolve(entry: CatalogEntry, id: number): Promise<Resolution> {
     let schema: avro.Schema;
     try {
-      schema = await this.#source.schemaById(id);
+      schema = await this.#schema(id);
     } catch (error) {
       if (!(error instanceof PoisonMessageError)) throw error;
-      if (error.code === 'SCHEMA_ID_UNKNOWN') {
-        const since = this.#unknownSince.get(id) ?? Date.now();
-        this.#unknownSince.set(id, since);
-        if (Date.now() - since < this.#graceMs) {
-          throw new TransientError(
-            'REGISTRY_UNAVAILABLE',
-            `schema id ${id} is not in the registry (yet); retrying for up to ${this.#graceMs} ms before dead-lettering`,
-            { cause: error, details: { schemaId: id } },
-          );
-        }
-      }
+      if (error.code === 'SCHEMA_ID_UNKNOWN') return this.#unknownVerdict(id);
       return { error };
     }
-    this.#unknownSince.delete(id);
+    this.#unknown.delete(id);
     try {
       const writer = parseSchema(schema, `registry schema id ${id}`);
       // Registered after the start-up gate looked: the same rules refuse what avsc would read wrong.
@@ -137,7 +171,7 @@ export class MessageDecoder {
           ),
         };
       }
-      return { resolver: entry.reader.type.createResolver(writer) };
+      return { resolver: entry.reader.type.createResolver(writer), writer };
     } catch (error) {
       const reason = error instanceof PipelineError || error instanceof Error ? error.message : String(error);
       return {
@@ -147,6 +181,80 @@ export class MessageDecoder {
           { cause: error },
         ),
       };
+    }
+  }
+
+  /** The writer schema, or the registry's recent "unknown" answer again (thrown) without asking. */
+  #schema(id: number): Promise<avro.Schema> {
+    const unknown = this.#unknown.get(id);
+    if (unknown !== undefined && this.#now() - unknown.checkedAt < this.#recheckMs) {
+      return Promise.reject(unknown.error);
+    }
+    let pending = this.#lookups.get(id);
+    if (pending === undefined) {
+      pending = this.#limited(() => this.#source.schemaById(id));
+      this.#lookups.set(id, pending);
+      const settled = pending;
+      settled.then(
+        () => this.#lookups.delete(id),
+        (error: unknown) => {
+          this.#lookups.delete(id);
+          if (error instanceof PoisonMessageError && error.code === 'SCHEMA_ID_UNKNOWN')
+            this.#rememberUnknown(id, error);
+        },
+      );
+    }
+    return pending;
+  }
+
+  #rememberUnknown(id: number, error: PoisonMessageError): void {
+    const now = this.#now();
+    // The map is in first-met order: the oldest entries are at its head. Only entries long past their grace
+    // are dropped: evicting one sooner would give it a new grace when met again, and a batch of more distinct
+    // ids than the map holds would then never settle.
+    for (const [oldId, old] of this.#unknown) {
+      if (now - old.since < this.#graceMs + UNKNOWN_RETENTION_MS) break;
+      this.#unknown.delete(oldId);
+    }
+    const known = this.#unknown.get(id);
+    if (known !== undefined) {
+      known.checkedAt = now;
+      known.error = error;
+      return;
+    }
+    // Full: this one gets no grace (see maxUnknownIds), and is not remembered.
+    if (this.#unknown.size >= this.#maxUnknown) return;
+    this.#unknown.set(id, { since: now, checkedAt: now, error });
+  }
+
+  #unknownVerdict(id: number): Resolution {
+    const unknown = this.#unknown.get(id);
+    // Not remembered: the map was full, so this one gets no grace.
+    const since = unknown?.since ?? this.#now() - this.#graceMs;
+    const error =
+      unknown?.error ??
+      new PoisonMessageError('SCHEMA_ID_UNKNOWN', `schema id ${id} is not in the registry`, {
+        details: { schemaId: id },
+      });
+    if (this.#now() - since < this.#graceMs) {
+      throw new TransientError(
+        'REGISTRY_UNAVAILABLE',
+        `schema id ${id} is not in the registry (yet); retrying for up to ${this.#graceMs} ms before dead-lettering`,
+        { cause: error, details: { schemaId: id } },
+      );
+    }
+    return { error };
+  }
+
+  /** Runs a registry lookup when fewer than `registryConcurrency` are in flight. */
+  async #limited<T>(lookup: () => Promise<T>): Promise<T> {
+    while (this.#active >= this.#concurrency) await new Promise<void>((wake) => this.#waiting.push(wake));
+    this.#active++;
+    try {
+      return await lookup();
+    } finally {
+      this.#active--;
+      this.#waiting.shift()?.();
     }
   }
 }

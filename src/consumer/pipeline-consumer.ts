@@ -16,6 +16,7 @@ import type { ConsumerSettings } from '../config.ts';
 import { type Catalog, type CatalogEntry, entryFor } from '../contracts/catalog.ts';
 import { PipelineError, TransientError } from '../errors.ts';
 import { destroyKafkaSockets } from '../kafka/kafka-client.ts';
+import { headersOf } from '../sink/message-headers.ts';
 import { readNextOffsets, type SinkMessage, writePartitionBatch } from '../sink/partition-writer.ts';
 import { heartbeatWhile } from './heartbeat-while.ts';
 import { kafkaErrorKind, rootCause } from './kafka-error-kind.ts';
@@ -488,15 +489,6 @@ export class PipelineConsumer {
     }
     await commitOffsetsIfNecessary();
   }
-}
-
-function headersOf(headers: Record<string, unknown> | undefined): Record<string, string | undefined> {
-  const out: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(headers ?? {})) {
-    out[name] =
-      value === undefined ? undefined : Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
-  }
-  return out;
 }
 
 /** kafkajs' retries of the admin requests at start and at assignment (connecting follows the client's). */

@@ -13,9 +13,16 @@
  * | long local-timestamp-*   | `LocalTimestamp` (text)| `YYYY-MM-DDTHH:MM:SS.mmm` (millis) or `.ffffff`  |
  * |                          |                        | (micros): a wall-clock reading, no time zone     |
  * | string uuid              | `Uuid` (branded)       | checked once, then carried as a string           |
+ *
+ * Years outside 0000–9999 are written in ISO 8601's expanded form (`+010000-01-01`, `-004713-11-24`).
+ *
+ * Decoding never throws on a value the bytes carry but the type cannot: inside `collectInvalidValues` it
+ * returns an `InvalidValue` marker naming what is wrong, so that the decoder can report the field path
+ * (avsc's own errors do not say where they happened); outside, it throws as before.
  */
 import avro from 'avsc';
 import { PipelineError } from '../errors.ts';
+import { civilFromDays, daysFromCivil, isoDateText, parseIsoDate } from './civil-date.ts';
 
 /** A decimal number written in base 10, e.g. `"1234.50"`. Never a float. */
 export type Decimal = `${number}`;
@@ -31,8 +38,54 @@ export type Uuid = string & { readonly [uuidBrand]: true };
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DECIMAL_PATTERN = /^(-?)(\d+)(?:\.(\d+))?$/;
-const DATE_PATTERN = /^(\d{4})-(\d{2})-(\d{2})$/;
-const DAY_MS = 86_400_000;
+const MIN_INT = -(2 ** 31);
+const MAX_INT = 2 ** 31 - 1;
+/** The instants a JavaScript Date holds: ±8.64e15 ms around the epoch. */
+const DATE_LIMIT_MS = 8.64e15;
+
+/** What a decoded value became when its bytes are not a value of its type (see `collectInvalidValues`). */
+export class InvalidValue {
+  readonly reason: string;
+  constructor(reason: string) {
+    this.reason = reason;
+  }
+  /** Never written anywhere by accident: JSON.stringify of a value that holds one throws. */
+  toJSON(): never {
+    throw new PipelineError('PAYLOAD_UNDECODABLE', this.reason);
+  }
+}
+
+let collecting = false;
+let made = 0;
+
+function invalid(reason: string): InvalidValue {
+  if (!collecting) throw new PipelineError('PAYLOAD_UNDECODABLE', reason);
+  made++;
+  return new InvalidValue(reason);
+}
+
+/**
+ * Runs a synchronous decode in which the logical types return `InvalidValue` markers instead of throwing;
+ * `invalid` is how many were made (0: the value holds none, no walk needed).
+ */
+export function collectInvalidValues<T>(decode: () => T): { value: T; invalid: number } {
+  const before = made;
+  collecting = true;
+  try {
+    const value = decode();
+    return { value, invalid: made - before };
+  } finally {
+    collecting = false;
+  }
+}
+
+function shown(value: unknown): string {
+  return typeof value === 'bigint'
+    ? `${value}`
+    : typeof value === 'string'
+      ? JSON.stringify(value.slice(0, 60))
+      : String(value);
+}
 
 export function isUuid(value: unknown): value is Uuid {
   return typeof value === 'string' && UUID_PATTERN.test(value);
@@ -85,12 +138,21 @@ export class DecimalType extends avro.types.LogicalType {
     this.scale = scale;
   }
 
-  override _fromValue(buffer: Buffer): Decimal {
+  override _fromValue(buffer: Buffer): Decimal | InvalidValue {
+    if (!Buffer.isBuffer(buffer)) return invalid(`decimal(${this.precision},${this.scale}): no bytes`);
     let unscaled = 0n;
     for (const byte of buffer) unscaled = (unscaled << 8n) | BigInt(byte);
     if (buffer.length > 0 && (buffer[0]! & 0x80) !== 0) unscaled -= 1n << BigInt(buffer.length * 8);
     const negative = unscaled < 0n;
-    const digits = (negative ? -unscaled : unscaled).toString().padStart(this.scale + 1, '0');
+    const significant = (negative ? -unscaled : unscaled).toString();
+    // The bytes may hold more digits than declared; a numeric(p,s) column refuses them, and so must a
+    // decimal nested in jsonb, which PostgreSQL would store whatever its length.
+    if (unscaled !== 0n && significant.length > this.precision) {
+      return invalid(
+        `decimal(${this.precision},${this.scale}) holds at most ${this.precision} digits, got ${significant.length} (${negative ? '-' : ''}${significant.slice(0, 40)}${significant.length > 40 ? '…' : ''} unscaled)`,
+      );
+    }
+    const digits = significant.padStart(this.scale + 1, '0');
     const whole = digits.slice(0, digits.length - this.scale);
     const fraction = digits.slice(digits.length - this.scale);
     return `${negative ? '-' : ''}${whole}${this.scale > 0 ? `.${fraction}` : ''}` as Decimal;
@@ -138,7 +200,13 @@ export class DecimalType extends avro.types.LogicalType {
 }
 
 export class TimestampMillisType extends avro.types.LogicalType {
-  override _fromValue(value: number): Date {
+  override _fromValue(value: number | bigint): Date | InvalidValue {
+    // An exact long beyond 2^53 is a bigint: far beyond what a Date holds, like a number past ±8.64e15.
+    if (typeof value !== 'number' || !(Math.abs(value) <= DATE_LIMIT_MS)) {
+      return invalid(
+        `timestamp-millis ${shown(value)} is outside what a JavaScript Date holds (±8.64e15 ms, years -271821 to 275760)`,
+      );
+    }
     return new Date(value);
   }
   override _toValue(value: unknown): number | undefined {
@@ -150,8 +218,11 @@ export class TimestampMillisType extends avro.types.LogicalType {
 }
 
 export class TimestampMicrosType extends avro.types.LogicalType {
-  override _fromValue(value: number | bigint): bigint {
-    return BigInt(value);
+  override _fromValue(value: number | bigint): bigint | InvalidValue {
+    if (typeof value === 'bigint') return value;
+    return Number.isSafeInteger(value)
+      ? BigInt(value)
+      : invalid(`timestamp-micros: not a long (${shown(value)})`);
   }
   override _toValue(value: unknown): bigint | undefined {
     // The underlying long is exactLongType's: a bigint is written as it is.
@@ -163,17 +234,18 @@ export class TimestampMicrosType extends avro.types.LogicalType {
 }
 
 export class DateType extends avro.types.LogicalType {
-  override _fromValue(days: number): IsoDate {
-    return new Date(days * DAY_MS).toISOString().slice(0, 10) as IsoDate;
+  /** Every int is a day (±5.8 million years): exact, whatever Date could hold. */
+  override _fromValue(days: number): IsoDate | InvalidValue {
+    if (!Number.isInteger(days)) return invalid(`date: not an int (${shown(days)})`);
+    return isoDateText(civilFromDays(days)) as IsoDate;
   }
   override _toValue(value: unknown): number | undefined {
     if (typeof value !== 'string') return undefined;
-    const match = DATE_PATTERN.exec(value);
-    if (!match) return undefined;
-    const ms = Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]));
-    // Date.UTC rolls 2026-02-30 over to March: refuse days that do not exist.
-    if (new Date(ms).toISOString().slice(0, 10) !== value) return undefined;
-    return ms / DAY_MS;
+    const date = parseIsoDate(value);
+    if (date === undefined) return undefined;
+    const days = daysFromCivil(date);
+    // Only the canonical spelling: 2026-02-30 (no such day) or +002026-01-01 (should be 2026-01-01).
+    return days >= MIN_INT && days <= MAX_INT && isoDateText(date) === value ? days : undefined;
   }
   override _resolve(writer: avro.Type) {
     return resolveFrom(this, writer, () => true);
@@ -214,11 +286,10 @@ abstract class TimeOfDayType extends avro.types.LogicalType {
   protected abstract readonly unit: 1000 | 1;
   protected abstract readonly digits: 3 | 6;
 
-  override _fromValue(value: number | bigint): LocalTime {
+  override _fromValue(value: number | bigint): LocalTime | InvalidValue {
     const micros = Number(value) * this.unit;
     if (!Number.isSafeInteger(micros) || micros < 0 || micros >= MICROS_PER_DAY) {
-      throw new PipelineError(
-        'PAYLOAD_UNDECODABLE',
+      return invalid(
         `time of day out of range: ${value} (${this.digits === 3 ? 'ms' : 'µs'} after midnight)`,
       );
     }
@@ -256,7 +327,7 @@ const LOCAL_MAX_SECONDS = 253_402_300_799;
 abstract class LocalTimestampType extends avro.types.LogicalType {
   protected abstract readonly perSecond: 1000n | 1_000_000n;
 
-  override _fromValue(value: number | bigint): LocalTimestamp {
+  override _fromValue(value: number | bigint): LocalTimestamp | InvalidValue {
     const big = BigInt(value);
     let seconds = big / this.perSecond;
     let fraction = big % this.perSecond;
@@ -266,7 +337,7 @@ abstract class LocalTimestampType extends avro.types.LogicalType {
       seconds -= 1n;
     }
     if (seconds < LOCAL_MIN_SECONDS || seconds > LOCAL_MAX_SECONDS) {
-      throw new PipelineError('PAYLOAD_UNDECODABLE', `local timestamp ${value} is outside the years 1–9999`);
+      return invalid(`local timestamp ${value} is outside the years 1–9999`);
     }
     const digits = this.perSecond === 1000n ? 3 : 6;
     const date = new Date(Number(seconds) * 1000).toISOString().slice(0, 19);
@@ -309,9 +380,8 @@ export class UuidType extends avro.types.LogicalType {
    * Canonical (lower-case) on the way in: PostgreSQL's uuid treats `A…` and `a…` as one value, so two
    * spellings of one key must not reach one upsert as two keys. Anything that is not a UUID is refused.
    */
-  override _fromValue(value: string): Uuid {
-    if (!isUuid(value))
-      throw new PipelineError('PAYLOAD_UNDECODABLE', `not a UUID: ${JSON.stringify(value.slice(0, 60))}`);
+  override _fromValue(value: string): Uuid | InvalidValue {
+    if (!isUuid(value)) return invalid(`not a UUID: ${shown(value)}`);
     return value.toLowerCase() as Uuid;
   }
   override _toValue(value: unknown): string | undefined {

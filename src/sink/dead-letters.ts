@@ -4,6 +4,7 @@
  */
 import type pg from 'pg';
 import { classifyDatabaseError } from './database.ts';
+import type { MessageHeader } from './message-headers.ts';
 import { epochMillisText } from './pg-text.ts';
 import { quoteIdentifier } from './sql-identifier.ts';
 
@@ -15,7 +16,8 @@ export interface DeadLetter {
   offset: string;
   key: Buffer | null;
   value: Buffer | null;
-  headers: Readonly<Record<string, string | undefined>>;
+  /** Every header, in the order kafkajs gives them, bytes untouched (see message-headers.ts). */
+  headers: readonly MessageHeader[];
   /** The Kafka timestamp (ms since epoch, kafkajs string): a replayed row's `_kafka_timestamp`. */
   kafkaTimestamp: string | null;
   schemaId: number | null;
@@ -46,52 +48,51 @@ export interface ReadDeadLettersOptions {
 type Queryable = pg.Pool | pg.ClientBase;
 
 const TABLE = quoteIdentifier('dead_letters');
-const COLUMNS = [
-  'consumer_group',
-  'topic',
-  'partition',
-  'offset',
-  'key',
-  'value',
-  'headers',
-  'kafka_timestamp',
-  'schema_id',
-  'error_class',
-  'sql_state',
-  'message',
-];
-const TYPES = [
-  'text',
-  'text',
-  'integer',
-  'bigint',
-  'bytea',
-  'bytea',
-  'jsonb',
-  'timestamptz',
-  'integer',
-  'text',
-  'text',
-  'text',
-];
+/** Bound as one array per column and unnested; the headers travel as one jsonb per row (see HEADERS_JSON). */
+const PARAMETERS = [
+  ['consumer_group', 'text'],
+  ['topic', 'text'],
+  ['partition', 'integer'],
+  ['offset', 'bigint'],
+  ['key', 'bytea'],
+  ['value', 'bytea'],
+  ['headers', 'jsonb'],
+  ['kafka_timestamp', 'timestamptz'],
+  ['schema_id', 'integer'],
+  ['error_class', 'text'],
+  ['sql_state', 'text'],
+  ['message', 'text'],
+] as const;
+const COLUMNS = PARAMETERS.flatMap(([name]) =>
+  name === 'headers' ? ['header_keys', 'header_values'] : [name],
+).map(quoteIdentifier);
+/**
+ * unnest flattens an array of arrays, so the headers of a letter come as a jsonb list of [key, value] in
+ * base64 (value null for a null value) and are split back into the two bytea arrays here, in order.
+ */
+const headerArray = (index: 0 | 1) =>
+  `ARRAY(SELECT decode(h.pair ->> ${index}, 'base64') FROM jsonb_array_elements(u.headers) WITH ORDINALITY AS h(pair, n) ORDER BY h.n)`;
+const SELECTED = PARAMETERS.flatMap(([name]) =>
+  name === 'headers' ? [headerArray(0), headerArray(1)] : [`u.${quoteIdentifier(name)}`],
+);
 const UPDATED = ['schema_id', 'error_class', 'sql_state', 'message'].map(quoteIdentifier);
 // A replayed message that fails again refreshes its dead letter instead of failing the replay.
-const INSERT = `INSERT INTO ${TABLE} (${COLUMNS.map(quoteIdentifier).join(', ')})
-  SELECT * FROM unnest(${TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})
+const INSERT = `INSERT INTO ${TABLE} (${COLUMNS.join(', ')})
+  SELECT ${SELECTED.join(', ')}
+    FROM unnest(${PARAMETERS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')})
+      AS u(${PARAMETERS.map(([name]) => quoteIdentifier(name)).join(', ')})
   ON CONFLICT (consumer_group, topic, partition, ${quoteIdentifier('offset')}) DO UPDATE
   SET ${UPDATED.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}, failed_at = now()`;
 
-/** text and jsonb cannot hold NUL; the raw bytes (bytea) keep everything. */
+/** text cannot hold NUL; the raw bytes (bytea) keep everything. */
 function storable(text: string): string {
   return text.includes('\0') ? text.replaceAll('\0', '\\u0000') : text;
 }
 
-function headersJson(headers: Readonly<Record<string, string | undefined>>): string {
-  const clean: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined) clean[storable(name)] = storable(value);
-  }
-  return JSON.stringify(clean);
+function headersJson(headers: readonly MessageHeader[]): string {
+  return JSON.stringify(
+    headers.map((h) => [h.key.toString('base64'), h.value === null ? null : h.value.toString('base64')]),
+  );
 }
 
 /** A timestamp that is no number is kept out rather than failing the dead letter (the raw bytes matter). */
@@ -108,7 +109,7 @@ function kafkaTimestampText(ms: string | null): string | null {
 /** Inserts dead letters in one statement (one array per column); returns how many were stored. */
 export async function insertDeadLetters(db: Queryable, letters: readonly DeadLetter[]): Promise<number> {
   if (letters.length === 0) return 0;
-  const columns: unknown[][] = COLUMNS.map(() => []);
+  const columns: unknown[][] = PARAMETERS.map(() => []);
   for (const l of letters) {
     const values = [
       l.groupId,
@@ -138,7 +139,8 @@ interface DeadLetterRow {
   offset: string;
   key: Buffer | null;
   value: Buffer | null;
-  headers: Record<string, string>;
+  header_keys: Buffer[];
+  header_values: (Buffer | null)[];
   kafka_timestamp: Date | null;
   schema_id: number | null;
   error_class: string;
@@ -167,7 +169,7 @@ export async function readDeadLetters(
       offset: r.offset,
       key: r.key,
       value: r.value,
-      headers: r.headers,
+      headers: r.header_keys.map((key, i) => ({ key, value: r.header_values[i] ?? null })),
       kafkaTimestamp: r.kafka_timestamp === null ? null : String(r.kafka_timestamp.getTime()),
       schemaId: r.schema_id,
       errorClass: r.error_class,

@@ -9,6 +9,7 @@ import { BatchPlanner, type PlanItem, runPlan } from './batch-plan.ts';
 import { type BisectBudget, writeBisecting } from './bisect.ts';
 import { classifyDatabaseError } from './database.ts';
 import { type DeadLetter, deleteDeadLetters, insertDeadLetters } from './dead-letters.ts';
+import type { MessageHeader } from './message-headers.ts';
 import { lockPartitionOffset, storePartitionOffset } from './offset-store.ts';
 import { createRowMapper, type RowMapper, type SqlText } from './row-mapper.ts';
 import { createTableWriter, type TableWriter, type WriteStrategy } from './table-writer.ts';
@@ -25,7 +26,8 @@ export interface SinkMessage {
   timestamp: string;
   key: Buffer | null;
   value: Buffer | null;
-  headers: Record<string, string | undefined>;
+  /** Every header, bytes untouched (see message-headers.ts). */
+  headers: readonly MessageHeader[];
   /** What decoding made of it: */
   outcome:
     | { kind: 'row'; value: Record<string, unknown>; schemaId: number }

@@ -4,9 +4,10 @@
  */
 import type avro from 'avsc';
 import type { CatalogEntry } from '../contracts/catalog.ts';
+import { daysFromCivil, parseIsoDate } from '../contracts/civil-date.ts';
 import { PipelineError, PoisonMessageError } from '../errors.ts';
 import { type ColumnKind, type ColumnSpec, fieldColumns, METADATA_COLUMNS } from './column-types.ts';
-import { byteaText, epochMillisText, jsonText, microsText, millisText } from './pg-text.ts';
+import { byteaText, dateText, epochMillisText, jsonText, microsText, millisText } from './pg-text.ts';
 
 /** A column value as PostgreSQL text; null is SQL NULL. */
 export type SqlText = string | null;
@@ -40,8 +41,23 @@ export interface RowMapper {
 type Converter = (value: unknown) => string;
 
 function refuse(expected: string, value: unknown): never {
-  const shown = typeof value === 'bigint' ? `${value}n` : typeof value;
+  const shown =
+    typeof value === 'bigint'
+      ? `${value}n`
+      : typeof value === 'number'
+        ? `number ${value}`
+        : value === null
+          ? 'null'
+          : typeof value === 'object'
+            ? `an object (${Object.prototype.toString.call(value).slice(8, -1)})`
+            : typeof value;
   throw new PoisonMessageError('ROW_REJECTED', `expected ${expected}, got ${shown}`);
+}
+
+/** Why converting failed, for a cause that says what was wrong whatever was thrown. */
+function reasonOf(error: unknown): string {
+  if (error instanceof PipelineError) return error.message;
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 const INTEGER_TEXT = /^-?\d+$/;
@@ -66,7 +82,7 @@ const converters: Record<ColumnKind, Converter> = {
   decimal: (v) => (typeof v === 'string' ? v : refuse('a decimal string', v)),
   'timestamp-millis': (v) => (v instanceof Date ? millisText(v) : refuse('a Date', v)),
   'timestamp-micros': (v) => (typeof v === 'bigint' ? microsText(v) : refuse('a bigint of microseconds', v)),
-  date: (v) => (typeof v === 'string' ? v : refuse('a YYYY-MM-DD string', v)),
+  date: (v) => (typeof v === 'string' ? dateText(v) : refuse('a YYYY-MM-DD string', v)),
   // Already PostgreSQL's text from the logical types (HH:MM:SS.f, YYYY-MM-DDTHH:MM:SS.f): no zone to apply.
   time: (v) => (typeof v === 'string' ? v : refuse('an HH:MM:SS time string', v)),
   'local-timestamp': (v) => (typeof v === 'string' ? v : refuse('a local timestamp string', v)),
@@ -78,9 +94,10 @@ const converters: Record<ColumnKind, Converter> = {
 };
 
 /**
- * True when JSON.stringify writes a nested value of this type exactly as jsonText would: no bigint (it would
- * throw), no bytes (it would write `{"type":"Buffer",…}`), no float (NaN would become null). Dates and
- * decimal strings come out the same. The native serialiser is several times faster.
+ * True when JSON.stringify writes a nested value of this type exactly as jsonText would: no bytes (it would
+ * write `{"type":"Buffer",…}`), no float (NaN would become null). Dates and decimal strings come out the
+ * same. A long beyond 2^53 is a bigint, on which JSON.stringify throws: the caller then falls back to
+ * jsonText, which writes it with all its digits. The native serialiser is several times faster.
  */
 const PLAIN_LOGICAL = new Set([
   'logical:decimal',
@@ -115,7 +132,10 @@ function versionValue(v: unknown): bigint | null {
   if (typeof v === 'bigint') return v;
   if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
   if (v instanceof Date && !Number.isNaN(v.getTime())) return BigInt(v.getTime());
-  if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v)) return BigInt(Date.parse(v));
+  if (typeof v === 'string') {
+    const date = parseIsoDate(v);
+    if (date !== undefined) return BigInt(daysFromCivil(date)) * 86_400_000n;
+  }
   return refuse('an integer, timestamp or date version', v);
 }
 
@@ -136,7 +156,14 @@ export function createRowMapper(entry: CatalogEntry): RowMapper {
   const fieldConverters = fields.map((column, i) => {
     const convert =
       column.kind === 'json' && plainJson(fieldTypes[i]!)
-        ? (v: unknown) => JSON.stringify(v)
+        ? (v: unknown) => {
+            try {
+              return JSON.stringify(v);
+            } catch {
+              // A bigint (a long beyond 2^53) somewhere inside: written exactly by the slower path.
+              return jsonText(v);
+            }
+          }
         : converters[column.kind];
     const { name, nullable } = column;
     return (value: unknown): SqlText => {
@@ -149,13 +176,12 @@ export function createRowMapper(entry: CatalogEntry): RowMapper {
       try {
         return convert(value);
       } catch (error) {
-        if (error instanceof PoisonMessageError) {
-          throw new PoisonMessageError('ROW_REJECTED', `field ${name}: ${error.message}`, {
-            cause: error,
-            details: { field: name },
-          });
-        }
-        throw error;
+        // Whatever a converter throws is about this value, never a reason to stop the consumer: a dead
+        // letter that names the field and what was wrong.
+        throw new PoisonMessageError('ROW_REJECTED', `field ${name}: ${reasonOf(error)}`, {
+          cause: error,
+          details: { field: name },
+        });
       }
     };
   });
@@ -185,11 +211,26 @@ export function createRowMapper(entry: CatalogEntry): RowMapper {
       for (let i = 0; i < fieldCount; i++) row[i] = fieldConverters[i]!(value[names[i]!]);
       row[fieldCount] = String(meta.partition);
       row[fieldCount + 1] = meta.offset;
-      row[fieldCount + 2] = kafkaTimestamp(meta.timestamp);
+      try {
+        row[fieldCount + 2] = kafkaTimestamp(meta.timestamp);
+      } catch (error) {
+        throw new PoisonMessageError('ROW_REJECTED', `the message's Kafka timestamp: ${reasonOf(error)}`, {
+          cause: error,
+          details: { field: '_kafka_timestamp' },
+        });
+      }
       return row;
     },
     versionOf(value) {
-      return versionField === undefined ? null : versionValue(value[versionField]);
+      if (versionField === undefined) return null;
+      try {
+        return versionValue(value[versionField]);
+      } catch (error) {
+        throw new PoisonMessageError('ROW_REJECTED', `version field ${versionField}: ${reasonOf(error)}`, {
+          cause: error,
+          details: { field: versionField },
+        });
+      }
     },
     keyOf(row) {
       return normalizeKey(row[keyIndex] ?? '');

@@ -20,7 +20,9 @@ const ALL = [
   '20251128140400000_orders-v2',
   '20251128150000000_dead-letters-kafka-timestamp',
   '20251129150000000_shipments',
+  '20261129150000000_dead-letters-raw-headers',
 ];
+const LAST = ALL.length - 1;
 
 async function tables(pool: import('pg').Pool): Promise<string[]> {
   const { rows } = await pool.query<{ t: string }>(
@@ -39,10 +41,10 @@ test('migrations go up, down to zero and up again in their own schema; the gate 
   t.deepEqual(await tables(pool), ['dead_letters', 'orders', 'page_views', 'pipeline_offsets', 'shipments']);
   t.deepEqual(await checkDatabaseContract(pool, catalog, migrationsDir), []);
 
-  t.deepEqual(await migrateDown(settings, { migrationsDir }), [ALL[6]], 'down is one step by default');
+  t.deepEqual(await migrateDown(settings, { migrationsDir }), [ALL[LAST]], 'down is one step by default');
   t.deepEqual(
     await migrateDown(settings, { migrationsDir, count: Number.POSITIVE_INFINITY }),
-    ALL.slice(0, 6).reverse(),
+    ALL.slice(0, LAST).reverse(),
   );
   t.deepEqual(await tables(pool), []);
   t.deepEqual(await migrationStatus(settings, migrationsDir), {
@@ -59,7 +61,7 @@ test('migrations go up, down to zero and up again in their own schema; the gate 
 
 test('the gate names pending migrations and what they would add', async (t) => {
   const { settings, pool } = await migratedSchema(t, 'gate');
-  await migrateDown(settings, { migrationsDir, count: 3 });
+  await migrateDown(settings, { migrationsDir, count: 4 });
   const problems = await checkDatabaseContract(pool, catalog, migrationsDir);
   t.deepEqual(
     problems.map((p) => `${p.kind} ${p.subject}`),
@@ -67,6 +69,9 @@ test('the gate names pending migrations and what they would add', async (t) => {
       'migration-pending 20251128140400000_orders-v2',
       'migration-pending 20251128150000000_dead-letters-kafka-timestamp',
       'migration-pending 20251129150000000_shipments',
+      'migration-pending 20261129150000000_dead-letters-raw-headers',
+      'column-missing dead_letters.header_keys',
+      'column-missing dead_letters.header_values',
       'column-missing dead_letters.kafka_timestamp',
       'enum-check orders.status',
       'column-missing orders.coupon_code',
@@ -74,7 +79,7 @@ test('the gate names pending migrations and what they would add', async (t) => {
       'table-missing shipments',
     ],
   );
-  t.regex(problems[4]!.message, /refuses the symbol\(s\) REFUNDED/);
+  t.regex(problems[7]!.message, /refuses the symbol\(s\) REFUNDED/);
   const error = await t.throwsAsync(assertDatabaseContract(pool, catalog, migrationsDir), {
     instanceOf: PipelineError,
   });
@@ -184,11 +189,43 @@ test('pipeline migrate up|down|status and pipeline check', async (t) => {
   t.is((await pipeline(schema, 'check')).stdout, 'database  OK\nregistry  OK\n');
 
   const down = await pipeline(schema, 'migrate', 'down', '--count', '2');
-  t.is(down.stdout, `reverted  ${ALL[6]}\nreverted  ${ALL[5]}\n`);
+  t.is(down.stdout, `reverted  ${ALL[LAST]}\nreverted  ${ALL[LAST - 1]}\n`);
   const status = await pipeline(schema, 'migrate', 'status');
   t.regex(
     status.stdout,
-    new RegExp(`5 applied, 2 pending\\n(.|\\n)*pending   ${ALL[5]}\\npending   ${ALL[6]}\\n$`),
+    new RegExp(
+      `${LAST - 1} applied, 2 pending\\n(.|\\n)*pending   ${ALL[LAST - 1]}\\npending   ${ALL[LAST]}\\n$`,
+    ),
   );
   t.is((await pipeline(schema, 'migrate', 'sideways')).code, 2);
+});
+
+test('the raw-headers migration carries the old jsonb headers over, and back on down', async (t) => {
+  const { settings, pool } = await migratedSchema(t, 'hdr');
+  t.deepEqual(await migrateDown(settings, { migrationsDir }), [ALL[LAST]]);
+  await pool.query(
+    `INSERT INTO dead_letters (consumer_group, topic, partition, "offset", headers, error_class, message)
+     VALUES ('g', 't', 0, 1, '{"trace": "t-1", "é": "x,y"}', 'E', 'm'), ('g', 't', 0, 2, '{}', 'E', 'm')`,
+  );
+  t.deepEqual(await migrateUp(settings, { migrationsDir }), [ALL[LAST]]);
+  const up = await pool.query(`SELECT header_keys, header_values FROM dead_letters ORDER BY "offset"`);
+  t.deepEqual(up.rows[0], {
+    header_keys: [Buffer.from('é'), Buffer.from('trace')],
+    header_values: [Buffer.from('x,y'), Buffer.from('t-1')],
+  });
+  t.deepEqual(up.rows[1], { header_keys: [], header_values: [] });
+
+  await pool.query(
+    `UPDATE dead_letters SET header_keys = ARRAY['\\x6e'::bytea, '\\x6e'::bytea], header_values = ARRAY['\\x00ff'::bytea, NULL] WHERE "offset" = 2`,
+  );
+  await t.throwsAsync(
+    pool.query(`UPDATE dead_letters SET header_keys = ARRAY['\\x6e'::bytea] WHERE "offset" = 2`),
+    { message: /dead_letters_header_pairs/ },
+    'one value per key',
+  );
+  t.deepEqual(await migrateDown(settings, { migrationsDir }), [ALL[LAST]]);
+  const down = await pool.query(`SELECT headers FROM dead_letters ORDER BY "offset"`);
+  t.deepEqual(down.rows[0].headers, { trace: 't-1', é: 'x,y' });
+  t.deepEqual(down.rows[1].headers, { n: null }, 'the last of a repeated key wins going down');
+  await migrateUp(settings, { migrationsDir });
 });

@@ -2,8 +2,12 @@ import test from 'ava';
 import { PipelineError, PoisonMessageError, TransientError } from '../../src/errors.ts';
 import { createPool } from '../../src/sink/database.ts';
 import { readDeadLetters } from '../../src/sink/dead-letters.ts';
+import { textHeaders } from '../../src/sink/message-headers.ts';
 import { readNextOffsets, type SinkMessage, writePartitionBatch } from '../../src/sink/partition-writer.ts';
+import { createRowMapper } from '../../src/sink/row-mapper.ts';
+import { quoteIdentifier } from '../../src/sink/sql-identifier.ts';
 import type { WriteStrategy } from '../../src/sink/table-writer.ts';
+import { allTypesEntry } from '../support/all-types.ts';
 import { config, uniqueName } from '../support/services.ts';
 import {
   migratedSchema,
@@ -248,7 +252,9 @@ const refusedRows = test.macro({
     const messages: SinkMessage[] = [];
     for (let offset = 0; offset < 40; offset++) {
       const bad = offset === 3 ? { url: 'nul\u0000byte' } : offset === 31 ? { session_id: 'x\u0000' } : {};
-      messages.push(rowMessage(pageViews, offset, pageView(bad), { headers: { n: String(offset) } }));
+      messages.push(
+        rowMessage(pageViews, offset, pageView(bad), { headers: textHeaders([['n', String(offset)]]) }),
+      );
     }
     const result = await writePartitionBatch(pool, {
       groupId,
@@ -272,7 +278,7 @@ const refusedRows = test.macro({
     );
     t.deepEqual(dead[0]!.value, messages[3]!.value, 'raw bytes untouched');
     t.deepEqual(dead[0]!.key, messages[3]!.key);
-    t.deepEqual(dead[0]!.headers, { n: '3' });
+    t.deepEqual(dead[0]!.headers, textHeaders([['n', '3']]));
     t.is(dead[0]!.schemaId, 41);
     t.regex(dead[0]!.message, /0x00/);
   },
@@ -329,7 +335,7 @@ test('poison outcomes land in dead_letters with their raw bytes; the offset move
     errorClass: 'PoisonMessageError:PAYLOAD_UNDECODABLE',
     sqlState: null,
     message: 'truncated body',
-    headers: { source: 'test' },
+    headers: textHeaders([['source', 'test']]),
   });
   t.deepEqual(dead[0]!.value, garbage);
   t.like(dead[1], { offset: '12', errorClass: 'PoisonMessageError:ROW_REJECTED', value: null });
@@ -809,4 +815,142 @@ test('property: random upsert streams with refusals and tombstones give the same
     );
     t.is(dead.rows[0]!.n, dead.rows[0]!.d, 'no offset dead-lettered twice');
   }
+});
+
+/** The all-types table, created from the mapper's own columns (the mapping under test is column-types.ts). */
+async function allTypesTable(pool: import('pg').Pool): Promise<void> {
+  const mapper = createRowMapper(allTypesEntry());
+  const columns = mapper.columns.map(
+    (c) => `${quoteIdentifier(c.name)} ${c.pgType}${c.nullable ? '' : ' NOT NULL'}`,
+  );
+  await pool.query(
+    `CREATE TABLE all_types (${columns.join(', ')}, _ingested_at timestamptz NOT NULL DEFAULT now(),
+       PRIMARY KEY (_kafka_partition, _kafka_offset))`,
+  );
+}
+
+const BASE = {
+  id: '0b3f2a51-2f6c-4c4e-9a57-4d3c4ab1e001',
+  flag: false,
+  small: 0,
+  big: 0,
+  single: 0,
+  double: 0,
+  label: 'x',
+  colour: 'RED',
+  raw: Buffer.from([]),
+  four: Buffer.from('abcd'),
+  amount: '0.000',
+  fixed_amount: '0',
+  at_ms: new Date(0),
+  at_us: 0n,
+  day: '1970-01-01',
+  nested: { when_us: 0n, when_ms: new Date(0), price: '0.00', blob: Buffer.from([]) },
+  list: [],
+  tags: {},
+  maybe_text: null,
+  maybe_day: null,
+  maybe_amount: null,
+  text_or_long: null,
+  text_or_number: 'x',
+  maybe_us_last: null,
+  time_ms: '12:00:00.000',
+  time_us: '12:00:00.000001',
+  local_ms: '2026-01-01T00:00:00.000',
+  local_us: '2026-01-01T00:00:00.000001',
+  either_record: { 'test.Left': { l: 0.5 } },
+  deep: { d2: { d3: { at: '2026-01-01T00:00:00.000000', time: '12:00:00.500', x: 0.1 } } },
+};
+
+/** [field, value, what PostgreSQL reads back as text (UTC, ISO)]: the limits of each type, written by hand. */
+const LIMITS: Array<[string, unknown, string, string?]> = [
+  ['day', '+5874897-12-31', '5874897-12-31'],
+  ['day', '-004713-11-24', '4714-11-24 BC'],
+  ['day', '+010000-01-01', '10000-01-01'],
+  ['day', '0000-01-01', '0001-01-01 BC'],
+  ['maybe_day', '-000001-12-31', '0002-12-31 BC'],
+  ['at_us', 2n ** 63n - 1n, '294247-01-10 04:00:54.775807+00'],
+  ['at_us', -210_866_803_200_000_000n, '4714-11-24 00:00:00+00 BC'],
+  ['at_us', 253_402_300_800_000_000n, '10000-01-01 00:00:00+00'],
+  ['maybe_us_last', -62_135_596_800_000_001n, '0001-12-31 23:59:59.999999+00 BC'],
+  ['at_ms', new Date(8.64e15), '275760-09-13 00:00:00+00'],
+  ['at_ms', new Date(-210_866_803_200_000), '4714-11-24 00:00:00+00 BC'],
+  ['big', 2n ** 63n - 1n, '9223372036854775807'],
+  ['big', -(2n ** 63n), '-9223372036854775808'],
+  ['double', -0, '-0'],
+  ['double', Number.NaN, 'NaN'],
+  ['double', Number.NEGATIVE_INFINITY, '-Infinity'],
+  ['double', 5e-324, '5e-324'],
+  ['double', 1.7976931348623157e308, '1.7976931348623157e+308'],
+  ['single', -0, '-0'],
+  ['single', 3.4028234663852886e38, '3.4028235e+38'],
+  ['amount', '9999999.999', '9999999.999'],
+  ['amount', '-0.001', '-0.001'],
+  ['label', '', ''],
+  ['label', 'ü\u2028🎉\\N\t', 'ü\u2028🎉\\N\t'],
+  ['list', [2n ** 63n - 1n, -(2n ** 63n), 0], '[9223372036854775807, -9223372036854775808, 0]'],
+  [
+    'nested',
+    { when_us: 2n ** 63n - 1n, when_ms: new Date(8.64e15), price: '-9999.99', blob: Buffer.from([0]) },
+    '9223372036854775807 +275760-09-13T00:00:00.000Z -9999.99 \\x00',
+    "nested->>'when_us' || ' ' || (nested->>'when_ms') || ' ' || (nested->>'price') || ' ' || (nested->>'blob')",
+  ],
+  ['text_or_long', 2n ** 62n, '4611686018427387904'],
+];
+
+const limitsRoundTrip = test.macro({
+  async exec(t, strategy: WriteStrategy) {
+    const { pool } = await migratedSchema(t);
+    await allTypesTable(pool);
+    const entry = allTypesEntry();
+    const messages = LIMITS.map(([field, value], i) => rowMessage(entry, i, { ...BASE, [field]: value }));
+    t.true(messages.every((m) => m.outcome.kind === 'row'));
+    const result = await writePartitionBatch(pool, { groupId, entry, messages, writeStrategy: strategy });
+    t.like(result, { written: LIMITS.length, deadLettered: 0 });
+    const client = await pool.connect();
+    try {
+      await client.query("SET TIME ZONE 'UTC'");
+      for (const [i, [field, , expected, expression]] of LIMITS.entries()) {
+        const { rows } = await client.query(
+          `SELECT (${expression ?? `${quoteIdentifier(field)}::text`}) AS v FROM all_types WHERE _kafka_offset = $1`,
+          [i],
+        );
+        t.is(rows[0]?.v, expected, `${field} #${i}`);
+      }
+    } finally {
+      client.release();
+    }
+  },
+  title: (_, strategy) =>
+    `values at PostgreSQL's limits read back exactly, ${strategy} (was: 22009 for years past 9999, "outside any calendar", TypeError on nested bigints)`,
+});
+test(limitsRoundTrip, 'copy');
+test(limitsRoundTrip, 'unnest');
+
+test('dead-letter headers keep every value\'s bytes, repeated keys and null values (was: UTF-8 text, repeats joined with ",", NUL as text)', async (t) => {
+  const { pool } = await migratedSchema(t);
+  const headers = [
+    { key: Buffer.from('trace'), value: Buffer.from([0xff, 0xfe, 0x00, 0xed, 0xa0, 0x80]) },
+    { key: Buffer.from('trace'), value: Buffer.from('second, with a comma') },
+    { key: Buffer.from('nul\u0000key'), value: null },
+    { key: Buffer.from('empty'), value: Buffer.alloc(0) },
+    { key: Buffer.from('é'), value: Buffer.from('\u0000') },
+  ];
+  const message = {
+    ...poisonMessage(
+      pageViews,
+      5,
+      Buffer.from([1, 2, 3]),
+      new PoisonMessageError('PAYLOAD_UNDECODABLE', 'x'),
+    ),
+    headers,
+  };
+  const result = await writePartitionBatch(pool, { groupId, entry: pageViews, messages: [message] });
+  t.like(result, { deadLettered: 1 });
+  const [letter] = await readDeadLetters(pool, { groupId, limit: 10 });
+  t.deepEqual(letter!.headers, headers);
+  const none = { ...tombstoneMessage(pageViews, 6, ''), key: null, headers: [] };
+  await writePartitionBatch(pool, { groupId, entry: pageViews, messages: [none] });
+  const letters = await readDeadLetters(pool, { groupId, limit: 10 });
+  t.deepEqual(letters[1]?.headers, [], 'no headers: an empty list');
 });

@@ -2,6 +2,7 @@
  * What the sink's integration tests share: a freshly migrated PostgreSQL schema per test, and messages as
  * the consumer hands them to writePartitionBatch (values decoded by avsc, raw bytes in the wire format).
  */
+
 import { randomUUID } from 'node:crypto';
 import type { ExecutionContext } from 'ava';
 import type pg from 'pg';
@@ -9,6 +10,7 @@ import type { DatabaseSettings } from '../../src/config.ts';
 import { type CatalogEntry, entryFor, loadCatalog } from '../../src/contracts/catalog.ts';
 import type { PoisonMessageError } from '../../src/errors.ts';
 import { createPool } from '../../src/sink/database.ts';
+import { type MessageHeader, textHeaders } from '../../src/sink/message-headers.ts';
 import { migrateUp } from '../../src/sink/migrations.ts';
 import type { SinkMessage } from '../../src/sink/partition-writer.ts';
 import { quoteIdentifier } from '../../src/sink/sql-identifier.ts';
@@ -55,7 +57,7 @@ export interface MessageOptions {
   partition?: number;
   /** Default: 2026-01-01T00:00:00.000Z plus the offset in ms. */
   timestamp?: string;
-  headers?: Record<string, string | undefined>;
+  headers?: readonly MessageHeader[];
   /** Skip avsc: hand the value over as given (a value avsc would refuse, to make PostgreSQL refuse it). */
   raw?: boolean;
 }
@@ -78,7 +80,7 @@ export function rowMessage(
     timestamp: options.timestamp ?? String(Date.UTC(2026, 0, 1) + offset),
     key: Buffer.from(String(value[entry.key])),
     value: bytes,
-    headers: options.headers ?? { 'trace-id': `t-${offset}` },
+    headers: options.headers ?? textHeaders([['trace-id', `t-${offset}`]]),
     outcome: { kind: 'row', value: decoded, schemaId: SCHEMA_ID },
   };
 }
@@ -96,7 +98,7 @@ export function tombstoneMessage(
     timestamp: String(Date.UTC(2026, 0, 1) + offset),
     key: Buffer.from(key),
     value: null,
-    headers: {},
+    headers: [],
     outcome: { kind: 'tombstone' },
   };
 }
@@ -115,7 +117,7 @@ export function poisonMessage(
     timestamp: String(Date.UTC(2026, 0, 1) + offset),
     key: null,
     value: bytes,
-    headers: { source: 'test' },
+    headers: textHeaders([['source', 'test']]),
     outcome: { kind: 'poison', error, schemaId: 999 },
   };
 }

@@ -149,3 +149,94 @@ test('keys and versions for the in-batch dedupe', (t) => {
   t.is(mapper.keyFromMessageKey(Buffer.from('0B3F2A51-2F6C-4C4E-9A57-4D3C4AB1E001')), mapper.keyOf(row));
   t.is(mapper.versionOf(sample({ big: 17 })), 17n);
 });
+
+test('a nested long beyond 2^53 is written with all its digits (was: TypeError from the JSON fast path, the consumer stopped)', (t) => {
+  const mapper = createRowMapper(entry);
+  const value = decoded(sample({ list: [2n ** 63n - 1n, -(2n ** 63n), 1], text_or_long: 2n ** 60n }));
+  const row = mapper.toRow(value, meta);
+  const column = (name: string) => row[mapper.columns.findIndex((c) => c.name === name)];
+  t.is(column('list'), '[9223372036854775807,-9223372036854775808,1]');
+  t.is(column('text_or_long'), '1152921504606846976');
+  const nested = { when_us: 2n ** 62n, when_ms: new Date(0), price: '1.00', blob: Buffer.from([]) };
+  t.regex(column('nested') ?? '', /^\{"when_us":1767225600000001/, 'plain nested record unchanged');
+  t.is(JSON.parse(jsonText(nested)).when_us, 2 ** 62);
+});
+
+test('days past 9999 and before year 1 are written as PostgreSQL reads them (was: 22009 time zone displacement out of range)', (t) => {
+  const mapper = createRowMapper(entry);
+  const day = (iso: string) => {
+    const row = mapper.toRow(sample({ day: iso }), meta);
+    return row[mapper.columns.findIndex((c) => c.name === 'day')];
+  };
+  t.is(day('+010000-01-01'), '10000-01-01');
+  t.is(day('+5874897-12-31'), '5874897-12-31');
+  t.is(day('0000-12-31'), '0001-12-31 BC');
+  t.is(day('-004713-11-24'), '4714-11-24 BC');
+  t.throws(() => day('+5874898-01-01'), {
+    instanceOf: PoisonMessageError,
+    message: /field day: date \+5874898-01-01 is outside what PostgreSQL's date holds/,
+  });
+  t.throws(() => day('-004713-11-23'), { instanceOf: PoisonMessageError, message: /field day: .*outside/ });
+  // Every int of days decodes, exactly, to the ISO text (expanded beyond 9999).
+  const dayType = (entry.reader.type as import('avsc').types.RecordType).fields.find(
+    (f) => f.name === 'day',
+  )!.type;
+  const intType = (dayType as import('avsc').types.LogicalType).underlyingType;
+  t.is(dayType.fromBuffer(intType.toBuffer(2_932_897)), '+010000-01-01');
+  t.is(dayType.fromBuffer(intType.toBuffer(-719_529)), '-000001-12-31');
+  t.is(dayType.fromBuffer(intType.toBuffer(2 ** 31 - 1)), '+5881580-07-11');
+  t.is(dayType.fromBuffer(intType.toBuffer(-(2 ** 31))), '-5877641-06-23');
+  t.is(dayType.toBuffer('+010000-01-01').compare(intType.toBuffer(2_932_897)), 0, 'and encodes back');
+});
+
+test('instants over timestamptz\'s whole range are written exactly (was: "outside any calendar" for values PostgreSQL holds)', (t) => {
+  t.is(microsText(2n ** 63n - 1n), '294247-01-10 04:00:54.775807+00');
+  t.is(microsText(-210_866_803_200_000_000n), '4714-11-24 00:00:00.000000+00 BC');
+  t.is(microsText(8_640_000_000_000_000_001n), '275760-09-13 00:00:00.000001+00');
+  t.throws(() => microsText(-210_866_803_200_000_001n), {
+    instanceOf: PoisonMessageError,
+    message: /outside what PostgreSQL's timestamptz holds/,
+  });
+  t.is(millisText(new Date(8.64e15)), '275760-09-13 00:00:00.000000+00');
+  t.is(millisText(new Date(-210_866_803_200_000)), '4714-11-24 00:00:00.000000+00 BC');
+  t.throws(() => millisText(new Date(-210_866_803_200_001)), { instanceOf: PoisonMessageError });
+  const mapper = createRowMapper(entry);
+  t.throws(() => mapper.toRow(sample({ at_us: -(2n ** 63n) }), meta), {
+    message: /^field at_us: timestamp -9223372036854775808 µs since 1970 is outside/,
+  });
+});
+
+test('every cause names the field and what was wrong, whatever the converter threw (was: "Cannot convert undefined to a BigInt")', (t) => {
+  const mapper = createRowMapper(entry);
+  const cases: Array<[Record<string, unknown>, RegExp]> = [
+    [{ nested: { bad: Symbol('s') } }, /^field nested: at \["bad"\]: a symbol cannot be written as JSON$/],
+    [
+      { nested: { when_us: 1n, when_ms: new Date(Number.NaN), price: '1.00', blob: Buffer.from([]) } },
+      /^field nested: at \["when_ms"\]: an invalid Date cannot be written as JSON$/,
+    ],
+    [{ day: 'soon' }, /^field day: "soon" is not an ISO date$/],
+    [{ at_ms: new Date(Number.NaN) }, /^field at_ms: timestamp is an invalid Date$/],
+    [{ raw: 'text' }, /^field raw: expected bytes, got string$/],
+  ];
+  for (const [override, cause] of cases) {
+    const error = t.throws(() => mapper.toRow(sample(override), meta), { instanceOf: PoisonMessageError });
+    t.regex(error.message, cause);
+    t.is(error.code, 'ROW_REJECTED');
+  }
+  t.throws(() => mapper.toRow(sample(), { ...meta, timestamp: 'x' }), {
+    message: /^the message's Kafka timestamp: /,
+    instanceOf: PoisonMessageError,
+  });
+  const upsert = createRowMapper(allTypesEntry('upsert'));
+  t.throws(() => upsert.versionOf(sample({ big: 'x' })), {
+    message: /^version field big: expected an integer/,
+    instanceOf: PoisonMessageError,
+  });
+});
+
+test('a negative zero keeps its sign in real and double precision columns', (t) => {
+  const mapper = createRowMapper(entry);
+  const row = mapper.toRow(sample({ single: -0, double: -0 }), meta);
+  t.is(row[mapper.columns.findIndex((c) => c.name === 'single')], '-0');
+  t.is(row[mapper.columns.findIndex((c) => c.name === 'double')], '-0');
+});
