@@ -70,7 +70,8 @@ test('the broker advertises what the host connects to, with the local stack brok
   t.is(kafka.KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR, '1');
   t.is(kafka.KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS, '0');
   // Karapace and the pipeline container reach the broker on its compose-network listener.
-  const internal = kafka.KAFKA_ADVERTISED_LISTENERS?.split(',').find((l) => l.startsWith('DOCKER://'));
+  const internal =
+    kafka.KAFKA_ADVERTISED_LISTENERS?.split(',').find((l) => l.startsWith('DOCKER://')) ?? 'none';
   t.is(internal, `DOCKER://${env('registry').KARAPACE_BOOTSTRAP_URI}`);
   t.is(`DOCKER://${env('pipeline').KAFKA_BROKERS}`, internal);
 });
