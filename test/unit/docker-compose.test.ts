@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { parse } from 'yaml';
-import { parseStackSettings, projectRoot } from '../../src/config.ts';
+import { parseConfig, parseStackSettings, projectRoot } from '../../src/config.ts';
 import { parseEnvFile } from '../../src/env-file.ts';
 import { kafkaService } from '../../src/stack/kafka-service.ts';
 import { postgresService } from '../../src/stack/postgres-service.ts';
@@ -139,4 +139,12 @@ test('the Dockerfile runs as node on an exactly pinned slim base, the pipeline C
   t.regex(runtime, /^ENTRYPOINT \["node", "\/app\/bin\/pipeline\.js"\]$/m);
   t.regex(runtime, /^CMD \["consume"\]$/m);
   t.notRegex(runtime, /COPY (--from=build \/app\/)?src /, 'no TypeScript sources in the runtime image');
+});
+
+test('the pipeline configuration accepts compose.env on the host and the pipeline container settings', (t) => {
+  t.notThrows(() => parseConfig(composeEnv));
+  // A non-loopback PostgreSQL without TLS is refused unless opted in: the container must say so.
+  const container = parseConfig(env('pipeline'));
+  t.deepEqual(container.kafka.brokers, ['kafka:29092']);
+  t.is(container.registry.url, `http://registry:${defaults.registryPort}`);
 });
