@@ -1,5 +1,6 @@
 /**
- * `pipeline <command>`: the one entry point, and the only place that prints for people.
+ * `pipeline <command>`: the one entry point, and the only place that prints for people. Importing this
+ * module runs nothing: bin/pipeline.js calls `main` with the process arguments and sets the exit code.
  */
 import { parseArgs } from 'node:util';
 import { ConfigurationError, PipelineError, UsageError } from '../errors.ts';
@@ -78,5 +79,3 @@ export async function main(argv: string[]): Promise<number> {
     return exitCodeOf(error);
   }
 }
-
-process.exitCode = await main(process.argv.slice(2));

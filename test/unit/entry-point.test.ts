@@ -1,22 +1,33 @@
 import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import test from 'ava';
-import { entryPoint } from '../../bin/entry-point.js';
+import test, { type ExecutionContext } from 'ava';
+import { entryPoint, projectRoot, tsxInstalled } from '../../bin/entry-point.js';
 
-test('the compiled entry runs only while the build is newer than every source', (t) => {
+/** A checkout with src/cli/main.ts and its compiled dist/src/cli/main.js, both at second 1000. */
+function checkout(t: ExecutionContext, options: { src?: boolean; compiled?: boolean } = {}): string {
   const root = mkdtempSync(join(tmpdir(), 'entry-point-'));
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
-  const at = (path: string, seconds: number) => utimesSync(path, seconds, seconds);
-  mkdirSync(join(root, 'src', 'cli'), { recursive: true });
-  mkdirSync(join(root, 'dist', 'src', 'cli'), { recursive: true });
-  writeFileSync(join(root, 'src', 'cli', 'main.ts'), '');
-  writeFileSync(join(root, 'dist', 'src', 'cli', 'main.js'), '');
-  for (const dir of ['src', 'src/cli']) at(join(root, dir), 1000);
-  at(join(root, 'src', 'cli', 'main.ts'), 1000);
+  if (options.src ?? true) {
+    mkdirSync(join(root, 'src', 'cli'), { recursive: true });
+    writeFileSync(join(root, 'src', 'cli', 'main.ts'), '');
+    for (const path of ['src', 'src/cli', 'src/cli/main.ts']) at(join(root, path), 1000);
+  }
+  if (options.compiled ?? true) {
+    mkdirSync(join(root, 'dist', 'src', 'cli'), { recursive: true });
+    writeFileSync(join(root, 'dist', 'src', 'cli', 'main.js'), '');
+  }
+  return root;
+}
 
+function at(path: string, seconds: number): void {
+  utimesSync(path, seconds, seconds);
+}
+
+test('the compiled entry runs only while the build is newer than every source', (t) => {
+  const root = checkout(t);
   t.deepEqual(
-    entryPoint('src/cli/main.ts', root),
+    entryPoint('src/cli/main.ts', root, true),
     {
       path: join(root, 'src', 'cli', 'main.ts'),
       execArgv: ['--import', 'tsx'],
@@ -26,15 +37,44 @@ test('the compiled entry runs only while the build is newer than every source', 
 
   writeFileSync(join(root, 'dist', '.built'), '');
   at(join(root, 'dist', '.built'), 2000);
-  t.deepEqual(entryPoint('src/cli/main.ts', root), {
+  t.deepEqual(entryPoint('src/cli/main.ts', root, true), {
     path: join(root, 'dist', 'src', 'cli', 'main.js'),
     execArgv: [],
   });
 
   // An edit after the build, or a file added or removed (its folder changes), makes the build stale.
   at(join(root, 'src', 'cli', 'main.ts'), 3000);
-  t.is(entryPoint('src/cli/main.ts', root).execArgv.length, 2);
+  t.is(entryPoint('src/cli/main.ts', root, true).execArgv.length, 2);
   at(join(root, 'src', 'cli', 'main.ts'), 1000);
   at(join(root, 'src', 'cli'), 3000);
-  t.is(entryPoint('src/cli/main.ts', root).execArgv.length, 2);
+  t.is(entryPoint('src/cli/main.ts', root, true).execArgv.length, 2);
+});
+
+test('an installed package (dist/ without src/) runs its build, stamp or not, without tsx', (t) => {
+  const root = checkout(t, { src: false });
+  t.deepEqual(entryPoint('src/cli/main.ts', root, false), {
+    path: join(root, 'dist', 'src', 'cli', 'main.js'),
+    execArgv: [],
+  });
+});
+
+test('without tsx a stale build still runs, with a warning (was: ERR_MODULE_NOT_FOUND for tsx)', (t) => {
+  const root = checkout(t);
+  const entry = entryPoint('src/cli/main.ts', root, false);
+  t.is(entry.path, join(root, 'dist', 'src', 'cli', 'main.js'));
+  t.deepEqual(entry.execArgv, []);
+  t.regex(entry.warning ?? '', /tsx \(a dev dependency\) is not installed/);
+  t.is(entry.problem, undefined);
+});
+
+test('without tsx and without a build the problem names the ways out (was: ERR_MODULE_NOT_FOUND for tsx)', (t) => {
+  const root = checkout(t, { compiled: false });
+  const entry = entryPoint('src/cli/main.ts', root, false);
+  t.regex(entry.problem ?? '', /not built .*`npm ci`.*`npm run build`.*tarball/);
+});
+
+test('tsx is found from this checkout and not from an empty folder', (t) => {
+  t.true(tsxInstalled(projectRoot));
+  const empty = checkout(t, { src: false, compiled: false });
+  t.false(tsxInstalled(empty));
 });
