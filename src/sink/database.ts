@@ -102,6 +102,39 @@ const NETWORK_CODES = new Set([
   'EHOSTUNREACH',
   'ENETUNREACH',
 ]);
+/**
+ * OpenSSL's certificate verification failures as Node reports them in `code` (Node.js documentation, tls,
+ * "X509 certificate error codes"). A refused certificate is a configuration problem: retrying cannot help.
+ */
+const X509_CODES = new Set([
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_CRL',
+  'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
+  'UNABLE_TO_DECRYPT_CRL_SIGNATURE',
+  'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY',
+  'CERT_SIGNATURE_FAILURE',
+  'CRL_SIGNATURE_FAILURE',
+  'CERT_NOT_YET_VALID',
+  'CERT_HAS_EXPIRED',
+  'CRL_NOT_YET_VALID',
+  'CRL_HAS_EXPIRED',
+  'ERROR_IN_CERT_NOT_BEFORE_FIELD',
+  'ERROR_IN_CERT_NOT_AFTER_FIELD',
+  'ERROR_IN_CRL_LAST_UPDATE_FIELD',
+  'ERROR_IN_CRL_NEXT_UPDATE_FIELD',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'CERT_CHAIN_TOO_LONG',
+  'CERT_REVOKED',
+  'INVALID_CA',
+  'PATH_LENGTH_EXCEEDED',
+  'INVALID_PURPOSE',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'HOSTNAME_MISMATCH',
+]);
 // node-postgres reports a dropped connection or a pool timeout as plain Errors without a code.
 const CONNECTION_MESSAGES =
   /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed|Query read timeout)/;
@@ -155,7 +188,7 @@ export function classifyDatabaseError(
   if (ROW_CLASSES.has(sqlClass) || ROW_STATES.has(code)) {
     return new PoisonMessageError('ROW_REJECTED', message, { cause: error, details, sqlState: code });
   }
-  if (sqlClass === '28' || code === '3D000' || code.startsWith('ERR_TLS') || /CERT|SELF_SIGNED/.test(code)) {
+  if (sqlClass === '28' || code === '3D000' || code.startsWith('ERR_TLS') || X509_CODES.has(code)) {
     return new ConfigurationError([`DATABASE_URL / DATABASE_CA_FILE: ${message}`], { cause: error });
   }
   const where = table === undefined ? 'the database' : `table ${table}`;
