@@ -28,9 +28,17 @@ function productionPackageDirs(): string[] {
   // Under `npm run`, npm_execpath is the npm that runs us: use the same one.
   const npm = process.env.npm_execpath;
   const args = ['ls', '--omit=dev', '--all', '--parseable'];
-  const output = npm?.endsWith('.js')
-    ? execFileSync(process.execPath, [npm, ...args], { cwd: root, encoding: 'utf8' })
-    : execFileSync('npm', args, { cwd: root, encoding: 'utf8' });
+  let output: string;
+  try {
+    output = npm?.endsWith('.js')
+      ? execFileSync(process.execPath, [npm, ...args], { cwd: root, encoding: 'utf8', stdio: 'pipe' })
+      : execFileSync('npm', args, { cwd: root, encoding: 'utf8', stdio: 'pipe' });
+  } catch (error) {
+    // A tree npm calls invalid (missing, extraneous or mismatched packages) cannot be listed truthfully.
+    const stderr = (error as { stderr?: string }).stderr?.trim() ?? String(error);
+    process.stderr.write(`npm ls --omit=dev failed; run \`npm ci\` first:\n${stderr}\n`);
+    process.exit(1);
+  }
   return output
     .split('\n')
     .map((line) => line.trim())
