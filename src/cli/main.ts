@@ -7,6 +7,7 @@ import { ConfigurationError, PipelineError, UsageError } from '../errors.ts';
 import type { CommandIo } from './command.ts';
 import { commandIndex } from './command-index.ts';
 import { EXIT, exitCodeOf } from './exit-codes.ts';
+import { versionLines } from './version.ts';
 
 const io: CommandIo = {
   out: (line) => process.stdout.write(`${line}\n`),
@@ -16,7 +17,7 @@ const io: CommandIo = {
 function overview(): string {
   const width = Math.max(...commandIndex.map((c) => c.name.length));
   return [
-    'usage: pipeline <command> [options]   (pipeline <command> --help for details)',
+    'usage: pipeline <command> [options]   (pipeline <command> --help for details, pipeline --version)',
     '',
     ...commandIndex.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
   ].join('\n');
@@ -42,6 +43,10 @@ export async function main(argv: string[]): Promise<number> {
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     io.out(overview());
     return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (name === '--version' || name === '-v') {
+    io.out(versionLines().join('\n'));
+    return EXIT.ok;
   }
   const entry = commandIndex.find((c) => c.name === name);
   if (entry === undefined) {

@@ -12,6 +12,7 @@ import {
   checkDatabaseContract,
   type DatabaseContractProblem,
   databaseContractError,
+  migrationsPending,
 } from '../sink/contract-gate.ts';
 
 export interface StartupContractInput {
@@ -41,9 +42,10 @@ export function startupContractError(report: StartupContractReport): PipelineErr
   if (database.length + registry.length === 0) return undefined;
   if (registry.length === 0) return databaseContractError(database);
   const lines = [...database.map((p) => p.message), ...registry];
+  const pending = migrationsPending(database);
   return new PipelineError(
-    database.some((p) => p.kind === 'migration-pending') ? 'MIGRATIONS_PENDING' : 'CONTRACT_MISMATCH',
-    `refusing to start: schemas, registry and tables disagree:\n  - ${lines.join('\n  - ')}`,
+    pending ? 'MIGRATIONS_PENDING' : 'CONTRACT_MISMATCH',
+    `refusing to start: schemas, registry and tables disagree${pending ? ' (run `pipeline migrate up`)' : ''}:\n  - ${lines.join('\n  - ')}`,
     { details: { problems: lines.length } },
   );
 }

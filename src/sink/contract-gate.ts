@@ -381,8 +381,13 @@ export async function readTableShape(pool: pg.Pool, table: string): Promise<Tabl
 }
 
 /** The error for a list of problems: MIGRATIONS_PENDING when running migrations is the fix, else CONTRACT_MISMATCH. */
+/** True when applying the migrations is the fix: one is pending, or the schema they create is missing. */
+export function migrationsPending(problems: readonly DatabaseContractProblem[]): boolean {
+  return problems.some((p) => p.kind === 'migration-pending' || p.kind === 'schema-missing');
+}
+
 export function databaseContractError(problems: readonly DatabaseContractProblem[]): PipelineError {
-  const pending = problems.some((p) => p.kind === 'migration-pending' || p.kind === 'schema-missing');
+  const pending = migrationsPending(problems);
   return new PipelineError(
     pending ? 'MIGRATIONS_PENDING' : 'CONTRACT_MISMATCH',
     `the database does not match the contract${pending ? ' (run `pipeline migrate up`)' : ''}:\n  - ${problems

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { exitCodeOf } from '../../src/cli/exit-codes.ts';
+import { EXIT, exitCodeOf } from '../../src/cli/exit-codes.ts';
 import { ConfigurationError, PipelineError, PoisonMessageError, TransientError } from '../../src/errors.ts';
 import { classifyDatabaseError, connectionConfig } from '../../src/sink/database.ts';
 
@@ -122,5 +122,49 @@ test('a failover to a read-only primary is transient; limits and double-touched 
   for (const code of ['21000', '54000']) {
     const classified = classifyDatabaseError(Object.assign(new Error(code), { code }));
     t.is(classified.code, 'ROW_REJECTED', code);
+  }
+});
+
+test('every certificate verification code is TLS_CERTIFICATE_REJECTED naming the connection, never a table mismatch (was: UNABLE_TO_VERIFY_LEAF_SIGNATURE reported as CONTRACT_MISMATCH)', (t) => {
+  for (const code of [
+    'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    'SELF_SIGNED_CERT_IN_CHAIN',
+    'DEPTH_ZERO_SELF_SIGNED_CERT',
+    'CERT_HAS_EXPIRED',
+    'INVALID_CA',
+    'HOSTNAME_MISMATCH',
+    'ERR_TLS_CERT_ALTNAME_INVALID',
+  ]) {
+    const classified = classifyDatabaseError(
+      Object.assign(new Error('certificate refused'), { code }),
+      'orders',
+    );
+    t.is(classified.code, 'TLS_CERTIFICATE_REJECTED', code);
+    t.false(classified instanceof TransientError, code);
+    t.regex(classified.message, /PostgreSQL \(DATABASE_URL, DATABASE_CA_FILE\)/);
+    t.is(exitCodeOf(classified), EXIT.tls, code);
+  }
+});
+
+test('the refused column and constraint travel as details of a refused row', (t) => {
+  const error = Object.assign(pgError('23514', 'new row violates check constraint "orders_status_check"'), {
+    column: 'status',
+    constraint: 'orders_status_check',
+  });
+  t.deepEqual(classifyDatabaseError(error, 'orders').details, {
+    table: 'orders',
+    code: '23514',
+    column: 'status',
+    constraint: 'orders_status_check',
+  });
+});
+
+test('something thrown that is no Error is classified by its text instead of crashing the classifier', (t) => {
+  const fromString = classifyDatabaseError('Connection terminated unexpectedly');
+  t.true(fromString instanceof TransientError, 'a bare message still says the connection is gone');
+  for (const thrown of [undefined, null, 42, { code: 7, message: ['not', 'text'] }]) {
+    const classified = classifyDatabaseError(thrown);
+    t.is(classified.code, 'CONTRACT_MISMATCH', String(thrown));
+    t.deepEqual(classified.details, {}, 'a code that is not a string is not reported as a SQLSTATE');
   }
 });
