@@ -118,3 +118,20 @@ export function licenseExpression(declared: unknown): string | null {
   }
   return null;
 }
+
+/**
+ * Packages whose package.json declares no licence but whose LICENSE file does, read by a person and pinned
+ * by exact version (a new version is checked again). The file's first line must still say so: the
+ * decision never rests on this table alone.
+ */
+export const LICENSES_FROM_FILE: Readonly<Record<string, { license: string; firstLine: string }>> = {
+  // https://github.com/kafkajs/confluent-schema-registry/blob/master/LICENSE
+  '@kafkajs/confluent-schema-registry@3.9.0': { license: 'MIT', firstLine: 'MIT License' },
+};
+
+/** The licence of a package that declares none, from its pinned entry and its LICENSE file's first line. */
+export function licenseFromFile(key: string, licenseText: string | undefined): string | null {
+  const known = LICENSES_FROM_FILE[key];
+  if (known === undefined || licenseText === undefined) return null;
+  return licenseText.trimStart().split('\n', 1)[0]!.trim() === known.firstLine ? known.license : null;
+}

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decideLicense, licenseExpression } from './license-policy.ts';
+import { decideLicense, licenseExpression, licenseFromFile } from './license-policy.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const OUTPUT = 'THIRD_PARTY_LICENSES';
@@ -92,7 +92,12 @@ function collect(): { packages: Package[]; refused: string[] } {
     const version = String(manifest.version);
     const key = `${name}@${version}`;
     if (seen.has(key)) continue;
-    const declared = manifest.license ?? manifest.licenses;
+    const texts = licenseTexts(dir);
+    const declared =
+      manifest.license ??
+      manifest.licenses ??
+      licenseFromFile(key, texts.find((t) => !t.file.includes('README'))?.text) ??
+      undefined;
     const decision = decideLicense(declared);
     if (!decision.allowed) refused.push(`${key} (${relative(root, dir)}): ${decision.reason}`);
     seen.set(key, {
@@ -100,7 +105,7 @@ function collect(): { packages: Package[]; refused: string[] } {
       version,
       license: licenseExpression(declared) ?? 'none declared',
       repository: repositoryOf(manifest),
-      texts: licenseTexts(dir),
+      texts,
     });
   }
   const packages = [...seen.values()].sort((a, b) =>

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { decideLicense, licenseExpression } from '../../scripts/license-policy.ts';
+import { decideLicense, licenseExpression, licenseFromFile } from '../../scripts/license-policy.ts';
 
 test('permissive licences pass, alone or as SPDX expressions', (t) => {
   for (const declared of [
@@ -53,4 +53,11 @@ test('the deprecated licenses array needs every entry allowed', (t) => {
 test('an allow-list given by the caller is the one applied', (t) => {
   t.false(decideLicense('MIT', new Set(['ISC'])).allowed);
   t.true(decideLicense('ISC', new Set(['ISC'])).allowed);
+});
+
+test('a package that declares no licence passes only when pinned and its LICENSE file still says so', (t) => {
+  t.is(licenseFromFile('@kafkajs/confluent-schema-registry@3.9.0', 'MIT License\n\nCopyright…'), 'MIT');
+  t.is(licenseFromFile('@kafkajs/confluent-schema-registry@3.9.0', 'GNU GENERAL PUBLIC LICENSE'), null);
+  t.is(licenseFromFile('@kafkajs/confluent-schema-registry@4.0.0', 'MIT License'), null);
+  t.is(licenseFromFile('@kafkajs/confluent-schema-registry@3.9.0', undefined), null);
 });
