@@ -5,6 +5,7 @@
  * settings), then `.stack/stack.env` (written by `npm run stack:up` for the local services). A service named
  * by the first two is "external": the local stack leaves it alone.
  */
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { databaseUrlProblems, isLoopbackHost } from './database-url.ts';
@@ -200,6 +201,26 @@ export interface PipelineConfig {
   migrationsDir: string;
 }
 
+/**
+ * A client certificate and key that cannot be used would otherwise fail inside kafkajs' socket set-up, which
+ * retries it like an outage. Never echoes the files' content: the key is a secret.
+ */
+function clientCertificateProblems(certPem: string, keyPem: string): string[] {
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(certPem);
+  } catch {
+    return ['KAFKA_CERT_FILE does not hold a PEM certificate'];
+  }
+  try {
+    if (!certificate.checkPrivateKey(createPrivateKey(keyPem)))
+      return ['KAFKA_KEY_FILE is not the private key of the certificate in KAFKA_CERT_FILE'];
+  } catch {
+    return ['KAFKA_KEY_FILE does not hold an unencrypted PEM private key'];
+  }
+  return [];
+}
+
 const HINT_STACK = 'run `npm run stack:up`, or set it to your own service';
 
 function isLoopbackUrl(value: string): boolean {
@@ -229,6 +250,8 @@ export function parseConfig(env: Env): PipelineConfig {
   if ((kafkaCert === undefined) !== (kafkaKey === undefined) && p.string('KAFKA_CERT_FILE') !== undefined) {
     p.list.push('KAFKA_CERT_FILE and KAFKA_KEY_FILE go together');
   }
+  if (kafkaCert !== undefined && kafkaKey !== undefined)
+    p.list.push(...clientCertificateProblems(kafkaCert, kafkaKey));
   // TLS is on with a CA file, or with KAFKA_TLS=true alone (then the system's CA store verifies the broker).
   const kafkaCaFileSet = p.string('KAFKA_CA_FILE') !== undefined;
   const kafkaTls = p.boolean('KAFKA_TLS', kafkaCaFileSet);
