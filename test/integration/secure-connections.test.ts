@@ -420,14 +420,15 @@ test.serial(
     ];
     for (const [args, runEnv] of failing) {
       const result = await run(t, args, runEnv);
-      t.not(result.code, 0, `${args.join(' ')} was meant to fail:\n${result.output}`);
+      // Outputs are shown only redacted, below.
+      t.not(result.code, 0, `${args.join(' ')} was meant to fail`);
     }
-    for (const args of [
+    const helps = [
       ['--help'],
       ...['topics', 'schemas', 'migrate', 'consume', 'produce', 'check'].map((c) => [c, '--help']),
-    ]) {
-      const help = spawnPipeline(t, args, wrongDatabasePassword);
-      t.is(await help.exited, 0, help.output());
+    ].map((args) => spawnPipeline(t, args, wrongDatabasePassword));
+    for (const help of helps) {
+      t.is(await help.exited, 0, `${help.child.spawnargs.slice(2).join(' ')} exits 0`);
       outputs.push(help.output());
     }
 
