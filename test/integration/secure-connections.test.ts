@@ -425,7 +425,7 @@ test.serial(
     }
     const helps = [
       ['--help'],
-      ...['topics', 'schemas', 'migrate', 'consume', 'produce', 'check'].map((c) => [c, '--help']),
+      ...['topics', 'schemas', 'migrate', 'consume', 'produce', 'check', 'stack'].map((c) => [c, '--help']),
     ].map((args) => spawnPipeline(t, args, wrongDatabasePassword));
     for (const help of helps) {
       t.is(await help.exited, 0, `${help.child.spawnargs.slice(2).join(' ')} exits 0`);
@@ -444,7 +444,7 @@ test.serial(
       ...keyBody(secure.STACK_SECURE_KAFKA_KEY_FILE!),
       ...keyBody(pki.valid.keyFile),
     ];
-    t.true(outputs.length >= failing.length + 7);
+    t.true(outputs.length >= failing.length + 8);
     const redacted = (text: string) =>
       secrets.reduce((out, secret) => out.replaceAll(secret, '<SECRET>'), text);
     for (const output of outputs) {
