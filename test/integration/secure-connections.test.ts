@@ -48,6 +48,8 @@ const DATABASE_PASSWORD = `database-secret-${uniqueName('pw')}`;
 
 let secure: Record<string, string>;
 let proxy: Server;
+/** Requests the HTTPS proxy let through (right password) and sent on to the registry. */
+let forwarded = 0;
 let registryUrl: string;
 
 /** An HTTPS front for the shared registry with the stack CA's server certificate; it wants basic auth. */
@@ -62,6 +64,7 @@ async function startRegistryProxy(certFile: string, keyFile: string): Promise<Se
         response.end(JSON.stringify({ error_code: 40101, message: 'Unauthorized' }));
         return;
       }
+      forwarded += 1;
       const chunks: Buffer[] = [];
       for await (const chunk of request) chunks.push(chunk as Buffer);
       const upstream = await fetch(`${target.origin}${request.url}`, {
@@ -215,11 +218,11 @@ async function wholePipeline(t: ExecutionContext, kafka: NodeJS.ProcessEnv): Pro
   const env = environment(t, kafka);
   const views = `${env.DATABASE_SCHEMA}.shop.page-views`;
   await succeeds(t, ['topics', 'create'], env);
-  await succeeds(t, ['schemas', 'register', '--all-versions'], env);
-  t.regex(
-    await succeeds(t, ['schemas', 'list'], env),
-    new RegExp(`${env.DATABASE_SCHEMA}\\.shop\\.orders-value`),
-  );
+  const before = forwarded;
+  // The registry is reachable only through the proxy: registering went over HTTPS with the password.
+  // (Not `schemas list`: Apicurio's /subjects stops at 1000 subjects, and the shared registry holds more.)
+  t.regex(await succeeds(t, ['schemas', 'register', '--all-versions'], env), /registered/);
+  t.true(forwarded > before, 'requests went through the HTTPS proxy');
   await succeeds(t, ['migrate', 'up'], env);
   await succeeds(t, ['produce', '--topic', views, '--count', '300', '--seed', '7'], env);
 
