@@ -5,6 +5,7 @@
  * settings), then `.stack/stack.env` (written by `npm run stack:up` for the local services). A service named
  * by the first two is "external": the local stack leaves it alone.
  */
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { databaseUrlProblems, isLoopbackHost } from './database-url.ts';
@@ -148,8 +149,11 @@ class Problems {
 // The pipeline's configuration.
 
 export interface TlsSettings {
-  /** PEM of the CA the server certificate must chain to. Verification is never turned off. */
-  ca: string;
+  /**
+   * PEM of the CA the server certificate must chain to; absent: Node's default CA store (a broker with a
+   * publicly trusted certificate). Verification is never turned off.
+   */
+  ca?: string;
   /** Client certificate and key (Aiven's service.cert / service.key), for mutual TLS. */
   cert?: string;
   key?: string;
@@ -218,6 +222,26 @@ export interface PipelineConfig {
   migrationsDir: string;
 }
 
+/**
+ * A client certificate and key that cannot be used would otherwise fail inside kafkajs' socket set-up, which
+ * retries it like an outage. Never echoes the files' content: the key is a secret.
+ */
+function clientCertificateProblems(certPem: string, keyPem: string): string[] {
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(certPem);
+  } catch {
+    return ['KAFKA_CERT_FILE does not hold a PEM certificate'];
+  }
+  try {
+    if (!certificate.checkPrivateKey(createPrivateKey(keyPem)))
+      return ['KAFKA_KEY_FILE is not the private key of the certificate in KAFKA_CERT_FILE'];
+  } catch {
+    return ['KAFKA_KEY_FILE does not hold an unencrypted PEM private key'];
+  }
+  return [];
+}
+
 const HINT_STACK = 'run `npm run stack:up`, or set it to your own service';
 
 function isLoopbackUrl(value: string): boolean {
@@ -249,14 +273,22 @@ export function parseConfig(env: Env): PipelineConfig {
   if ((kafkaCert === undefined) !== (kafkaKey === undefined) && p.string('KAFKA_CERT_FILE') !== undefined) {
     p.list.push('KAFKA_CERT_FILE and KAFKA_KEY_FILE go together');
   }
-  if (kafkaCa !== undefined) {
+  if (kafkaCert !== undefined && kafkaKey !== undefined)
+    p.list.push(...clientCertificateProblems(kafkaCert, kafkaKey));
+  // TLS is on with a CA file, or with KAFKA_TLS=true alone (then the system's CA store verifies the broker).
+  const kafkaCaFileSet = p.string('KAFKA_CA_FILE') !== undefined;
+  const kafkaTls = p.boolean('KAFKA_TLS', kafkaCaFileSet);
+  if (!kafkaTls && kafkaCaFileSet) p.list.push('KAFKA_TLS=false contradicts KAFKA_CA_FILE: choose one');
+  if (kafkaTls) {
     kafka.tls = {
-      ca: kafkaCa,
+      ...(kafkaCa ? { ca: kafkaCa } : {}),
       ...(kafkaCert ? { cert: kafkaCert } : {}),
       ...(kafkaKey ? { key: kafkaKey } : {}),
     };
   } else if (p.string('KAFKA_CERT_FILE') !== undefined) {
-    p.list.push('KAFKA_CERT_FILE needs KAFKA_CA_FILE: the broker certificate is always verified');
+    p.list.push(
+      'KAFKA_CERT_FILE needs TLS: set KAFKA_CA_FILE, or KAFKA_TLS=true for a broker the system CA store trusts',
+    );
   }
   const mechanism = p.oneOf('KAFKA_SASL_MECHANISM', ['scram-sha-256', 'scram-sha-512', 'plain'] as const);
   if (mechanism !== undefined) {
@@ -266,7 +298,9 @@ export function parseConfig(env: Env): PipelineConfig {
       password: p.required('KAFKA_SASL_PASSWORD', 'needed with KAFKA_SASL_MECHANISM'),
     };
     if (kafka.tls === undefined)
-      p.list.push('KAFKA_SASL_MECHANISM needs KAFKA_CA_FILE: credentials only over TLS');
+      p.list.push(
+        'KAFKA_SASL_MECHANISM needs TLS (credentials only over TLS): set KAFKA_CA_FILE, or KAFKA_TLS=true',
+      );
   }
 
   const registryUrl = p.required('SCHEMA_REGISTRY_URL', HINT_STACK);
@@ -369,6 +403,16 @@ export interface StackSettings {
   registryManagementPort: number;
   /** PostgreSQL port, default 15432. */
   postgresPort: number;
+  /**
+   * `STACK_SECURE=true` (default false): a throwaway CA under `<dir>/secure`, the broker's mutual-TLS and
+   * SASL_SSL (SCRAM-SHA-512) listeners beside PLAINTEXT, PostgreSQL with TLS; their settings in
+   * `<dir>/stack-secure.env`.
+   */
+  secure: boolean;
+  /** The broker's SSL listener (client certificate required), default 19094. */
+  kafkaSslPort: number;
+  /** The broker's SASL_SSL listener (SCRAM-SHA-512), default 19095. */
+  kafkaSaslSslPort: number;
   /** JDK for the broker (17+). Default: `JAVA_HOME`, else `java` on PATH. */
   kafkaJavaHome: string | undefined;
   /** JDK for Apicurio 3.3 (21+). Default: searched in `JAVA_HOME` and /usr/lib/jvm. */
@@ -390,6 +434,9 @@ export function parseStackSettings(user: Env): StackSettings {
     registryPort: port('STACK_REGISTRY_PORT', 18081),
     registryManagementPort: port('STACK_REGISTRY_MANAGEMENT_PORT', 19000),
     postgresPort: port('STACK_POSTGRES_PORT', 15432),
+    secure: p.boolean('STACK_SECURE', false),
+    kafkaSslPort: port('STACK_KAFKA_SSL_PORT', 19094),
+    kafkaSaslSslPort: port('STACK_KAFKA_SASL_SSL_PORT', 19095),
     kafkaJavaHome: p.string('STACK_KAFKA_JAVA_HOME') ?? p.string('JAVA_HOME'),
     registryJavaHome: p.string('STACK_REGISTRY_JAVA_HOME'),
     readyTimeoutSeconds: p.integer('STACK_READY_TIMEOUT_SECONDS', 120, 5, 3600),
@@ -405,6 +452,7 @@ export function parseStackSettings(user: Env): StackSettings {
     settings.registryPort,
     settings.registryManagementPort,
     settings.postgresPort,
+    ...(settings.secure ? [settings.kafkaSslPort, settings.kafkaSaslSslPort] : []),
   ];
   if (new Set(ports).size !== ports.length)
     p.list.push(`STACK_*_PORT values must differ (${ports.join(', ')})`);

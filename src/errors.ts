@@ -22,6 +22,8 @@ export type ErrorCode =
   | 'CODEGEN_STALE'
   // a server whose TLS certificate fails verification: a wrong CA, an expired certificate, another host name
   | 'TLS_CERTIFICATE_REJECTED'
+  // a service that refused the credentials (the broker's SASL): fixing it needs a person, not a retry
+  | 'BROKER_AUTH_REJECTED'
   // database shape: migrations not applied, or one that failed
   | 'MIGRATIONS_PENDING'
   | 'MIGRATION_FAILED'

@@ -4,8 +4,8 @@ import { type ErrorCode, PipelineError } from '../errors.ts';
  * Exit codes of `pipeline`, documented in the README:
  * 0 success · 1 unexpected failure · 2 usage · 3 configuration · 4 contract refused (schema, registry,
  * table, migration, stored offsets beyond the topic's end) · 5 local stack · 6 a service unavailable (also: a
- * shutdown that ran out of time waiting for the broker) · 7 bad event data · 8 a server's TLS certificate
- * refused.
+ * shutdown that ran out of time waiting for the broker) · 7 bad event data · 8 a TLS certificate refused (the
+ * server's, or ours by the broker) · 9 credentials refused (the broker's SASL).
  */
 export const EXIT = {
   ok: 0,
@@ -17,6 +17,7 @@ export const EXIT = {
   unavailable: 6,
   data: 7,
   tls: 8,
+  credentials: 9,
 } as const;
 
 const byCode: Record<ErrorCode, number> = {
@@ -34,6 +35,7 @@ const byCode: Record<ErrorCode, number> = {
   CONTRACT_MISMATCH: EXIT.contract,
   CODEGEN_STALE: EXIT.contract,
   TLS_CERTIFICATE_REJECTED: EXIT.tls,
+  BROKER_AUTH_REJECTED: EXIT.credentials,
   MIGRATIONS_PENDING: EXIT.contract,
   MIGRATION_FAILED: EXIT.contract,
   MIGRATION_NEEDS_REVIEW: EXIT.contract,

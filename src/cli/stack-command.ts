@@ -1,6 +1,6 @@
 import { loadStackSettings } from '../config.ts';
 import { UsageError } from '../errors.ts';
-import { stackDown, stackStatus, stackUp } from '../stack/stack.ts';
+import { stackDown, stackSecureEnvFile, stackStatus, stackUp } from '../stack/stack.ts';
 import type { Command } from './command.ts';
 
 export const stackCommand: Command = {
@@ -14,6 +14,10 @@ export const stackCommand: Command = {
     'A service named by KAFKA_BROKERS, SCHEMA_REGISTRY_URL or DATABASE_URL (environment or .env) is left alone.',
     'Ports: STACK_KAFKA_PORT (19092), STACK_KAFKA_CONTROLLER_PORT (19093), STACK_REGISTRY_PORT (18081),',
     'STACK_REGISTRY_MANAGEMENT_PORT (19000), STACK_POSTGRES_PORT (15432). State and logs: STACK_DIR (.stack).',
+    '',
+    'STACK_SECURE=true (default false) also makes a throwaway CA (openssl) and starts a Kafka listener with',
+    'client certificates (STACK_KAFKA_SSL_PORT, 19094), one with SASL_SSL SCRAM-SHA-512',
+    '(STACK_KAFKA_SASL_SSL_PORT, 19095) and PostgreSQL with TLS; how to reach them: STACK_DIR/stack-secure.env.',
   ].join('\n'),
   async run(args, io) {
     const [action] = args.positionals;
@@ -22,6 +26,7 @@ export const stackCommand: Command = {
       case 'up': {
         const started = Date.now();
         await stackUp(settings, io.out);
+        if (settings.secure) io.out(`secure endpoints: ${stackSecureEnvFile(settings)}`);
         io.out(`stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
         return;
       }

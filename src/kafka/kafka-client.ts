@@ -2,13 +2,14 @@ import net from 'node:net';
 import tls from 'node:tls';
 import {
   type ISocketFactory,
-  Kafka,
+  type Kafka,
   type KafkaConfig,
   type logCreator,
   logLevel,
   type SASLOptions,
 } from 'kafkajs';
 import type { KafkaSettings } from '../config.ts';
+import { CheckedKafka } from './checked-kafka.ts';
 
 /** Every socket a client opened and has not yet closed, so that a shutdown past its deadline can close them. */
 const openSockets = new WeakMap<Kafka, Set<net.Socket>>();
@@ -50,8 +51,9 @@ function lineLogger(log: (line: string) => void): logCreator {
 }
 
 /**
- * The one place a kafkajs client is built from settings: TLS verified against the configured CA (never
- * `rejectUnauthorized: false`), SASL only over TLS (enforced by the configuration).
+ * The one place a kafkajs client is built from settings: TLS verified against the configured CA or the
+ * system's CA store (never `rejectUnauthorized: false`), SASL only over TLS (enforced by the configuration);
+ * a refused certificate or refused credentials fail the connect at once (CheckedKafka).
  */
 export function createKafka(
   settings: KafkaSettings,
@@ -81,7 +83,7 @@ export function createKafka(
   };
   if (settings.tls) {
     config.ssl = {
-      ca: [settings.tls.ca],
+      ...(settings.tls.ca === undefined ? {} : { ca: [settings.tls.ca] }),
       ...(settings.tls.cert ? { cert: settings.tls.cert } : {}),
       ...(settings.tls.key ? { key: settings.tls.key } : {}),
       rejectUnauthorized: true,
@@ -94,7 +96,7 @@ export function createKafka(
       password: settings.sasl.password,
     } as SASLOptions;
   }
-  const kafka = new Kafka(config);
+  const kafka = new CheckedKafka(config, settings);
   openSockets.set(kafka, sockets);
   return kafka;
 }

@@ -5,7 +5,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Admin, Kafka } from 'kafkajs';
 import type { Catalog } from '../contracts/catalog.ts';
-import { ConfigurationError, TransientError } from '../errors.ts';
+import { ConfigurationError, PipelineError, TransientError } from '../errors.ts';
 
 export interface CreateTopicsOptions {
   /** Copies of each partition; 1 on the local single broker, 3 on a production cluster. Default 1. */
@@ -75,6 +75,8 @@ export async function createTopics(
       actualPartitions: partitionsOf.get(e.topic) ?? 0,
     }));
   } catch (error) {
+    // Already classified (a refused certificate or credentials, from the client's connect): not an outage.
+    if (error instanceof PipelineError) throw error;
     // kafkajs marks the broker's refusals (replication factor above the broker count, a topic policy) as
     // not retriable: the settings need changing; anything else is the cluster being unreachable.
     const refused =

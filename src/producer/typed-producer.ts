@@ -59,6 +59,8 @@ export class TypedProducer {
     try {
       await this.producer.connect();
     } catch (error) {
+      // A refused certificate or refused credentials: raised as they are, never as an outage.
+      if (error instanceof PipelineError) throw error;
       throw new TransientError(
         'BROKER_UNAVAILABLE',
         `cannot connect the producer: ${(error as Error).message}`,

@@ -9,24 +9,56 @@ import type { LocalService } from './local-service.ts';
 import { kafkaAnswers } from './readiness.ts';
 import { spawnDetached } from './service-process.ts';
 import type { StackArtifacts } from './stack-artifacts.ts';
+import { ensureStackCertificates, type StackCertificates } from './stack-certificates.ts';
 
-/** Single-node KRaft broker (broker and controller in one process), PLAINTEXT on 127.0.0.1 only. */
+/**
+ * The SSL (client certificate required) and SASL_SSL (SCRAM-SHA-512) listeners of STACK_SECURE=true. Kafka
+ * 3.9 reads the PEM files directly: no keytool, no keystore password.
+ */
+function secureListenerProperties(certificates: StackCertificates): string[] {
+  return [
+    'ssl.keystore.type=PEM',
+    `ssl.keystore.location=${certificates.serverKeystoreFile}`,
+    'ssl.truststore.type=PEM',
+    `ssl.truststore.location=${certificates.caFile}`,
+    'listener.name.ssl.ssl.client.auth=required',
+    'listener.name.sasl_ssl.ssl.client.auth=none',
+    'sasl.enabled.mechanisms=SCRAM-SHA-512',
+    'listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;',
+  ];
+}
+
+/**
+ * Single-node KRaft broker (broker and controller in one process), PLAINTEXT on 127.0.0.1 only; with
+ * STACK_SECURE=true also an SSL and a SASL_SSL listener.
+ */
 export function kafkaService(settings: StackSettings, artifacts: () => StackArtifacts): LocalService {
   const home = join(settings.dir, 'kafka');
   const dataDir = join(home, 'data');
   const propertiesFile = join(home, 'server.properties');
+  // Written once the metadata log holds the SCRAM user: a broker formatted before STACK_SECURE has none.
+  const scramMarker = join(home, 'scram-user-added');
   const brokers = `127.0.0.1:${settings.kafkaPort}`;
+  const sslBrokers = `127.0.0.1:${settings.kafkaSslPort}`;
+  const saslSslBrokers = `127.0.0.1:${settings.kafkaSaslSslPort}`;
 
-  const serverProperties = () =>
+  const serverProperties = (certificates: StackCertificates | undefined) =>
     [
       'process.roles=broker,controller',
       'node.id=1',
       `controller.quorum.voters=1@127.0.0.1:${settings.kafkaControllerPort}`,
-      `listeners=PLAINTEXT://127.0.0.1:${settings.kafkaPort},CONTROLLER://127.0.0.1:${settings.kafkaControllerPort}`,
-      `advertised.listeners=PLAINTEXT://127.0.0.1:${settings.kafkaPort}`,
+      certificates
+        ? `listeners=PLAINTEXT://${brokers},CONTROLLER://127.0.0.1:${settings.kafkaControllerPort},SSL://${sslBrokers},SASL_SSL://${saslSslBrokers}`
+        : `listeners=PLAINTEXT://${brokers},CONTROLLER://127.0.0.1:${settings.kafkaControllerPort}`,
+      certificates
+        ? `advertised.listeners=PLAINTEXT://${brokers},SSL://${sslBrokers},SASL_SSL://${saslSslBrokers}`
+        : `advertised.listeners=PLAINTEXT://${brokers}`,
       'controller.listener.names=CONTROLLER',
       'inter.broker.listener.name=PLAINTEXT',
-      'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+      certificates
+        ? 'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL'
+        : 'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+      ...(certificates ? secureListenerProperties(certificates) : []),
       `log.dirs=${dataDir}`,
       // One node: every internal topic has one replica.
       'offsets.topic.replication.factor=1',
@@ -46,6 +78,12 @@ export function kafkaService(settings: StackSettings, artifacts: () => StackArti
     ports: [
       { port: settings.kafkaPort, variable: 'STACK_KAFKA_PORT' },
       { port: settings.kafkaControllerPort, variable: 'STACK_KAFKA_CONTROLLER_PORT' },
+      ...(settings.secure
+        ? [
+            { port: settings.kafkaSslPort, variable: 'STACK_KAFKA_SSL_PORT' },
+            { port: settings.kafkaSaslSslPort, variable: 'STACK_KAFKA_SASL_SSL_PORT' },
+          ]
+        : []),
     ],
     logFile: join(settings.dir, 'logs', 'kafka.log'),
     pidFile: join(settings.dir, 'run', 'kafka.pid'),
@@ -55,20 +93,45 @@ export function kafkaService(settings: StackSettings, artifacts: () => StackArti
       const { kafkaLibDir } = artifacts();
       const classpath = join(kafkaLibDir, '*');
       mkdirSync(home, { recursive: true });
-      writeFileSync(propertiesFile, serverProperties());
-      if (!existsSync(join(dataDir, 'meta.properties'))) {
+      const certificates = settings.secure ? ensureStackCertificates(settings.dir) : undefined;
+      writeFileSync(propertiesFile, serverProperties(certificates));
+      const formatted = existsSync(join(dataDir, 'meta.properties'));
+      if (certificates && formatted && !existsSync(scramMarker)) {
+        throw new PipelineError(
+          'STACK_START_FAILED',
+          `the broker's data in ${dataDir} was made without STACK_SECURE, so it has no SCRAM user: run \`npm run stack:down\`, remove ${home}, and start again`,
+        );
+      }
+      if (!formatted) {
+        // With KRaft, SCRAM users are written into the metadata log when it is formatted.
+        const scram = certificates
+          ? [
+              '--add-scram',
+              `SCRAM-SHA-512=[name=${certificates.saslUsername},password=${certificates.saslPassword()}]`,
+            ]
+          : [];
         try {
           execFileSync(
             java.executable,
-            ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', propertiesFile],
+            [
+              '-cp',
+              classpath,
+              'kafka.tools.StorageTool',
+              'format',
+              '-t',
+              clusterId(),
+              '-c',
+              propertiesFile,
+              ...scram,
+            ],
             { stdio: 'pipe', env: { ...process.env, KAFKA_LOG4J_OPTS: '' } },
           );
         } catch (error) {
           const stderr = String((error as { stderr?: Buffer }).stderr ?? '').trim();
-          throw new PipelineError('STACK_START_FAILED', `kafka-storage format failed: ${stderr}`, {
-            cause: error,
-          });
+          // The command line holds the SCRAM password: the error keeps only the tool's own output.
+          throw new PipelineError('STACK_START_FAILED', `kafka-storage format failed: ${stderr}`);
         }
+        if (certificates) writeFileSync(scramMarker, `${certificates.saslUsername}\n`);
       }
       spawnDetached({
         command: java.executable,
@@ -92,6 +155,18 @@ export function kafkaService(settings: StackSettings, artifacts: () => StackArti
     },
     ready: () => kafkaAnswers([brokers]),
     connection: () => ({ KAFKA_BROKERS: brokers }),
+    secureConnection: () => {
+      const certificates = ensureStackCertificates(settings.dir);
+      return {
+        STACK_SECURE_KAFKA_MTLS_BROKERS: sslBrokers,
+        STACK_SECURE_KAFKA_CERT_FILE: certificates.clientCertFile,
+        STACK_SECURE_KAFKA_KEY_FILE: certificates.clientKeyFile,
+        STACK_SECURE_KAFKA_SASL_SSL_BROKERS: saslSslBrokers,
+        STACK_SECURE_KAFKA_SASL_MECHANISM: 'scram-sha-512',
+        STACK_SECURE_KAFKA_SASL_USERNAME: certificates.saslUsername,
+        STACK_SECURE_KAFKA_SASL_PASSWORD_FILE: certificates.saslPasswordFile,
+      };
+    },
   };
 }
 

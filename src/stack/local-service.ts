@@ -16,4 +16,6 @@ export interface LocalService {
   ready(): Promise<boolean>;
   /** Connection settings the service offers, written to stack.env. */
   connection(): Record<string, string>;
+  /** With STACK_SECURE=true: how to reach its TLS endpoints, written to stack-secure.env. */
+  secureConnection?(): Record<string, string>;
 }

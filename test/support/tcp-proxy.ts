@@ -6,15 +6,24 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
  */
 export interface TcpProxy {
   port: number;
+  /** Connections accepted so far: how many times a client tried. */
+  connections(): number;
   cut(): void;
   restore(): void;
   close(): Promise<void>;
 }
 
-export async function startTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
+/** `listenHost`: another loopback address (127.0.0.2) reaches the same service under a name it does not carry. */
+export async function startTcpProxy(
+  targetHost: string,
+  targetPort: number,
+  listenHost = '127.0.0.1',
+): Promise<TcpProxy> {
   let open = true;
+  let accepted = 0;
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
+    accepted += 1;
     if (!open) {
       client.destroy();
       return;
@@ -31,10 +40,11 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     client.pipe(upstream);
     upstream.pipe(client);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, listenHost, resolve));
   const address = server.address();
   return {
     port: typeof address === 'object' && address !== null ? address.port : 0,
+    connections: () => accepted,
     cut() {
       open = false;
       for (const s of sockets) s.destroy();

@@ -50,7 +50,13 @@ function newCa(dir: string, name: string): void {
   );
 }
 
-function issue(dir: string, name: string, altNames: string, days: number): IssuedCertificate {
+function issue(
+  dir: string,
+  name: string,
+  extensions: string,
+  days: number,
+  ca: { certFile: string; keyFile: string } = { certFile: 'ca.crt', keyFile: 'ca.key' },
+): IssuedCertificate {
   openssl(
     dir,
     'req',
@@ -66,7 +72,7 @@ function issue(dir: string, name: string, altNames: string, days: number): Issue
     '-subj',
     `/CN=${name}`,
   );
-  writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${altNames}\n`);
+  writeFileSync(join(dir, `${name}.ext`), `${extensions}\n`);
   // A negative -days makes notAfter fall before now: an expired certificate.
   openssl(
     dir,
@@ -75,9 +81,11 @@ function issue(dir: string, name: string, altNames: string, days: number): Issue
     '-in',
     `${name}.csr`,
     '-CA',
-    'ca.crt',
+    ca.certFile,
     '-CAkey',
-    'ca.key',
+    ca.keyFile,
+    '-CAserial',
+    `${name}.srl`,
     '-CAcreateserial',
     '-out',
     `${name}.crt`,
@@ -100,9 +108,22 @@ export function throwawayPki(): ThrowawayPki {
     dir,
     caFile: join(dir, 'ca.crt'),
     otherCaFile: join(dir, 'other-ca.crt'),
-    valid: issue(dir, 'valid', 'IP:127.0.0.1,DNS:localhost', 1),
-    expired: issue(dir, 'expired', 'IP:127.0.0.1,DNS:localhost', -1),
-    otherHost: issue(dir, 'other-host', 'DNS:db.example', 1),
+    valid: issue(dir, 'valid', 'subjectAltName=IP:127.0.0.1,DNS:localhost', 1),
+    expired: issue(dir, 'expired', 'subjectAltName=IP:127.0.0.1,DNS:localhost', -1),
+    otherHost: issue(dir, 'other-host', 'subjectAltName=DNS:db.example', 1),
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/**
+ * A client certificate signed by another CA's files (the secure stack's own CA), into `dir`; `days` below
+ * zero makes it expired.
+ */
+export function issueClientCertificate(
+  dir: string,
+  name: string,
+  ca: { certFile: string; keyFile: string },
+  days: number,
+): IssuedCertificate {
+  return issue(dir, name, 'extendedKeyUsage=clientAuth', days, ca);
 }

@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import test from 'ava';
 import { parseConfig, parseStackSettings } from '../../src/config.ts';
 import { ConfigurationError } from '../../src/errors.ts';
+import { throwawayPki } from '../support/throwaway-ca.ts';
 
 const valid = {
   KAFKA_BROKERS: '127.0.0.1:19092, 127.0.0.2:19092',
@@ -56,7 +58,7 @@ test('SASL credentials are refused without TLS', (t) => {
       }),
     { instanceOf: ConfigurationError },
   );
-  t.regex(error.message, /needs KAFKA_CA_FILE/);
+  t.regex(error.message, /KAFKA_SASL_MECHANISM needs TLS/);
 });
 
 test('TLS that cannot be verified is refused', (t) => {
@@ -213,5 +215,76 @@ test('consumer group timings are settings with documented defaults, heartbeat be
   // The broker's group.min.session.timeout.ms is 6 s by default: below it the join itself is refused.
   t.throws(() => parseConfig({ ...valid, CONSUMER_SESSION_TIMEOUT_MS: '3000' }), {
     message: /CONSUMER_SESSION_TIMEOUT_MS=3000 must be a whole number from 6000/,
+  });
+});
+
+test('Kafka TLS without KAFKA_CA_FILE: KAFKA_TLS=true verifies with the system CA store (no CA given, never unverified)', (t) => {
+  const config = parseConfig({ ...valid, KAFKA_TLS: 'true' });
+  t.deepEqual(config.kafka.tls, {});
+  const sasl = parseConfig({
+    ...valid,
+    KAFKA_TLS: 'true',
+    KAFKA_SASL_MECHANISM: 'scram-sha-512',
+    KAFKA_SASL_USERNAME: 'avnadmin',
+    KAFKA_SASL_PASSWORD: 'pw',
+  });
+  t.deepEqual(sasl.kafka.tls, {});
+  t.is(sasl.kafka.sasl?.mechanism, 'scram-sha-512');
+});
+
+test('KAFKA_TLS=false with KAFKA_CA_FILE is a contradiction; a client certificate needs TLS', (t) => {
+  const pki = throwawayPki();
+  t.teardown(pki.remove);
+  t.throws(() => parseConfig({ ...valid, KAFKA_TLS: 'false', KAFKA_CA_FILE: pki.caFile }), {
+    message: /KAFKA_TLS=false contradicts KAFKA_CA_FILE/,
+  });
+  t.throws(
+    () => parseConfig({ ...valid, KAFKA_CERT_FILE: pki.valid.certFile, KAFKA_KEY_FILE: pki.valid.keyFile }),
+    { message: /KAFKA_CERT_FILE needs TLS/ },
+  );
+  const config = parseConfig({ ...valid, KAFKA_CA_FILE: pki.caFile });
+  t.is(config.kafka.tls?.ca, readFileSync(pki.caFile, 'utf8'), 'a CA file alone turns TLS on');
+});
+
+test('a client key that is not the certificate’s is refused at start-up without echoing the key (was: retried by kafkajs as an outage)', (t) => {
+  const pki = throwawayPki();
+  t.teardown(pki.remove);
+  const error = t.throws(
+    () =>
+      parseConfig({
+        ...valid,
+        KAFKA_CA_FILE: pki.caFile,
+        KAFKA_CERT_FILE: pki.valid.certFile,
+        KAFKA_KEY_FILE: pki.expired.keyFile,
+      }),
+    { instanceOf: ConfigurationError },
+  );
+  t.regex(error.message, /KAFKA_KEY_FILE is not the private key of the certificate in KAFKA_CERT_FILE/);
+  const keyLines = pki.expired.key.split('\n').filter((l) => l !== '' && !l.startsWith('-----'));
+  for (const line of keyLines) t.false(error.message.includes(line));
+  t.throws(
+    () =>
+      parseConfig({
+        ...valid,
+        KAFKA_CA_FILE: pki.caFile,
+        KAFKA_CERT_FILE: pki.valid.certFile,
+        KAFKA_KEY_FILE: pki.caFile,
+      }),
+    { message: /KAFKA_KEY_FILE does not hold an unencrypted PEM private key/ },
+  );
+});
+
+test('STACK_SECURE: off by default; its two listener ports are checked like the others', (t) => {
+  const plain = parseStackSettings({});
+  t.false(plain.secure);
+  const secure = parseStackSettings({ STACK_SECURE: 'true' });
+  t.true(secure.secure);
+  t.is(secure.kafkaSslPort, 19094);
+  t.is(secure.kafkaSaslSslPort, 19095);
+  t.throws(() => parseStackSettings({ STACK_SECURE: 'true', STACK_KAFKA_SSL_PORT: '19092' }), {
+    message: /must differ/,
+  });
+  t.throws(() => parseStackSettings({ STACK_SECURE: 'maybe' }), {
+    message: /STACK_SECURE=maybe must be true or false/,
   });
 });
