@@ -13,6 +13,8 @@ import type avro from 'avsc';
 import { type CatalogEntry, parseSchema } from '../contracts/catalog.ts';
 import { compatibilityProblems, formatProblem } from '../contracts/compatibility-rules.ts';
 import { PipelineError, PoisonMessageError, TransientError } from '../errors.ts';
+import type { SqlText } from '../sink/row-mapper.ts';
+import { compileTranscoder, type RowTranscoder } from '../sink/row-transcoder.ts';
 import { decodeStrict } from './strict-decode.ts';
 import { decodeWireFormat } from './wire-format.ts';
 
@@ -22,11 +24,56 @@ export interface WriterSchemaSource {
 }
 
 export type DecodeOutcome =
-  | { kind: 'row'; value: Record<string, unknown>; schemaId: number }
+  | {
+      kind: 'row';
+      value: Record<string, unknown>;
+      schemaId: number;
+      /**
+       * Set by the fast path (row-transcoder.ts): the row's text per column, `_kafka_*` columns left for
+       * RowMapper.withMeta, and its upsert version. `value` is then decoded only if something asks for it.
+       */
+      fields?: SqlText[];
+      version?: bigint | null;
+    }
   | { kind: 'tombstone' }
   | { kind: 'poison'; error: PoisonMessageError; schemaId?: number };
 
-type Resolution = { resolver: avro.Resolver; writer: avro.Type } | { error: PoisonMessageError };
+type Resolution =
+  | { resolver: avro.Resolver; writer: avro.Type; transcoder: RowTranscoder | undefined }
+  | { error: PoisonMessageError };
+
+/** A row the fast path made; its decoded value (the reference path's) only on demand. */
+class TranscodedRow {
+  readonly kind = 'row' as const;
+  readonly schemaId: number;
+  readonly fields: SqlText[];
+  readonly version: bigint | null;
+  readonly #body: Buffer;
+  readonly #resolver: avro.Resolver;
+  readonly #context: string;
+  #value: Record<string, unknown> | undefined;
+
+  constructor(
+    fields: SqlText[],
+    version: bigint | null,
+    schemaId: number,
+    body: Buffer,
+    resolver: avro.Resolver,
+    context: string,
+  ) {
+    this.fields = fields;
+    this.version = version;
+    this.schemaId = schemaId;
+    this.#body = body;
+    this.#resolver = resolver;
+    this.#context = context;
+  }
+
+  get value(): Record<string, unknown> {
+    this.#value ??= decodeStrict(this.#body, this.#resolver, this.#context) as Record<string, unknown>;
+    return this.#value;
+  }
+}
 
 export interface MessageDecoderOptions {
   /**
@@ -47,6 +94,11 @@ export interface MessageDecoderOptions {
   maxUnknownIds?: number;
   /** The clock, for tests. */
   now?: () => number;
+  /**
+   * Turn bodies straight into row text with a transcoder compiled per writer schema (row-transcoder.ts),
+   * falling back to the reference decode for any message it does not take. Default true.
+   */
+  fastPath?: boolean;
 }
 
 interface Unknown {
@@ -67,6 +119,7 @@ export class MessageDecoder {
   readonly #concurrency: number;
   readonly #maxUnknown: number;
   readonly #now: () => number;
+  readonly #fastPath: boolean;
   /** `${topic}\0${id}` → resolver, or the reason that id can never be read into this topic's reader. */
   readonly #resolutions = new Map<string, Promise<Resolution>>();
   /** Lookups in flight, by id: concurrent batches and topics share one. */
@@ -83,6 +136,7 @@ export class MessageDecoder {
     this.#concurrency = Math.max(1, options.registryConcurrency ?? 8);
     this.#maxUnknown = Math.max(1, options.maxUnknownIds ?? 10_000);
     this.#now = options.now ?? Date.now;
+    this.#fastPath = options.fastPath ?? true;
   }
 
   /** How many unknown ids are remembered (bounded by `maxUnknownIds`). */
@@ -114,8 +168,22 @@ export class MessageDecoder {
       if (f.kind !== 'framed') return f;
       const resolution = resolutions.get(f.schemaId)!;
       if ('error' in resolution) return { kind: 'poison', error: resolution.error, schemaId: f.schemaId };
+      const context = `${entry.topic}: body does not decode with writer schema id ${f.schemaId}`;
+      const transcoder = resolution.transcoder;
+      if (transcoder !== undefined) {
+        const fields = transcoder.transcode(f.body);
+        if (fields !== undefined) {
+          return new TranscodedRow(
+            fields,
+            transcoder.version,
+            f.schemaId,
+            f.body,
+            resolution.resolver,
+            context,
+          );
+        }
+      }
       try {
-        const context = `${entry.topic}: body does not decode with writer schema id ${f.schemaId}`;
         const value = decodeStrict(f.body, resolution.resolver, context, resolution.writer) as Record<
           string,
           unknown
@@ -171,7 +239,8 @@ export class MessageDecoder {
           ),
         };
       }
-      return { resolver: entry.reader.type.createResolver(writer), writer };
+      const resolver = entry.reader.type.createResolver(writer);
+      return { resolver, writer, transcoder: this.#fastPath ? transcoderOf(entry, writer) : undefined };
     } catch (error) {
       const reason = error instanceof PipelineError || error instanceof Error ? error.message : String(error);
       return {
@@ -256,5 +325,15 @@ export class MessageDecoder {
       this.#active--;
       this.#waiting.shift()?.();
     }
+  }
+}
+
+/** The fast path of a writer schema, or none (its messages all take the reference path). */
+function transcoderOf(entry: CatalogEntry, writer: avro.Type): RowTranscoder | undefined {
+  try {
+    return compileTranscoder(entry, writer);
+  } catch {
+    // A shape the compiler did not foresee must never make the id undecodable: the reference path reads it.
+    return undefined;
   }
 }

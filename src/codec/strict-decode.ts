@@ -15,7 +15,7 @@ import type avro from 'avsc';
 import { collectInvalidValues, InvalidValue } from '../contracts/logical-types.ts';
 import { PoisonMessageError } from '../errors.ts';
 
-interface AvscTap {
+export interface AvscTap {
   buf: Buffer & { utf8Slice(start: number, end: number): string };
   pos: number;
   isValid(): boolean;
@@ -51,7 +51,7 @@ class PastTheEnd extends Error {}
  * restart. Here any read at the end throws at once (an item count can then not exceed the bytes left, except
  * for items of zero bytes: arrays of null or of empty records).
  */
-class StrictTap extends Tap {
+export class StrictTap extends Tap {
   readonly bad: BadString[] = [];
 
   override readBoolean(): boolean {

@@ -28,9 +28,15 @@ export interface SinkMessage {
   value: Buffer | null;
   /** Every header, bytes untouched (see message-headers.ts). */
   headers: readonly MessageHeader[];
-  /** What decoding made of it: */
+  /** What decoding made of it (a fast-path row carries its text in `fields`, see DecodeOutcome): */
   outcome:
-    | { kind: 'row'; value: Record<string, unknown>; schemaId: number }
+    | {
+        kind: 'row';
+        value: Record<string, unknown>;
+        schemaId: number;
+        fields?: SqlText[];
+        version?: bigint | null;
+      }
     | { kind: 'tombstone' }
     | { kind: 'poison'; error: PoisonMessageError; schemaId?: number };
 }
@@ -162,11 +168,12 @@ function prepare(
       continue;
     }
     try {
-      const row = mapper.toRow(outcome.value, message);
+      const fast = outcome.fields;
+      const row = fast === undefined ? mapper.toRow(outcome.value, message) : mapper.withMeta(fast, message);
       items.push({
         kind: 'row',
         key: mapper.keyOf(row),
-        version: mapper.versionOf(outcome.value),
+        version: fast === undefined ? mapper.versionOf(outcome.value) : (outcome.version ?? null),
         partition,
         offset,
         message,

@@ -71,17 +71,23 @@ function pad3(n: number): string {
   return n < 10 ? `00${n}` : n < 100 ? `0${n}` : String(n);
 }
 
+/**
+ * The timestamptz text of µs since the epoch given as a number, when it is a safe integer in the years
+ * 1–9999 (exact Number arithmetic, no BigInt); undefined otherwise (microsText handles the rest).
+ */
+export function usualMicrosText(n: number): string | undefined {
+  if (!Number.isSafeInteger(n)) return undefined;
+  const ms = Math.floor(n / 1000);
+  if (ms < ISO_MIN_MS || ms > ISO_MAX_MS) return undefined;
+  const second = Math.floor(ms / 1000);
+  return `${isoSecondPrefix(second)}${pad3(ms - second * 1000)}${pad3(n - ms * 1000)}Z`;
+}
+
 /** A timestamp-micros value (bigint µs since the epoch) as exact timestamptz text: no microsecond lost. */
 export function microsText(micros: bigint): string {
   // Hot path: every avsc long is a safe integer, so Number arithmetic is exact and much cheaper than BigInt.
-  const n = Number(micros);
-  if (Number.isSafeInteger(n)) {
-    const ms = Math.floor(n / 1000);
-    if (ms >= ISO_MIN_MS && ms <= ISO_MAX_MS) {
-      const second = Math.floor(ms / 1000);
-      return `${isoSecondPrefix(second)}${pad3(ms - second * 1000)}${pad3(n - ms * 1000)}Z`;
-    }
-  }
+  const usual = usualMicrosText(Number(micros));
+  if (usual !== undefined) return usual;
   if (micros < PG_MIN_MICROS || micros >= PG_END_MICROS) {
     throw new PoisonMessageError(
       'ROW_REJECTED',

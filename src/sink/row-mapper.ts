@@ -30,6 +30,13 @@ export interface RowMapper {
   readonly versionIndex: number | undefined;
   /** The row of a decoded value; a value that cannot be a row throws PoisonMessageError('ROW_REJECTED'). */
   toRow(value: Readonly<Record<string, unknown>>, meta: MessageMeta): SqlText[];
+  /**
+   * The text of each reader field's value, as toRow writes it (throws as toRow does): the compiled
+   * transcoder uses these for defaults and for the fields it does not read itself, so both paths agree.
+   */
+  readonly fieldTexts: readonly ((value: unknown) => SqlText)[];
+  /** Fills the `_kafka_*` columns of a row whose fields are set (length: columns.length); returns it. */
+  withMeta(row: SqlText[], meta: MessageMeta): SqlText[];
   /** A comparable version of a decoded value (upserts); null when the field is null. */
   versionOf(value: Readonly<Record<string, unknown>>): bigint | null;
   /** The key column's text of a row, as the in-batch dedupe compares keys. */
@@ -127,7 +134,7 @@ function plainJson(type: avro.Type): boolean {
 }
 
 /** Order of versions, whatever the field's type: numbers, bigint µs, Dates and ISO days. */
-function versionValue(v: unknown): bigint | null {
+export function versionValue(v: unknown): bigint | null {
   if (v === null || v === undefined) return null;
   if (typeof v === 'bigint') return v;
   if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
@@ -202,25 +209,31 @@ export function createRowMapper(entry: CatalogEntry): RowMapper {
   const kafkaTimestamp = converters['kafka-timestamp'];
   const versionField = entry.versionField;
 
+  const withMeta = (row: SqlText[], meta: MessageMeta): SqlText[] => {
+    row[fieldCount] = String(meta.partition);
+    row[fieldCount + 1] = meta.offset;
+    try {
+      row[fieldCount + 2] = kafkaTimestamp(meta.timestamp);
+    } catch (error) {
+      throw new PoisonMessageError('ROW_REJECTED', `the message's Kafka timestamp: ${reasonOf(error)}`, {
+        cause: error,
+        details: { field: '_kafka_timestamp' },
+      });
+    }
+    return row;
+  };
+
   return {
     columns,
     keyIndex,
     versionIndex,
+    fieldTexts: fieldConverters,
     toRow(value, meta) {
       const row = new Array<SqlText>(fieldCount + 3);
       for (let i = 0; i < fieldCount; i++) row[i] = fieldConverters[i]!(value[names[i]!]);
-      row[fieldCount] = String(meta.partition);
-      row[fieldCount + 1] = meta.offset;
-      try {
-        row[fieldCount + 2] = kafkaTimestamp(meta.timestamp);
-      } catch (error) {
-        throw new PoisonMessageError('ROW_REJECTED', `the message's Kafka timestamp: ${reasonOf(error)}`, {
-          cause: error,
-          details: { field: '_kafka_timestamp' },
-        });
-      }
-      return row;
+      return withMeta(row, meta);
     },
+    withMeta,
     versionOf(value) {
       if (versionField === undefined) return null;
       try {

@@ -1,0 +1,461 @@
+/**
+ * The fast path: an Avro body written with one writer schema → the row's PostgreSQL text per column, in
+ * one pass over the bytes, with the reader schema's projection compiled in (fields the reader dropped are
+ * skipped, fields the writer lacks get their default's text, computed once, promotions and enum defaults
+ * are tables). No JS object per record, no resolver walk, no BigInt for a long that fits a double.
+ *
+ * It is an optimisation of the reference path (decodeStrict → RowMapper.toRow), never a second opinion:
+ * whatever is unusual (a string with U+FFFD, a long past 2^49, a timestamp outside the years 1–9999, a
+ * UUID that is not one, a null in a required column, truncation, trailing bytes, a union branch or enum
+ * index out of range) makes it answer `undefined`, and that message takes the reference path, which gives
+ * the verdict and the cause. Fields whose types it has no compiled reader for (records, arrays, maps,
+ * unions beyond [null, X], logical types the writer and reader spell differently) are read by avsc's own
+ * resolver for that field and converted by the row mapper's own converter. The differential fuzz test
+ * (test/unit/transcoder-fuzz.test.ts) holds it to the same text as the reference, and to never accept what
+ * the reference refuses.
+ */
+import type avro from 'avsc';
+import { type AvscTap, StrictTap } from '../codec/strict-decode.ts';
+import type { CatalogEntry } from '../contracts/catalog.ts';
+import { civilFromDays, isoDateText } from '../contracts/civil-date.ts';
+import { collectInvalidValues } from '../contracts/logical-types.ts';
+import { fieldColumns } from './column-types.ts';
+import { epochMillisText, usualMicrosText } from './pg-text.ts';
+import { createRowMapper, type RowMapper, type SqlText, versionValue } from './row-mapper.ts';
+
+/** Turns one body into the row's field texts (meta columns left for RowMapper.withMeta), or undefined. */
+export interface RowTranscoder {
+  /** The row (length: the mapper's columns) or undefined: take the reference path for this message. */
+  transcode(body: Buffer): SqlText[] | undefined;
+  /** The upsert version of the last row transcode returned (null when the entry has no version field). */
+  readonly version: bigint | null;
+}
+
+/** Thrown inside a transcode when the message must take the reference path; never escapes. */
+const FALLBACK = Symbol('fallback');
+
+type FastTap = AvscTap & { buf: FastBuffer; bad: unknown[] };
+
+interface State {
+  tap: FastTap;
+  row: SqlText[];
+  version: bigint | null;
+}
+
+type Step = (s: State) => void;
+/** Reads one value and returns its column text; `onNumber` sees the raw number (upsert versions). */
+type TextReader = (s: State) => SqlText;
+
+/** Node's unchecked slicers (what avsc itself calls): no argument checks, unlike toString. */
+type FastBuffer = AvscTap['buf'] & {
+  hexSlice(start: number, end: number): string;
+  latin1Slice(start: number, end: number): string;
+};
+
+interface Readable {
+  _read(tap: AvscTap): unknown;
+  _skip(tap: AvscTap): void;
+  _fromValue(value: unknown): unknown;
+}
+
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** |ms| a Date holds. */
+const DATE_LIMIT_MS = 8.64e15;
+/** Days of 0001-01-01 and 9999-12-31: in between, the ISO day is PostgreSQL's date text as it is. */
+const ISO_MIN_DAY = -719_162;
+const ISO_MAX_DAY = 2_932_896;
+
+function fallback(): never {
+  throw FALLBACK;
+}
+
+/**
+ * A zig-zag varint as avsc reads it, while it is exact in a double: at most 8 bytes and below 2^53 before
+ * the zig-zag (|value| ≤ 2^52, today's timestamp-micros included). Each 7-bit term is exact, so the sum is
+ * exact when it stays below 2^53; a larger one rounds to at least 2^53 and is caught. Longer encodings,
+ * larger values and any read at the end take the reference path (exact, with BigInt).
+ */
+function readLong(tap: FastTap): number {
+  const buf = tap.buf;
+  let pos = tap.pos;
+  if (pos >= buf.length) fallback();
+  let b = buf[pos++]!;
+  let n = b & 0x7f;
+  let scale = 128;
+  while (b & 0x80) {
+    if (pos >= buf.length || scale > 2 ** 49) fallback();
+    b = buf[pos++]!;
+    n += (b & 0x7f) * scale;
+    scale *= 128;
+  }
+  if (n >= 2 ** 53) fallback();
+  tap.pos = pos;
+  return n % 2 === 1 ? -(n + 1) / 2 : n / 2;
+}
+
+/** The bounds of a length-prefixed value (string, bytes), past which the tap has moved. */
+function span(tap: FastTap): number {
+  const length = readLong(tap);
+  const start = tap.pos;
+  if (length < 0 || start + length > tap.buf.length) fallback();
+  tap.pos = start + length;
+  return start;
+}
+
+function floatText(v: number): string {
+  return Object.is(v, -0) ? '-0' : String(v);
+}
+
+function isLogical(type: avro.Type): boolean {
+  return type.typeName.startsWith('logical:');
+}
+
+function baseName(type: avro.Type): string {
+  return type.typeName === 'abstract:long' ? 'long' : type.typeName;
+}
+
+/** Reads a long-like writer value (int or long) as a number. */
+function numberReader(writer: avro.Type): ((tap: FastTap) => number) | undefined {
+  const name = baseName(writer);
+  if (name === 'int' || name === 'long') return readLong;
+  return undefined;
+}
+
+/** The [null, X] / [X, null] shape: X and where null is; undefined for any other type. */
+function nullableBranch(type: avro.Type): { present: avro.Type; nullIndex: number } | undefined {
+  if (type.typeName !== 'union:unwrapped') return undefined;
+  const types: avro.Type[] = (type as avro.types.UnwrappedUnionType).types;
+  if (types.length !== 2) return undefined;
+  const nullIndex = types.findIndex((t) => t.typeName === 'null');
+  if (nullIndex < 0 || types[1 - nullIndex]!.typeName === 'null') return undefined;
+  return { present: types[1 - nullIndex]!, nullIndex };
+}
+
+function sameLogical(reader: avro.Type, writer: avro.Type): boolean {
+  if (reader.typeName !== writer.typeName) return false;
+  const r = reader as unknown as { precision?: number; scale?: number; underlyingType: avro.Type };
+  const w = writer as unknown as { precision?: number; scale?: number; underlyingType: avro.Type };
+  if (r.precision !== w.precision || r.scale !== w.scale) return false;
+  const ru = r.underlyingType;
+  const wu = w.underlyingType;
+  if (baseName(ru) !== baseName(wu)) return false;
+  if (ru.typeName === 'fixed') return (ru as avro.types.FixedType).size === (wu as avro.types.FixedType).size;
+  return true;
+}
+
+/**
+ * A compiled reader for a non-union reader type read from a non-union writer type, or undefined (the
+ * field then takes avsc's resolver). `version` receives the raw value of the upsert version field.
+ */
+function scalarReader(
+  reader: avro.Type,
+  writer: avro.Type,
+  onVersion: ((s: State, raw: number) => void) | undefined,
+): TextReader | undefined {
+  if (isLogical(reader) || isLogical(writer)) {
+    if (!sameLogical(reader, writer)) return undefined;
+    const logical = writer as unknown as Readable;
+    const underlying = (writer as avro.types.LogicalType).underlyingType;
+    switch (reader.typeName) {
+      case 'logical:uuid':
+        if (underlying.typeName !== 'string') return undefined;
+        return (s) => {
+          const tap = s.tap;
+          const start = span(tap);
+          const text = tap.buf.latin1Slice(start, tap.pos);
+          // A UUID is ASCII: Latin-1 of its bytes is the text; anything else is not a UUID (reference says so).
+          if (!UUID_PATTERN.test(text)) fallback();
+          return text.toLowerCase();
+        };
+      case 'logical:timestamp-millis':
+        return (s) => {
+          const ms = readLong(s.tap);
+          if (!(Math.abs(ms) <= DATE_LIMIT_MS)) fallback();
+          if (onVersion !== undefined) onVersion(s, ms);
+          return epochMillisText(ms);
+        };
+      case 'logical:timestamp-micros':
+        return (s) => {
+          const us = readLong(s.tap);
+          const text = usualMicrosText(us);
+          if (text === undefined) fallback();
+          if (onVersion !== undefined) onVersion(s, us);
+          return text;
+        };
+      case 'logical:date':
+        return (s) => {
+          const days = readLong(s.tap);
+          if (days < ISO_MIN_DAY || days > ISO_MAX_DAY) fallback();
+          if (onVersion !== undefined) onVersion(s, days * 86_400_000);
+          return isoDateText(civilFromDays(days));
+        };
+      case 'logical:decimal':
+        return underlying.typeName === 'fixed'
+          ? fixedLogical(logical, (underlying as avro.types.FixedType).size)
+          : (s) => {
+              const tap = s.tap;
+              const start = span(tap);
+              return logical._fromValue(tap.buf.subarray(start, tap.pos)) as string;
+            };
+      case 'logical:time-millis':
+      case 'logical:time-micros':
+      case 'logical:local-timestamp-millis':
+      case 'logical:local-timestamp-micros':
+        // Outside collectInvalidValues, a value the type cannot hold throws: the reference path then says why.
+        return (s) => logical._fromValue(readLong(s.tap)) as string;
+      default:
+        return undefined;
+    }
+  }
+  const r = baseName(reader);
+  const w = baseName(writer);
+  switch (r) {
+    case 'boolean':
+      if (w !== 'boolean') return undefined;
+      return (s) => {
+        const tap = s.tap;
+        if (tap.pos >= tap.buf.length) fallback();
+        return tap.buf[tap.pos++] !== 0 ? 't' : 'f';
+      };
+    case 'int':
+    case 'long': {
+      if (w !== 'int' && !(w === 'long' && r === 'long')) return undefined;
+      return (s) => {
+        const n = readLong(s.tap);
+        if (onVersion !== undefined) onVersion(s, n);
+        return String(n);
+      };
+    }
+    case 'float':
+    case 'double': {
+      const read = numberReader(writer);
+      if (read !== undefined) return (s) => String(read(s.tap));
+      if (w === 'float')
+        return (s) => {
+          const tap = s.tap;
+          if (tap.pos + 4 > tap.buf.length) fallback();
+          const v = tap.buf.readFloatLE(tap.pos);
+          tap.pos += 4;
+          return floatText(v);
+        };
+      if (w === 'double' && r === 'double')
+        return (s) => {
+          const tap = s.tap;
+          if (tap.pos + 8 > tap.buf.length) fallback();
+          const v = tap.buf.readDoubleLE(tap.pos);
+          tap.pos += 8;
+          return floatText(v);
+        };
+      return undefined;
+    }
+    case 'string':
+      if (w !== 'string') return undefined;
+      return (s) => {
+        const tap = s.tap;
+        const start = span(tap);
+        const text = tap.buf.utf8Slice(start, tap.pos);
+        // Possibly not UTF-8 (or a genuine U+FFFD): the reference path checks the bytes.
+        if (text.includes('\uFFFD')) fallback();
+        return text;
+      };
+    case 'bytes':
+      if (w !== 'bytes') return undefined;
+      return (s) => {
+        const tap = s.tap;
+        const start = span(tap);
+        return `\\x${tap.buf.hexSlice(start, tap.pos)}`;
+      };
+    case 'fixed': {
+      const size = (reader as avro.types.FixedType).size;
+      if (w !== 'fixed' || (writer as avro.types.FixedType).size !== size) return undefined;
+      return (s) => {
+        const tap = s.tap;
+        const start = tap.pos;
+        if (start + size > tap.buf.length) fallback();
+        tap.pos = start + size;
+        return `\\x${tap.buf.hexSlice(start, tap.pos)}`;
+      };
+    }
+    case 'enum': {
+      if (w !== 'enum') return undefined;
+      const readerSymbols = (reader as avro.types.EnumType).symbols;
+      const readerDefault = (reader as unknown as { default?: string }).default;
+      // The resolver's table: the writer's index → the reader's symbol (its default for a symbol it lacks).
+      const symbols = (writer as avro.types.EnumType).symbols.map((sym) =>
+        readerSymbols.includes(sym) ? sym : readerDefault,
+      );
+      return (s) => {
+        const index = readLong(s.tap);
+        const symbol = symbols[index];
+        if (symbol === undefined) fallback();
+        return symbol;
+      };
+    }
+    default:
+      return undefined;
+  }
+}
+
+function fixedLogical(logical: Readable, size: number): TextReader {
+  return (s) => {
+    const tap = s.tap;
+    const start = tap.pos;
+    if (start + size > tap.buf.length) fallback();
+    tap.pos = start + size;
+    return logical._fromValue(tap.buf.subarray(start, tap.pos)) as string;
+  };
+}
+
+/** A reader for one reader field from its writer field, compiled where it can be, else avsc's resolver. */
+function fieldReader(
+  reader: avro.Type,
+  writer: avro.Type,
+  nullable: boolean,
+  convert: (value: unknown) => SqlText,
+  onVersion: ((s: State, raw: number) => void) | undefined,
+  isVersion: boolean,
+): TextReader {
+  const readerBranch = nullableBranch(reader);
+  const writerBranch = nullableBranch(writer);
+  if (readerBranch !== undefined && writerBranch !== undefined) {
+    const present = scalarReader(readerBranch.present, writerBranch.present, onVersion);
+    if (present !== undefined) {
+      const nullIndex = writerBranch.nullIndex;
+      return (s) => {
+        const branch = readLong(s.tap);
+        if (branch === nullIndex) {
+          // A required column (a non-null default union is still nullable here), or a null version.
+          if (!nullable || isVersion) fallback();
+          return null;
+        }
+        if (branch !== 1 - nullIndex) fallback();
+        return present(s);
+      };
+    }
+  } else if (writerBranch === undefined && writer.typeName.startsWith('union') === false) {
+    const target = readerBranch === undefined ? reader : readerBranch.present;
+    const present = scalarReader(target, writer, onVersion);
+    if (present !== undefined) return present;
+  }
+  // avsc's resolver for this field alone, and the row mapper's converter: the reference, field by field.
+  const resolver = reader.createResolver(writer) as unknown as Readable;
+  return (s) => {
+    const tap = s.tap;
+    const { value, invalid } = collectInvalidValues(() => resolver._read(tap));
+    if (invalid > 0 || s.tap.bad.length > 0 || tap.pos > tap.buf.length) fallback();
+    // The converter throws (ROW_REJECTED) on what the reference refuses: the reference then says so.
+    const text = convert(value);
+    if (isVersion) s.version = versionValue(value);
+    return text;
+  };
+}
+
+/**
+ * Compiles the transcoder of one writer schema into the entry's reader schema and table, or undefined
+ * when the pair has a shape it does not compile (every message then takes the reference path).
+ */
+export function compileTranscoder(entry: CatalogEntry, writer: avro.Type): RowTranscoder | undefined {
+  if (writer.typeName !== 'record') return undefined;
+  const mapper = mapperFor(entry);
+  const readerFields = (entry.reader.type as avro.types.RecordType).fields;
+  const writerFields = (writer as avro.types.RecordType).fields;
+  const columns = fieldColumns(entry.reader.type);
+  const width = mapper.columns.length;
+  const versionField = entry.versionField;
+
+  // Which reader field reads each writer field, as avsc's record resolver matches them (name or alias).
+  const readerOf = new Map<string, number>();
+  const defaults: Array<{ index: number; text: SqlText; version: bigint | null }> = [];
+  for (let j = 0; j < readerFields.length; j++) {
+    const field = readerFields[j]!;
+    const names = [field.name, ...field.aliases];
+    const matches = names.filter((n) => writerFields.some((w) => w.name === n));
+    if (matches.length > 1) return undefined;
+    if (matches.length === 1) {
+      if (readerOf.has(matches[0]!)) return undefined; // two reader fields of one writer field: rare, reference
+      readerOf.set(matches[0]!, j);
+      continue;
+    }
+    const value = field.defaultValue();
+    if (value === undefined) return undefined;
+    try {
+      const text = mapper.fieldTexts[j]!(value);
+      defaults.push({
+        index: j,
+        text,
+        version: field.name === versionField ? versionValue(value) : null,
+      });
+    } catch {
+      // A default the column cannot hold: every message is refused, by the reference path, with its cause.
+      return undefined;
+    }
+  }
+
+  const steps: Step[] = writerFields.map((wField): Step => {
+    const j = readerOf.get(wField.name);
+    const wType = wField.type as unknown as Readable;
+    if (j === undefined) return (s) => wType._skip(s.tap);
+    const rField = readerFields[j]!;
+    const isVersion = rField.name === versionField;
+    const onVersion = isVersion
+      ? (s: State, raw: number) => {
+          s.version = BigInt(raw);
+        }
+      : undefined;
+    const read = fieldReader(
+      rField.type,
+      wField.type,
+      columns[j]!.nullable,
+      mapper.fieldTexts[j]!,
+      onVersion,
+      isVersion,
+    );
+    return (s) => {
+      s.row[j] = read(s);
+    };
+  });
+  const stepCount = steps.length;
+
+  const state: State = {
+    tap: new StrictTap(Buffer.alloc(0)) as unknown as FastTap,
+    row: [],
+    version: null,
+  };
+  return {
+    get version() {
+      return state.version;
+    },
+    transcode(body) {
+      const row = new Array<SqlText>(width);
+      const tap = state.tap;
+      tap.buf = body as FastBuffer;
+      tap.pos = 0;
+      tap.bad.length = 0;
+      state.row = row;
+      state.version = null;
+      try {
+        for (let i = 0; i < stepCount; i++) steps[i]!(state);
+      } catch {
+        // FALLBACK, a read past the end, a converter's refusal, avsc's "invalid union index": all unusual.
+        return undefined;
+      }
+      if (tap.pos !== body.length || tap.bad.length > 0) return undefined;
+      for (const d of defaults) {
+        row[d.index] = d.text;
+        if (d.version !== null) state.version = d.version;
+      }
+      return row;
+    },
+  };
+}
+
+const mappers = new WeakMap<CatalogEntry, RowMapper>();
+
+function mapperFor(entry: CatalogEntry): RowMapper {
+  let mapper = mappers.get(entry);
+  if (mapper === undefined) {
+    mapper = createRowMapper(entry);
+    mappers.set(entry, mapper);
+  }
+  return mapper;
+}
