@@ -57,10 +57,30 @@ const cachedSeconds = new Float64Array(SECONDS_KEPT).fill(Number.NaN);
 const cachedPrefixes: string[] = new Array<string>(SECONDS_KEPT).fill('');
 let nextSlot = 0;
 
+// Events of a batch spread over days more often than over seconds: on a miss, the day's `YYYY-MM-DDT` comes
+// from a map of the days seen (cleared when it holds a few thousand) and the time of day from a table,
+// instead of a toISOString per value.
+const DAYS_KEPT = 4096;
+const dayPrefixes = new Map<number, string>();
+const TWO_DIGITS = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, '0'));
+
+function isoDayPrefix(day: number): string {
+  let prefix = dayPrefixes.get(day);
+  if (prefix === undefined) {
+    if (dayPrefixes.size >= DAYS_KEPT) dayPrefixes.clear();
+    prefix = new Date(day * 86_400_000).toISOString().slice(0, 11);
+    dayPrefixes.set(day, prefix);
+  }
+  return prefix;
+}
+
 /** `YYYY-MM-DDTHH:MM:SS.` of a whole second (epoch seconds) whose year is 1–9999. */
 function isoSecondPrefix(second: number): string {
   for (let i = 0; i < SECONDS_KEPT; i++) if (cachedSeconds[i] === second) return cachedPrefixes[i]!;
-  const prefix = new Date(second * 1000).toISOString().slice(0, 20);
+  const day = Math.floor(second / SECONDS_PER_DAY);
+  const ofDay = second - day * SECONDS_PER_DAY;
+  const minutes = Math.floor(ofDay / 60);
+  const prefix = `${isoDayPrefix(day)}${TWO_DIGITS[Math.floor(minutes / 60)]}:${TWO_DIGITS[minutes % 60]}:${TWO_DIGITS[ofDay - minutes * 60]}.`;
   cachedSeconds[nextSlot] = second;
   cachedPrefixes[nextSlot] = prefix;
   nextSlot = (nextSlot + 1) % SECONDS_KEPT;

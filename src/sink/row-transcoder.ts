@@ -58,12 +58,37 @@ interface Readable {
   _fromValue(value: unknown): unknown;
 }
 
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** |ms| a Date holds. */
 const DATE_LIMIT_MS = 8.64e15;
 /** Days of 0001-01-01 and 9999-12-31: in between, the ISO day is PostgreSQL's date text as it is. */
 const ISO_MIN_DAY = -719_162;
 const ISO_MAX_DAY = 2_932_896;
+
+/** 1: a lower-case hex digit, 2: an upper-case one, 0: neither. */
+const HEX = new Uint8Array(256);
+for (const c of '0123456789abcdef') HEX[c.charCodeAt(0)] = 1;
+for (const c of 'ABCDEF') HEX[c.charCodeAt(0)] = 2;
+
+/**
+ * Whether the bytes are a UUID as UUID_PATTERN reads one (8-4-4-4-12 hex digits, either case), by a loop
+ * over the bytes rather than a regular expression on a string: true when it has an upper-case digit.
+ * Anything else takes the reference path.
+ */
+function uuidBytes(buf: Buffer, start: number, end: number): boolean {
+  if (end - start !== 36) fallback();
+  let kinds = 0;
+  for (let i = 0; i < 36; i++) {
+    const b = buf[start + i]!;
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (b !== 0x2d) fallback();
+    } else {
+      const kind = HEX[b]!;
+      if (kind === 0) fallback();
+      kinds |= kind;
+    }
+  }
+  return (kinds & 2) !== 0;
+}
 
 function fallback(): never {
   throw FALLBACK;
@@ -162,10 +187,10 @@ function scalarReader(
         return (s) => {
           const tap = s.tap;
           const start = span(tap);
-          const text = tap.buf.latin1Slice(start, tap.pos);
           // A UUID is ASCII: Latin-1 of its bytes is the text; anything else is not a UUID (reference says so).
-          if (!UUID_PATTERN.test(text)) fallback();
-          return text.toLowerCase();
+          const upper = uuidBytes(tap.buf, start, tap.pos);
+          const text = tap.buf.latin1Slice(start, tap.pos);
+          return upper ? text.toLowerCase() : text;
         };
       case 'logical:timestamp-millis':
         return (s) => {
@@ -210,6 +235,9 @@ function scalarReader(
   const r = baseName(reader);
   const w = baseName(writer);
   switch (r) {
+    case 'map':
+    case 'array':
+      return w === r ? jsonCollectionReader(reader, writer) : undefined;
     case 'boolean':
       if (w !== 'boolean') return undefined;
       return (s) => {
@@ -294,6 +322,76 @@ function scalarReader(
     default:
       return undefined;
   }
+}
+
+/** JSON text of one item of a plain type (the same on both sides), as JSON.stringify writes it. */
+function jsonItemReader(reader: avro.Type, writer: avro.Type): ((s: State) => string) | undefined {
+  const name = baseName(reader);
+  if (name !== baseName(writer)) return undefined;
+  switch (name) {
+    case 'string':
+      return (s) => {
+        const tap = s.tap;
+        const start = span(tap);
+        const text = tap.buf.utf8Slice(start, tap.pos);
+        if (text.includes('\uFFFD')) fallback();
+        return JSON.stringify(text);
+      };
+    case 'int':
+    case 'long':
+      return (s) => String(readLong(s.tap));
+    case 'boolean':
+      return (s) => {
+        const tap = s.tap;
+        if (tap.pos >= tap.buf.length) fallback();
+        return tap.buf[tap.pos++] !== 0 ? 'true' : 'false';
+      };
+    default:
+      return undefined;
+  }
+}
+
+/** Keys a JS object would not keep in insertion order (array indices) or would not keep at all. */
+const UNORDERED_KEY = /^(?:0|[1-9]\d*)$|^__proto__$/;
+
+/**
+ * jsonb text of a map or array of strings, ints, longs or booleans, as the reference writes it: the decoded
+ * value through JSON.stringify. A map is a JS object there, so a key that is an array index (JS puts those
+ * first), `__proto__` or a key met twice (the later value in the earlier place) takes the reference path.
+ */
+function jsonCollectionReader(reader: avro.Type, writer: avro.Type): TextReader | undefined {
+  const isMap = reader.typeName === 'map';
+  const item = isMap
+    ? jsonItemReader((reader as avro.types.MapType).valuesType, (writer as avro.types.MapType).valuesType)
+    : jsonItemReader((reader as avro.types.ArrayType).itemsType, (writer as avro.types.ArrayType).itemsType);
+  if (item === undefined) return undefined;
+  return (s) => {
+    const tap = s.tap;
+    let text = isMap ? '{' : '[';
+    let first = true;
+    const keys: string[] | undefined = isMap ? [] : undefined;
+    for (;;) {
+      let n = readLong(tap);
+      if (n === 0) break;
+      if (n < 0) {
+        n = -n;
+        readLong(tap); // the block's size in bytes
+      }
+      for (; n > 0; n--) {
+        if (!first) text += ',';
+        first = false;
+        if (keys !== undefined) {
+          const start = span(tap);
+          const key = tap.buf.utf8Slice(start, tap.pos);
+          if (key.includes('\uFFFD') || UNORDERED_KEY.test(key) || keys.includes(key)) fallback();
+          keys.push(key);
+          text += `${JSON.stringify(key)}:`;
+        }
+        text += item(s);
+      }
+    }
+    return `${text}${isMap ? '}' : ']'}`;
+  };
 }
 
 function fixedLogical(logical: Readable, size: number): TextReader {

@@ -1,0 +1,184 @@
+/**
+ * `npm run bench:transcode [-- pageViews orders]`: consumer CPU per row with no Kafka and no database, from
+ * framed message values to the COPY text PostgreSQL would read: MessageDecoder.decodeBatch (framing, cached
+ * writer schema) → the row (RowMapper.toRow on the reference path, RowMapper.withMeta on the fast path, plus
+ * the upsert version) → copyTextChunks. Reference path (`fastPath: false`) against the fast path (the
+ * default). 1M page views and 200k orders by default; orders also as written by the older v1 schema (the
+ * reader's projection inside the compiled code). CPU time (user + system) of this process, best of 3, and
+ * the COPY text of both paths compared byte for byte.
+ *
+ * Writes bench/results/transcode.json and merges a `transcode` section into latest.json / latest.md.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type avro from 'avsc';
+import { MessageDecoder } from '../src/codec/message-decoder.ts';
+import { encodeWireFormat } from '../src/codec/wire-format.ts';
+import { type CatalogEntry, entryFor, loadCatalog } from '../src/contracts/catalog.ts';
+import { createFakeEvents } from '../src/producer/fake-events.ts';
+import { copyTextChunks } from '../src/sink/copy-text.ts';
+import { createRowMapper, type SqlText } from '../src/sink/row-mapper.ts';
+
+const pageViewCount = Number(process.argv[2] ?? 1_000_000);
+const orderCount = Number(process.argv[3] ?? 200_000);
+const BATCH = 5000;
+const RUNS = 3;
+const resultsDir = join(import.meta.dirname, 'results');
+const catalog = loadCatalog('schemas');
+
+interface Case {
+  name: string;
+  entry: CatalogEntry;
+  messages: Buffer[];
+  ids: Map<number, avro.Schema>;
+}
+
+function makeCase(name: string, topic: string, count: number, version?: number): Case {
+  const entry = entryFor(catalog, topic);
+  const schema = version === undefined ? entry.reader : entry.versions.find((v) => v.version === version)!;
+  const events = createFakeEvents(entry, {
+    seed: 7,
+    now: new Date('2026-01-01T00:00:00Z'),
+    ...(version === undefined ? {} : { version }),
+  });
+  const messages: Buffer[] = [];
+  // In slices: a million events at once would hold both the objects and the bodies.
+  for (let done = 0; done < count; done += 50_000) {
+    for (const event of events.take(Math.min(50_000, count - done)))
+      messages.push(encodeWireFormat(1, schema.type.toBuffer(event)));
+  }
+  return { name, entry, messages, ids: new Map([[1, schema.schema as avro.Schema]]) };
+}
+
+interface Measured {
+  cpuMicrosPerRow: number;
+  wallMicrosPerRow: number;
+  digest: string;
+  fastRows: number;
+}
+
+async function once(c: Case, fastPath: boolean): Promise<Measured> {
+  const decoder = new MessageDecoder({ schemaById: async (id) => c.ids.get(id)! }, { fastPath });
+  const mapper = createRowMapper(c.entry);
+  // The writer schema is fetched and compiled before timing, as it is after a consumer's first batch.
+  await decoder.decodeBatch(c.entry, c.messages.slice(0, 1));
+  const hash = createHash('sha256');
+  let fastRows = 0;
+  let versions = 0n;
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  for (let start = 0; start < c.messages.length; start += BATCH) {
+    const outcomes = await decoder.decodeBatch(c.entry, c.messages.slice(start, start + BATCH));
+    const rows: SqlText[][] = new Array(outcomes.length);
+    for (let i = 0; i < outcomes.length; i++) {
+      const outcome = outcomes[i]!;
+      if (outcome.kind !== 'row') throw new RangeError(`${c.name}: message ${start + i} is ${outcome.kind}`);
+      const meta = { partition: 0, offset: String(start + i), timestamp: '1767225600000' };
+      if (outcome.fields !== undefined) {
+        fastRows++;
+        rows[i] = mapper.withMeta(outcome.fields, meta);
+        if (outcome.version != null) versions += outcome.version;
+      } else {
+        rows[i] = mapper.toRow(outcome.value, meta);
+        const version = mapper.versionOf(outcome.value);
+        if (version !== null) versions += version;
+      }
+    }
+    for (const chunk of copyTextChunks(rows)) hash.update(chunk);
+  }
+  const used = process.cpuUsage(cpu);
+  const wall = performance.now() - started;
+  hash.update(String(versions));
+  const n = c.messages.length;
+  return {
+    cpuMicrosPerRow: (used.user + used.system) / n,
+    wallMicrosPerRow: (wall * 1000) / n,
+    digest: hash.digest('hex'),
+    fastRows,
+  };
+}
+
+async function best(c: Case, fastPath: boolean): Promise<Measured> {
+  let result: Measured | undefined;
+  for (let i = 0; i < RUNS; i++) {
+    const m = await once(c, fastPath);
+    if (result === undefined || m.cpuMicrosPerRow < result.cpuMicrosPerRow) result = m;
+  }
+  return result!;
+}
+
+const round = (n: number) => Math.round(n * 100) / 100;
+const cases = [
+  makeCase('page views', 'shop.page-views', pageViewCount),
+  makeCase('orders', 'shop.orders', orderCount),
+  makeCase('orders written by v1 (resolved into v2)', 'shop.orders', orderCount, 1),
+];
+const results = [];
+for (const c of cases) {
+  const reference = await best(c, false);
+  const fast = await best(c, true);
+  if (reference.digest !== fast.digest)
+    throw new RangeError(`${c.name}: the fast path's COPY text differs from the reference path's`);
+  const row = {
+    case: c.name,
+    rows: c.messages.length,
+    referenceCpuMicrosPerRow: round(reference.cpuMicrosPerRow),
+    fastCpuMicrosPerRow: round(fast.cpuMicrosPerRow),
+    speedup: round(reference.cpuMicrosPerRow / fast.cpuMicrosPerRow),
+    fastShare: round(fast.fastRows / c.messages.length),
+    sameCopyText: true,
+  };
+  results.push(row);
+  process.stderr.write(`${JSON.stringify(row)}\n`);
+}
+
+const TARGET = 2.5;
+const pageViews = results[0]!;
+const section = {
+  measuredAt: new Date().toISOString(),
+  node: process.version,
+  batch: BATCH,
+  target: {
+    name: 'consumer CPU per page-view row, fast path (no Kafka, no database)',
+    targetMicros: TARGET,
+    measuredMicros: pageViews.fastCpuMicrosPerRow,
+    met: pageViews.fastCpuMicrosPerRow <= TARGET,
+  },
+  cases: results,
+};
+writeFileSync(join(resultsDir, 'transcode.json'), `${JSON.stringify(section, null, 2)}\n`);
+
+const md = [
+  '## Transcode (no Kafka, no database)',
+  '',
+  `Framed values → decodeBatch → row → COPY text, batches of ${BATCH}, CPU µs per row, best of ${RUNS} (\`npm run bench:transcode\`, ${section.measuredAt}).`,
+  '',
+  '| case | rows | reference µs/row | fast path µs/row | speed-up | rows on the fast path | same COPY text |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | --- |',
+  ...results.map(
+    (r) =>
+      `| ${r.case} | ${r.rows.toLocaleString('en-US')} | ${r.referenceCpuMicrosPerRow} | ${r.fastCpuMicrosPerRow} | ${r.speedup}× | ${Math.round(r.fastShare * 100)}% | yes |`,
+  ),
+  '',
+  `Target ≤ ${TARGET} µs per page-view row: ${section.target.met ? 'met' : 'missed'} (${pageViews.fastCpuMicrosPerRow} µs).`,
+  '',
+].join('\n');
+
+const latestJson = join(resultsDir, 'latest.json');
+if (existsSync(latestJson)) {
+  const latest = JSON.parse(readFileSync(latestJson, 'utf8')) as Record<string, unknown>;
+  latest.transcode = section;
+  writeFileSync(latestJson, `${JSON.stringify(latest, null, 2)}\n`);
+}
+const latestMd = join(resultsDir, 'latest.md');
+if (existsSync(latestMd)) {
+  const text = readFileSync(latestMd, 'utf8');
+  const start = text.indexOf('## Transcode (no Kafka, no database)');
+  const kept =
+    start < 0
+      ? text
+      : text.slice(0, start) + text.slice(start).replace(/^## Transcode[^]*?(?=^## |$(?![^]))/m, '');
+  writeFileSync(latestMd, `${kept.trimEnd()}\n\n${md}`);
+}
+process.stdout.write(md);
