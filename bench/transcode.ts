@@ -175,10 +175,9 @@ const latestMd = join(resultsDir, 'latest.md');
 if (existsSync(latestMd)) {
   const text = readFileSync(latestMd, 'utf8');
   const start = text.indexOf('## Transcode (no Kafka, no database)');
-  const kept =
-    start < 0
-      ? text
-      : text.slice(0, start) + text.slice(start).replace(/^## Transcode[^]*?(?=^## |$(?![^]))/m, '');
+  // This script's own section is replaced; whatever follows it (the next `## `) is kept.
+  const next = start < 0 ? -1 : text.indexOf('\n## ', start + 1);
+  const kept = start < 0 ? text : text.slice(0, start) + (next < 0 ? '' : text.slice(next + 1));
   writeFileSync(latestMd, `${kept.trimEnd()}\n\n${md}`);
 }
 process.stdout.write(md);

@@ -16,7 +16,7 @@ import { PipelineError, PoisonMessageError, TransientError } from '../errors.ts'
 import type { SqlText } from '../sink/row-mapper.ts';
 import { compileTranscoder, type RowTranscoder } from '../sink/row-transcoder.ts';
 import { decodeStrict } from './strict-decode.ts';
-import { decodeWireFormat } from './wire-format.ts';
+import { decodeWireFormat, MAGIC_BYTE, WIRE_HEADER_LENGTH } from './wire-format.ts';
 
 /** Where writer schemas come from: the registry client, by global schema id. */
 export interface WriterSchemaSource {
@@ -48,30 +48,68 @@ class TranscodedRow {
   readonly schemaId: number;
   readonly fields: SqlText[];
   readonly version: bigint | null;
-  readonly #body: Buffer;
+  readonly #framed: Buffer;
   readonly #resolver: avro.Resolver;
-  readonly #context: string;
+  readonly #entry: CatalogEntry;
   #value: Record<string, unknown> | undefined;
 
   constructor(
     fields: SqlText[],
     version: bigint | null,
     schemaId: number,
-    body: Buffer,
+    framed: Buffer,
     resolver: avro.Resolver,
-    context: string,
+    entry: CatalogEntry,
   ) {
     this.fields = fields;
     this.version = version;
     this.schemaId = schemaId;
-    this.#body = body;
+    this.#framed = framed;
     this.#resolver = resolver;
-    this.#context = context;
+    this.#entry = entry;
   }
 
   get value(): Record<string, unknown> {
-    this.#value ??= decodeStrict(this.#body, this.#resolver, this.#context) as Record<string, unknown>;
+    this.#value ??= decodeStrict(
+      this.#framed.subarray(WIRE_HEADER_LENGTH),
+      this.#resolver,
+      contextOf(this.#entry, this.schemaId),
+    ) as Record<string, unknown>;
     return this.#value;
+  }
+}
+
+function contextOf(entry: CatalogEntry, schemaId: number): string {
+  return `${entry.topic}: body does not decode with writer schema id ${schemaId}`;
+}
+
+/** The poison outcome of a value that is not Confluent-framed (decodeWireFormat says why). */
+function wireFormatVerdict(value: Buffer): DecodeOutcome {
+  try {
+    decodeWireFormat(value);
+  } catch (error) {
+    if (error instanceof PoisonMessageError) return { kind: 'poison', error };
+    throw error;
+  }
+  throw new PipelineError(
+    'PAYLOAD_UNDECODABLE',
+    'a value the wire format check refused was accepted on a second look',
+  );
+}
+
+/** The reference path: avsc's resolver on a strict tap, then (in the sink) the row mapper. */
+function referenceDecode(
+  entry: CatalogEntry,
+  schemaId: number,
+  body: Buffer,
+  resolution: { resolver: avro.Resolver; writer: avro.Type },
+): DecodeOutcome {
+  try {
+    const value = decodeStrict(body, resolution.resolver, contextOf(entry, schemaId), resolution.writer);
+    return { kind: 'row', value: value as Record<string, unknown>, schemaId };
+  } catch (error) {
+    if (!(error instanceof PoisonMessageError)) throw error;
+    return { kind: 'poison', schemaId, error };
   }
 }
 
@@ -150,50 +188,51 @@ export class MessageDecoder {
    * dead-lettered.
    */
   async decodeBatch(entry: CatalogEntry, values: ReadonlyArray<Buffer | null>): Promise<DecodeOutcome[]> {
-    const framed = values.map((value) => {
-      if (value === null) return { kind: 'tombstone' as const };
-      try {
-        return { kind: 'framed' as const, ...decodeWireFormat(value) };
-      } catch (error) {
-        if (error instanceof PoisonMessageError) return { kind: 'poison' as const, error };
-        throw error;
-      }
-    });
+    // Framed values are read in place (no object or body view per message on the fast path); anything else
+    // goes through decodeWireFormat for its verdict.
     const ids = new Set<number>();
-    for (const f of framed) if (f.kind === 'framed') ids.add(f.schemaId);
+    for (const value of values) {
+      if (value !== null && value.length >= WIRE_HEADER_LENGTH && value[0] === MAGIC_BYTE)
+        ids.add(value.readInt32BE(1));
+    }
     const resolutions = new Map<number, Resolution>();
     await Promise.all([...ids].map(async (id) => resolutions.set(id, await this.#resolution(entry, id))));
 
-    return framed.map((f): DecodeOutcome => {
-      if (f.kind !== 'framed') return f;
-      const resolution = resolutions.get(f.schemaId)!;
-      if ('error' in resolution) return { kind: 'poison', error: resolution.error, schemaId: f.schemaId };
-      const context = `${entry.topic}: body does not decode with writer schema id ${f.schemaId}`;
+    const outcomes = new Array<DecodeOutcome>(values.length);
+    for (let i = 0; i < values.length; i++) {
+      const value = values[i]!;
+      if (value === null) {
+        outcomes[i] = { kind: 'tombstone' };
+        continue;
+      }
+      if (value.length < WIRE_HEADER_LENGTH || value[0] !== MAGIC_BYTE) {
+        outcomes[i] = wireFormatVerdict(value);
+        continue;
+      }
+      const schemaId = value.readInt32BE(1);
+      const resolution = resolutions.get(schemaId)!;
+      if ('error' in resolution) {
+        outcomes[i] = { kind: 'poison', error: resolution.error, schemaId };
+        continue;
+      }
       const transcoder = resolution.transcoder;
       if (transcoder !== undefined) {
-        const fields = transcoder.transcode(f.body);
+        const fields = transcoder.transcode(value, WIRE_HEADER_LENGTH);
         if (fields !== undefined) {
-          return new TranscodedRow(
+          outcomes[i] = new TranscodedRow(
             fields,
             transcoder.version,
-            f.schemaId,
-            f.body,
+            schemaId,
+            value,
             resolution.resolver,
-            context,
+            entry,
           );
+          continue;
         }
       }
-      try {
-        const value = decodeStrict(f.body, resolution.resolver, context, resolution.writer) as Record<
-          string,
-          unknown
-        >;
-        return { kind: 'row', value, schemaId: f.schemaId };
-      } catch (error) {
-        if (!(error instanceof PoisonMessageError)) throw error;
-        return { kind: 'poison', schemaId: f.schemaId, error };
-      }
-    });
+      outcomes[i] = referenceDecode(entry, schemaId, value.subarray(WIRE_HEADER_LENGTH), resolution);
+    }
+    return outcomes;
   }
 
   #resolution(entry: CatalogEntry, id: number): Promise<Resolution> {

@@ -25,8 +25,11 @@ import { createRowMapper, type RowMapper, type SqlText, versionValue } from './r
 
 /** Turns one body into the row's field texts (meta columns left for RowMapper.withMeta), or undefined. */
 export interface RowTranscoder {
-  /** The row (length: the mapper's columns) or undefined: take the reference path for this message. */
-  transcode(body: Buffer): SqlText[] | undefined;
+  /**
+   * The row (length: the mapper's columns) or undefined: take the reference path for this message. The
+   * body is `buffer` from `start` to its end (a framed Kafka value is read in place).
+   */
+  transcode(buffer: Buffer, start?: number): SqlText[] | undefined;
   /** The upsert version of the last row transcode returned (null when the entry has no version field). */
   readonly version: bigint | null;
 }
@@ -523,11 +526,11 @@ export function compileTranscoder(entry: CatalogEntry, writer: avro.Type): RowTr
     get version() {
       return state.version;
     },
-    transcode(body) {
+    transcode(body, start = 0) {
       const row = new Array<SqlText>(width);
       const tap = state.tap;
       tap.buf = body as FastBuffer;
-      tap.pos = 0;
+      tap.pos = start;
       tap.bad.length = 0;
       state.row = row;
       state.version = null;
