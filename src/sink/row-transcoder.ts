@@ -223,7 +223,7 @@ function scalarReader(
           : (s) => {
               const tap = s.tap;
               const start = span(tap);
-              return logical._fromValue(tap.buf.subarray(start, tap.pos)) as string;
+              return decimalText(logical, tap.buf, start, tap.pos);
             };
       case 'logical:time-millis':
       case 'logical:time-micros':
@@ -327,11 +327,53 @@ function scalarReader(
   }
 }
 
-/** JSON text of one item of a plain type (the same on both sides), as JSON.stringify writes it. */
+/**
+ * JSON text of one nested value of a plain type, as JSON.stringify writes the decoded value (what the row
+ * mapper does for these types): strings, ints, longs, booleans, decimals, and records, arrays and maps of
+ * them, spelt the same by writer and reader (anything else: undefined, the field takes avsc's resolver).
+ */
 function jsonItemReader(reader: avro.Type, writer: avro.Type): ((s: State) => string) | undefined {
   const name = baseName(reader);
   if (name !== baseName(writer)) return undefined;
   switch (name) {
+    case 'logical:decimal': {
+      if (!sameLogical(reader, writer)) return undefined;
+      const logical = writer as unknown as Readable;
+      const underlying = (writer as avro.types.LogicalType).underlyingType;
+      const read =
+        underlying.typeName === 'fixed'
+          ? fixedLogical(logical, (underlying as avro.types.FixedType).size)
+          : (s: State) => {
+              const tap = s.tap;
+              const start = span(tap);
+              return decimalText(logical, tap.buf, start, tap.pos);
+            };
+      return (s) => `"${read(s)}"`;
+    }
+    case 'record': {
+      const rFields = (reader as avro.types.RecordType).fields;
+      const wFields = (writer as avro.types.RecordType).fields;
+      if (rFields.length !== wFields.length || rFields.length === 0) return undefined;
+      const items: Array<(s: State) => string> = [];
+      const prefixes: string[] = [];
+      for (let i = 0; i < rFields.length; i++) {
+        if (rFields[i]!.name !== wFields[i]!.name) return undefined;
+        const item = jsonItemReader(rFields[i]!.type, wFields[i]!.type);
+        if (item === undefined) return undefined;
+        items.push(item);
+        prefixes.push(`${i === 0 ? '{' : ','}${JSON.stringify(rFields[i]!.name)}:`);
+      }
+      return (s) => {
+        let text = '';
+        for (let i = 0; i < items.length; i++) text += prefixes[i]! + items[i]!(s);
+        return `${text}}`;
+      };
+    }
+    case 'map':
+    case 'array': {
+      const collection = jsonCollectionReader(reader, writer);
+      return collection === undefined ? undefined : (s) => collection(s) as string;
+    }
     case 'string':
       return (s) => {
         const tap = s.tap;
@@ -397,13 +439,31 @@ function jsonCollectionReader(reader: avro.Type, writer: avro.Type): TextReader 
   };
 }
 
+/**
+ * The text DecimalType._fromValue makes of these bytes, without BigInt for up to 6 bytes (|unscaled| < 2^47,
+ * exact in a double); longer or empty ones through DecimalType itself, which throws on too many digits.
+ */
+function decimalText(logical: Readable, buf: Buffer, start: number, end: number): string {
+  const length = end - start;
+  if (length === 0 || length > 6) return logical._fromValue(buf.subarray(start, end)) as string;
+  const { precision, scale } = logical as unknown as { precision: number; scale: number };
+  const unscaled = buf.readIntBE(start, length);
+  const negative = unscaled < 0;
+  const significant = String(negative ? -unscaled : unscaled);
+  if (unscaled !== 0 && significant.length > precision) fallback();
+  if (scale === 0) return negative ? `-${significant}` : significant;
+  const digits = significant.length > scale ? significant : significant.padStart(scale + 1, '0');
+  const point = digits.length - scale;
+  return `${negative ? '-' : ''}${digits.slice(0, point)}.${digits.slice(point)}`;
+}
+
 function fixedLogical(logical: Readable, size: number): TextReader {
   return (s) => {
     const tap = s.tap;
     const start = tap.pos;
     if (start + size > tap.buf.length) fallback();
     tap.pos = start + size;
-    return logical._fromValue(tap.buf.subarray(start, tap.pos)) as string;
+    return decimalText(logical, tap.buf, start, tap.pos);
   };
 }
 
