@@ -40,7 +40,7 @@ const createTimes: number[] = [];
 const consumer = new PipelineConsumer({
   kafka: createKafka(config.kafka, { quiet: true }),
   pool,
-  decoder: new MessageDecoder(registry),
+  decoder: new MessageDecoder(registry, { fastPath: config.consumer.fastPath }),
   catalog,
   settings: config.consumer,
   topics: [topic],

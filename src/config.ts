@@ -195,6 +195,11 @@ export interface ConsumerSettings {
   /** Partition batches written at the same time, each in its own transaction. Default 4. */
   partitionConcurrency: number;
   /**
+   * Decode through the compiled per-writer-schema transcoder (src/sink/row-transcoder.ts), the reference
+   * decode → map path only for the messages it leaves. Default true; false is the reference path alone.
+   */
+  fastPath: boolean;
+  /**
    * How long the group coordinator waits for a heartbeat before it drops a member (and a restarted member
    * waits for a dead one to be dropped). Default 10 000 ms; the broker accepts 6 000 to 1 800 000 by default.
    * Heartbeats continue while a chunk is written, so a long transaction does not need a longer session.
@@ -355,6 +360,7 @@ export function parseConfig(env: Env): PipelineConfig {
     batchMaxWaitMs: p.integer('CONSUMER_BATCH_MAX_WAIT_MS', 100, 0, 60_000),
     fromBeginning: p.boolean('CONSUMER_FROM_BEGINNING', true),
     partitionConcurrency: p.integer('CONSUMER_PARTITION_CONCURRENCY', 4, 1, 64),
+    fastPath: p.boolean('CONSUMER_FAST_PATH', true),
     sessionTimeoutMs: p.integer('CONSUMER_SESSION_TIMEOUT_MS', 10_000, 6_000, 1_800_000),
     heartbeatIntervalMs: p.integer('CONSUMER_HEARTBEAT_INTERVAL_MS', 1_000, 100, 600_000),
     rebalanceTimeoutMs: p.integer('CONSUMER_REBALANCE_TIMEOUT_MS', 30_000, 1_000, 1_800_000),

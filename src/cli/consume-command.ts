@@ -55,7 +55,7 @@ export const consumeCommand: Command = {
       const consumer = new PipelineConsumer({
         kafka: createKafka(config.kafka, { log: (line) => running && io.err(line), retries: 5 }),
         pool,
-        decoder: new MessageDecoder(registry),
+        decoder: new MessageDecoder(registry, { fastPath: config.consumer.fastPath }),
         catalog,
         settings: config.consumer,
         ...(topics ? { topics } : {}),

@@ -18,6 +18,11 @@ test('a valid environment gives typed settings with documented defaults', (t) =>
   t.is(config.consumer.batchMaxWaitMs, 100);
   t.true(config.consumer.fromBeginning);
   t.is(config.kafka.tls, undefined);
+  t.true(config.consumer.fastPath);
+});
+
+test('CONSUMER_FAST_PATH=false leaves the consumer on the reference decode path', (t) => {
+  t.false(parseConfig({ ...valid, CONSUMER_FAST_PATH: 'false' }).consumer.fastPath);
 });
 
 test('every problem is reported in one error', (t) => {
