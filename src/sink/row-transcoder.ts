@@ -5,11 +5,11 @@
  * are tables). No JS object per record, no resolver walk, no BigInt for a long that fits a double.
  *
  * It is an optimisation of the reference path (decodeStrict → RowMapper.toRow), never a second opinion:
- * whatever is unusual (a string with U+FFFD, a long past 2^49, a timestamp outside the years 1–9999, a
+ * whatever is unusual (a string with U+FFFD, a long past 2^53, a timestamp outside the years 1–9999, a
  * UUID that is not one, a null in a required column, truncation, trailing bytes, a union branch or enum
  * index out of range) makes it answer `undefined`, and that message takes the reference path, which gives
- * the verdict and the cause. Fields whose types it has no compiled reader for (records, arrays, maps,
- * unions beyond [null, X], logical types the writer and reader spell differently) are read by avsc's own
+ * the verdict and the cause. Fields whose types it has no compiled reader for (unions beyond [null, X],
+ * floats or bytes inside jsonb, types the writer and reader spell differently) are read by avsc's own
  * resolver for that field and converted by the row mapper's own converter. The differential fuzz test
  * (test/unit/transcoder-fuzz.test.ts) holds it to the same text as the reference, and to never accept what
  * the reference refuses.
@@ -46,7 +46,7 @@ interface State {
 }
 
 type Step = (s: State) => void;
-/** Reads one value and returns its column text; `onNumber` sees the raw number (upsert versions). */
+/** Reads one value and returns its column text. */
 type TextReader = (s: State) => SqlText;
 
 /** Node's unchecked slicers (what avsc itself calls): no argument checks, unlike toString. */
@@ -73,7 +73,7 @@ for (const c of '0123456789abcdef') HEX[c.charCodeAt(0)] = 1;
 for (const c of 'ABCDEF') HEX[c.charCodeAt(0)] = 2;
 
 /**
- * Whether the bytes are a UUID as UUID_PATTERN reads one (8-4-4-4-12 hex digits, either case), by a loop
+ * Whether the bytes are a UUID as isUuid reads one (8-4-4-4-12 hex digits, either case), by a loop
  * over the bytes rather than a regular expression on a string: true when it has an upper-case digit.
  * Anything else takes the reference path.
  */
@@ -173,7 +173,7 @@ function sameLogical(reader: avro.Type, writer: avro.Type): boolean {
 
 /**
  * A compiled reader for a non-union reader type read from a non-union writer type, or undefined (the
- * field then takes avsc's resolver). `version` receives the raw value of the upsert version field.
+ * field then takes avsc's resolver). `onVersion` receives the raw value of the upsert version field.
  */
 function scalarReader(
   reader: avro.Type,
