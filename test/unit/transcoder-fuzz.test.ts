@@ -9,7 +9,9 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import type avro from 'avsc';
+import { MessageDecoder } from '../../src/codec/message-decoder.ts';
 import { decodeStrict } from '../../src/codec/strict-decode.ts';
+import { encodeWireFormat } from '../../src/codec/wire-format.ts';
 import type { CatalogEntry } from '../../src/contracts/catalog.ts';
 import { parseSchema } from '../../src/contracts/catalog.ts';
 import { PoisonMessageError } from '../../src/errors.ts';
@@ -610,4 +612,55 @@ test('maps the fast path writes as JSON itself keep the reference order and valu
   }
   // Plain keys (with and without a sized block, and the empty map) take the fast path; the others may not.
   t.true(fast >= 3, `${fast} of ${cases.length} on the fast path`);
+});
+
+test('decodeBatch gives the same verdict and the same row with and without the fast path: framing, tombstones, damage', async (t) => {
+  const entry = entryOf(allTypesSchema, 'big');
+  const writer = parseSchema(allTypesSchema, 'writer');
+  const source = { schemaById: async () => allTypesSchema as avro.Schema };
+  const fast = new MessageDecoder(source);
+  const reference = new MessageDecoder(source, { fastPath: false });
+  const r = seeded(99);
+  const values: Array<Buffer | null> = [
+    null,
+    Buffer.alloc(0),
+    Buffer.from([0, 0, 0]),
+    Buffer.from([1, 0, 0, 0, 1]),
+  ];
+  for (let i = 0; i < 400; i++) {
+    const body = parseSchema(rawSchema(allTypesSchema), 'raw').toBuffer(randomValue(writer, r));
+    const framed = encodeWireFormat(1, body);
+    values.push(r.next() < 0.1 ? framed.subarray(0, 5 + r.int(body.length)) : framed);
+  }
+  const mapper = createRowMapper(entry);
+  const [a, b] = [await fast.decodeBatch(entry, values), await reference.decodeBatch(entry, values)];
+  let rows = 0;
+  for (let i = 0; i < values.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    t.is(x.kind, y.kind, `#${i}`);
+    if (x.kind === 'poison' && y.kind === 'poison') {
+      t.is(x.error.message, y.error.message);
+      t.is(x.error.code, y.error.code);
+    }
+    if (x.kind === 'row' && y.kind === 'row') {
+      let expected: SqlText[];
+      try {
+        expected = mapper.toRow(y.value, meta);
+      } catch (error) {
+        // The row mapper refuses it (ROW_REJECTED): the fast path must have left it to the reference.
+        t.true(error instanceof PoisonMessageError);
+        t.is(x.fields, undefined, `#${i}`);
+        continue;
+      }
+      // A fast row: its text; its decoded value on demand is the reference's value.
+      if (x.fields !== undefined) {
+        rows++;
+        t.deepEqual(mapper.withMeta(x.fields, meta), expected);
+        t.is(x.version, mapper.versionOf(y.value));
+        t.deepEqual(mapper.toRow(x.value, meta), expected);
+      }
+    }
+  }
+  t.true(rows > 50, `${rows} rows on the fast path`);
 });
