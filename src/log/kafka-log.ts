@@ -4,7 +4,7 @@
  * showing a topic just created): at error level they page someone for nothing. These go to debug; what
  * kafkajs retries otherwise (a broker connection, a consumer restart) is a warning; the rest stays an error.
  */
-import { type LogEntry, type logCreator, logLevel } from 'kafkajs';
+import { type logCreator, logLevel } from 'kafkajs';
 import type { Logger } from './logger.ts';
 
 /** kafkajs' messages (src/protocol/error.js) of the retriable broker states a healthy cluster goes through. */
@@ -24,17 +24,16 @@ export type PinoLevel = 'error' | 'warn' | 'info' | 'debug' | 'trace';
 /** The pino level of one kafkajs entry. */
 export function kafkaEntryLevel(
   level: logLevel,
-  entry: Pick<LogEntry['log'], 'message'> & object,
+  entry: { message: string; [field: string]: unknown },
 ): PinoLevel {
   if (level === logLevel.DEBUG) return 'trace';
   // kafkajs' INFO is its internal life (starting, joined the group with the whole assignment): detail.
   if (level === logLevel.INFO) return 'debug';
-  const fields = entry as Record<string, unknown>;
-  const text = `${entry.message} ${typeof fields.error === 'string' ? fields.error : ''}`;
+  const text = `${entry.message} ${typeof entry.error === 'string' ? entry.error : ''}`;
   if (TRANSIENT_STATES.some((state) => text.includes(state))) return 'debug';
   if (level === logLevel.WARN) return 'warn';
   // Retried by kafkajs (it says so with retryCount/retryTime), or its consumer restarting itself.
-  if ('retryCount' in fields || 'retryTime' in fields || entry.message.startsWith('Restarting the consumer'))
+  if ('retryCount' in entry || 'retryTime' in entry || entry.message.startsWith('Restarting the consumer'))
     return 'warn';
   return 'error';
 }

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { parseConfig, parseStackSettings } from '../../src/config.ts';
+import { parseConfig, parseLogSettings, parseStackSettings } from '../../src/config.ts';
 import { ConfigurationError } from '../../src/errors.ts';
 
 const valid = {
@@ -214,4 +214,31 @@ test('consumer group timings are settings with documented defaults, heartbeat be
   t.throws(() => parseConfig({ ...valid, CONSUMER_SESSION_TIMEOUT_MS: '3000' }), {
     message: /CONSUMER_SESSION_TIMEOUT_MS=3000 must be a whole number from 6000/,
   });
+});
+
+test('observability settings: metrics off unless METRICS_PORT is set, loopback by default, stall threshold', (t) => {
+  const config = parseConfig(valid);
+  t.is(config.observability.metricsPort, undefined);
+  t.is(config.observability.metricsHost, '127.0.0.1');
+  t.is(config.observability.healthStallMs, 60_000);
+  t.deepEqual(config.log, { level: 'info' });
+  const set = parseConfig({
+    ...valid,
+    METRICS_PORT: '9464',
+    METRICS_HOST: '0.0.0.0',
+    HEALTH_STALL_MS: '5000',
+    LOG_LEVEL: 'debug',
+    LOG_FORMAT: 'json',
+  });
+  t.like(set.observability, { metricsPort: 9464, metricsHost: '0.0.0.0', healthStallMs: 5000 });
+  t.deepEqual(set.log, { level: 'debug', format: 'json' });
+  const error = t.throws(
+    () => parseConfig({ ...valid, METRICS_PORT: '70000', LOG_LEVEL: 'loud', LOG_FORMAT: 'xml' }),
+    { instanceOf: ConfigurationError },
+  );
+  t.is(error.problems.length, 3, error.message);
+  t.regex(error.message, /METRICS_PORT=70000/);
+  t.regex(error.message, /LOG_LEVEL=loud must be one of fatal, error, warn, info, debug, trace, silent/);
+  t.throws(() => parseLogSettings({ LOG_FORMAT: 'xml' }), { message: /LOG_FORMAT=xml/ });
+  t.deepEqual(parseLogSettings({}), { level: 'info' });
 });
