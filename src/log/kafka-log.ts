@@ -19,6 +19,15 @@ const TRANSIENT_STATES = [
   'The coordinator is not aware of this member', // UNKNOWN_MEMBER_ID: kafkajs rejoins
 ];
 
+/**
+ * kafkajs' warnings about choices the project made on purpose (the default partitioner, the producer's
+ * bounded retries with an idempotent producer: kafkajs retries them, then the producer's caller does).
+ */
+const DELIBERATE_SETTINGS = [
+  'KafkaJS v2.0.0 switched default partitioner',
+  'Limiting retries for the idempotent producer may invalidate EoS guarantees',
+];
+
 export type PinoLevel = 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
 /** The pino level of one kafkajs entry. */
@@ -31,6 +40,7 @@ export function kafkaEntryLevel(
   if (level === logLevel.INFO) return 'debug';
   const text = `${entry.message} ${typeof entry.error === 'string' ? entry.error : ''}`;
   if (TRANSIENT_STATES.some((state) => text.includes(state))) return 'debug';
+  if (DELIBERATE_SETTINGS.some((notice) => entry.message.startsWith(notice))) return 'debug';
   if (level === logLevel.WARN) return 'warn';
   // Retried by kafkajs (it says so with retryCount/retryTime), or its consumer restarting itself.
   if ('retryCount' in entry || 'retryTime' in entry || entry.message.startsWith('Restarting the consumer'))

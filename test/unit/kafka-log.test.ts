@@ -38,6 +38,21 @@ test("a fresh broker's retriable states are debug, not error (was: kafkajs ERROR
   }
 });
 
+test("kafkajs' warnings about the project's deliberate producer settings are debug (was: two WARN lines per produce)", (t) => {
+  t.is(
+    kafkaEntryLevel(logLevel.WARN, {
+      message: 'KafkaJS v2.0.0 switched default partitioner. To retain the same partitioning behavior …',
+    }),
+    'debug',
+  );
+  t.is(
+    kafkaEntryLevel(logLevel.WARN, {
+      message: 'Limiting retries for the idempotent producer may invalidate EoS guarantees',
+    }),
+    'debug',
+  );
+});
+
 test('what kafkajs retries itself is a warning; anything else stays an error', (t) => {
   t.is(
     kafkaEntryLevel(logLevel.ERROR, {
