@@ -49,8 +49,8 @@ export const consumeCommand: Command = {
     const catalog = loadCatalog(config.schemasDir);
     const topics = args.values.topic as string[] | undefined;
     const log = io.log;
-    const warn = (line: string) => log.warn(line);
-    const pool = createPool(config.database, { max: config.consumer.partitionConcurrency + 2, log: warn });
+    const logLine = (line: string, level: 'error' | 'warn' | 'info' = 'warn') => log[level](line);
+    const pool = createPool(config.database, { max: config.consumer.partitionConcurrency + 2, log: logLine });
     // No retries inside the client: the consumer retries transient faults itself, heartbeating between
     // attempts; a client retrying on its own could outlast the session timeout.
     const registry = new RegistryClient(config.registry, { retries: 0, timeoutMs: 5000 });
@@ -72,7 +72,7 @@ export const consumeCommand: Command = {
               topics: entries,
               lagIntervalMs,
               stallMs: healthStallMs,
-              log: warn,
+              log: logLine,
             });
       const consumer = new PipelineConsumer({
         kafka,
@@ -82,7 +82,7 @@ export const consumeCommand: Command = {
         settings: config.consumer,
         ...(topics ? { topics } : {}),
         ...(strategy ? { writeStrategy: strategy } : {}),
-        log: warn,
+        log: logLine,
         ...(metrics ? { observer: metrics } : {}),
       });
       const server =

@@ -99,7 +99,7 @@ export const demoCommand: Command = {
         decoder: new MessageDecoder(registry),
         catalog,
         settings: config.consumer,
-        log: (line) => io.log.warn(line),
+        log: (line, level = 'warn') => io.log[level](line),
       });
       const started = Date.now();
       await consumer.start();

@@ -46,8 +46,11 @@ export interface PipelineConsumerOptions {
   topics?: string[];
   /** Bulk path for insert-mode tables. Default: the sink's default. */
   writeStrategy?: 'copy' | 'unnest';
-  /** Operational messages (retries, rebalances). Default: nothing. */
-  log?: (line: string) => void;
+  /**
+   * Operational messages (retries, rebalances), with how much they matter: `error` for data the pipeline
+   * could not take (a retention gap), `warn` by default, `info` for the routine (a rejoin). Default: nothing.
+   */
+  log?: (line: string, level?: 'error' | 'warn' | 'info') => void;
   /**
    * Called after each partition chunk's transaction committed, with the Kafka timestamps of its messages:
    * what the benchmark measures end-to-end latency with. Default: nothing.
@@ -392,6 +395,7 @@ export class PipelineConsumer {
     this.#options.log?.(
       `gap: ${topic} partition ${partition} offsets ${from}..${low - 1n} were deleted by retention before ` +
         `they were written (${low - from} messages lost); consuming from ${low}`,
+      'error',
     );
   }
 
@@ -410,7 +414,7 @@ export class PipelineConsumer {
         // A group that changes size: kafkajs' runner rejoins on this very error (its `type`), and the
         // reassignment seeks every partition to its stored offset again.
         this.#options.observer?.retried?.('rejoin');
-        this.#options.log?.(`rejoining the group: ${kind.rejoinError.message}`);
+        this.#options.log?.(`rejoining the group: ${kind.rejoinError.message}`, 'info');
         throw kind.rejoinError;
       }
       if (kind.canRetry) throw error;
