@@ -26,6 +26,17 @@ export async function readPipelineStatus(input: {
   entries: readonly CatalogEntry[];
 }): Promise<PipelineStatus> {
   const { kafka, pool, groupId, entries } = input;
+  const { rows: offsetsTable } = await pool
+    .query<{ ok: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS ok`, [quoteIdentifier('pipeline_offsets')])
+    .catch((error: unknown) => {
+      throw classifyDatabaseError(error);
+    });
+  if (!offsetsTable[0]!.ok) {
+    throw new PipelineError(
+      'MIGRATIONS_PENDING',
+      'no pipeline_offsets table in DATABASE_SCHEMA: nothing was consumed here yet (run `pipeline migrate up`)',
+    );
+  }
   const admin = kafka.admin();
   let partitions: PartitionLag[];
   try {

@@ -205,3 +205,10 @@ test('pipeline status: lag per partition, rows per table, dead letters per cause
   t.regex(table.output(), /^page_views\s+30$/m);
   t.regex(table.output(), /PoisonMessageError:WIRE_FORMAT_INVALID\s+3$/m);
 });
+
+test('pipeline status before any migration is MIGRATIONS_PENDING with the command to run, exit 4', async (t) => {
+  const fx = await createPipelineFixture(t, { partitions: 1, migrate: false });
+  const run = spawnPipeline(t, ['status'], fx.env);
+  t.is(await run.exited, 4, run.output());
+  t.regex(run.output(), /^error \[MIGRATIONS_PENDING\]: no pipeline_offsets table .*pipeline migrate up/m);
+});
