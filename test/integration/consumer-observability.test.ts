@@ -90,7 +90,11 @@ test('a scrape while consuming shows the counters moving and lag reaching 0; /he
 
   await waitUntil('/readyz answers 200', async () => (await get('/readyz')).status === 200, 90_000);
   const events = `pipeline_events_consumed_total{topic="${views}"}`;
-  await waitUntil('all 402 messages are counted', async () => (await scrape()).get(events) === 402, 60_000);
+  await waitUntil(
+    'all 402 messages are counted',
+    async () => ((await scrape()).get(events) ?? 0) >= 402,
+    60_000,
+  );
   await waitUntil('lag reaches 0 on both partitions', () => lagIs(views, 0, 2), 30_000);
   const first = await scrape();
   t.is(first.get('pipeline_rows_written_total{table="page_views"}'), 400);
@@ -99,8 +103,9 @@ test('a scrape while consuming shows the counters moving and lag reaching 0; /he
       .total,
     2,
   );
-  t.is(first.get(`pipeline_end_to_end_seconds_count{topic="${views}"}`), 402);
-  t.is(first.get(`pipeline_batch_rows_sum{topic="${views}"}`), 402);
+  // At least: a redelivery after a rebalance is settled (skipped) again and counted again; rows cannot be.
+  t.true((first.get(`pipeline_end_to_end_seconds_count{topic="${views}"}`) ?? 0) >= 402);
+  t.is(first.get(`pipeline_batch_rows_sum{topic="${views}"}`), first.get(events));
   t.true((first.get(`pipeline_write_seconds_count{topic="${views}"}`) ?? 0) >= 1);
   t.true((first.get('pipeline_last_commit_timestamp_seconds') ?? 0) > Date.now() / 1000 - 120);
   t.is(first.get('pipeline_assigned_partitions'), 2);
@@ -121,7 +126,7 @@ test('a scrape while consuming shows the counters moving and lag reaching 0; /he
   await waitUntil('/healthz is 200 again', async () => (await get('/healthz')).status === 200, 90_000);
   await waitUntil(
     'the 100 are written and lag is 0',
-    async () => (await scrape()).get(events) === 502,
+    async () => ((await scrape()).get(events) ?? 0) >= 502,
     60_000,
   );
   await waitUntil('lag is 0 again', () => lagIs(views, 0, 2), 30_000);
