@@ -211,7 +211,29 @@ export interface ConsumerSettings {
   shutdownTimeoutMs: number;
 }
 
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface LogSettings {
+  /** `LOG_LEVEL`, default `info`. */
+  level: LogLevel;
+  /** `LOG_FORMAT`: `json` or `pretty`; unset means pretty on a terminal, JSON otherwise (decided by the logger). */
+  format?: 'json' | 'pretty';
+}
+
+export interface ObservabilitySettings {
+  /** `METRICS_PORT`: where `pipeline consume` serves /metrics, /healthz and /readyz; unset means no server. */
+  metricsPort?: number;
+  /** `METRICS_HOST`, default 127.0.0.1; 0.0.0.0 in a container, so that the orchestrator can reach it. */
+  metricsHost: string;
+  /** `/healthz` fails when partitions with lag have seen no commit for this long. Default 60 000 ms. */
+  healthStallMs: number;
+  /** How often the lag per partition is recomputed from Kafka and PostgreSQL. Default 5 000 ms. */
+  lagIntervalMs: number;
+}
+
 export interface PipelineConfig {
+  log: LogSettings;
+  observability: ObservabilitySettings;
   kafka: KafkaSettings;
   registry: RegistrySettings;
   database: DatabaseSettings;
@@ -366,11 +388,43 @@ export function parseConfig(env: Env): PipelineConfig {
     );
   }
 
+  const metricsPort =
+    p.string('METRICS_PORT') === undefined ? undefined : p.integer('METRICS_PORT', 0, 1, 65_535);
+  const observability: ObservabilitySettings = {
+    ...(metricsPort === undefined ? {} : { metricsPort }),
+    metricsHost: p.string('METRICS_HOST', '127.0.0.1')!,
+    healthStallMs: p.integer('HEALTH_STALL_MS', 60_000, 100, 86_400_000),
+    lagIntervalMs: p.integer('METRICS_LAG_INTERVAL_MS', 5_000, 100, 3_600_000),
+  };
+
   const schemasDir = schemasDirectory(env);
   const migrationsDir = resolve(projectRoot, p.string('PIPELINE_MIGRATIONS_DIR', 'migrations')!);
 
+  const log = logSettingsFrom(p);
+
   p.throwIfAny();
-  return { kafka, registry, database, consumer, schemasDir, migrationsDir };
+  return { log, observability, kafka, registry, database, consumer, schemasDir, migrationsDir };
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+function logSettingsFrom(p: Problems): LogSettings {
+  const format = p.oneOf('LOG_FORMAT', ['json', 'pretty'] as const);
+  return { level: p.oneOf('LOG_LEVEL', LOG_LEVELS) ?? 'info', ...(format ? { format } : {}) };
+}
+
+/**
+ * `LOG_LEVEL` and `LOG_FORMAT` alone: every command logs, including those that need no service settings.
+ */
+export function parseLogSettings(env: Env): LogSettings {
+  const p = new Problems(env);
+  const settings = logSettingsFrom(p);
+  p.throwIfAny();
+  return settings;
+}
+
+export function loadLogSettings(sources: EnvironmentSources = readEnvironment()): LogSettings {
+  return parseLogSettings(mergedEnvironment(sources));
 }
 
 /**
