@@ -181,6 +181,11 @@ export interface ConsumerSettings {
   fromBeginning: boolean;
   /** Partition batches written at the same time, each in its own transaction. Default 4. */
   partitionConcurrency: number;
+  /**
+   * Kafka group session timeout. Default 30 s. A member that died without leaving holds its partitions
+   * this long: lower it (the broker's minimum is 6 s) where crashed members must be replaced quickly.
+   */
+  sessionTimeoutMs: number;
 }
 
 export interface PipelineConfig {
@@ -305,6 +310,7 @@ export function parseConfig(env: Env): PipelineConfig {
     batchMaxWaitMs: p.integer('CONSUMER_BATCH_MAX_WAIT_MS', 100, 0, 60_000),
     fromBeginning: p.boolean('CONSUMER_FROM_BEGINNING', true),
     partitionConcurrency: p.integer('CONSUMER_PARTITION_CONCURRENCY', 4, 1, 64),
+    sessionTimeoutMs: p.integer('CONSUMER_SESSION_TIMEOUT_MS', 30_000, 6_000, 300_000),
   };
 
   const schemasDir = schemasDirectory(env);

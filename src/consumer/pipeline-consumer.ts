@@ -79,8 +79,9 @@ export class PipelineConsumer {
     this.#consumer = options.kafka.consumer({
       groupId: options.settings.groupId,
       // A partition batch is one transaction; heartbeats between chunks keep long batches in the group.
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      sessionTimeout: options.settings.sessionTimeoutMs,
+      // Kafka's advice: a third of the session timeout at most.
+      heartbeatInterval: Math.min(3_000, Math.floor(options.settings.sessionTimeoutMs / 3)),
       maxWaitTimeInMs: Math.max(10, options.settings.batchMaxWaitMs),
       maxBytesPerPartition: 1024 * 1024,
       allowAutoTopicCreation: false,
