@@ -252,7 +252,15 @@ export async function check(options: CheckOptions): Promise<CheckResult> {
     const where = `${topics.views} ${at} (${exp.kind})`;
     if (rows.length + dead.length === 0) {
       lost++;
-      v.add(`lost: neither row nor dead letter [${exp.kind}]`, where);
+      // Told apart for the reader: a row that a later tombstone of its key may have deleted.
+      const key = record.key?.toString('utf8');
+      const tombstoned = views.some(
+        (r) => r.value === null && r.key?.toString('utf8') === key && r !== record,
+      );
+      v.add(
+        `lost: neither row nor dead letter [${exp.kind}]${tombstoned ? ' (a tombstone of its key came on this insert topic)' : ''}`,
+        where,
+      );
       continue;
     }
     if (rows.length + dead.length > 1) {
@@ -379,7 +387,17 @@ export async function check(options: CheckOptions): Promise<CheckResult> {
       }
       continue;
     }
-    const expected = `v${model.version} at ${po(model.record.partition, model.record.offset)}`;
+    // The key's last messages, for a reader mapping a failure to its cause.
+    const history = records
+      .slice(-6)
+      .map((r) => {
+        const e = traffic.expectationOf(topics.orders, r.value);
+        const d = r.value === null ? undefined : decodeWith(orderTypes.values(), r.value);
+        const dead = lettersAt.has(`${topics.orders}|${po(r.partition, r.offset)}`) ? ' dead' : '';
+        return `@${r.offset}${d ? ` v${d.version}` : ''} ${e?.kind ?? '?'}${dead}`;
+      })
+      .join(', ');
+    const expected = `v${model.version} at ${po(model.record.partition, model.record.offset)} (last messages: ${history})`;
     if (row === undefined) {
       lost++;
       v.add('lost: key missing, expected its newest accepted version', `key ${key} expected ${expected}`);

@@ -13,6 +13,8 @@ export interface Member {
   exited: Promise<number | string>;
   isRunning(): boolean;
   output(): string;
+  /** Resolves true once the member passed the start-up gate and runs its consumer (false: exited, or deadline). */
+  started(timeoutMs: number): Promise<boolean>;
   /** Sends SIGTERM and resolves with the exit code, or 'timeout' (then the member is SIGKILLed). */
   terminate(boundMs: number): Promise<number | string>;
   kill(): Promise<number | string>;
@@ -57,7 +59,8 @@ export class Members {
         const result = (code ?? signal) as number | string;
         if (!signalled) {
           const tail = text.trim().split('\n').slice(-6).join(' ⏎ ');
-          this.unexpectedExits.push(`${name} exited on its own (${result}): ${tail}`);
+          const phase = /^consuming /m.test(text) ? 'while consuming' : 'before it started consuming';
+          this.unexpectedExits.push(`${name} exited on its own ${phase} (${result}): ${tail}`);
         }
         resolve(result);
       });
@@ -68,6 +71,14 @@ export class Members {
       exited,
       isRunning: () => running,
       output: () => text,
+      async started(timeoutMs) {
+        const deadline = Date.now() + timeoutMs;
+        while (running && Date.now() < deadline) {
+          if (/^consuming /m.test(text)) return true;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        return /^consuming /m.test(text);
+      },
       async terminate(boundMs) {
         if (!running) return exited;
         signalled = true;

@@ -85,8 +85,6 @@ export class ScenarioContext {
       // Small transactions, so that faults land between many commits.
       CONSUMER_BATCH_MAX_ROWS: '200',
       CONSUMER_BATCH_MAX_WAIT_MS: '50',
-      // A SIGKILLed member holds its partitions this long: the broker's minimum keeps restarts quick.
-      CONSUMER_SESSION_TIMEOUT_MS: '6000',
       KAFKAJS_NO_PARTITIONER_WARNING: '1',
     };
     this.members = new Members(this.env);

@@ -5,6 +5,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { registerSchema } from './avro-codec.ts';
+import type { Member } from './members.ts';
 import type { ScenarioContext, TrafficSettings } from './scenario-context.ts';
 import { pageViewWithCampaign } from './traffic.ts';
 
@@ -13,6 +14,9 @@ export interface Scenario {
   traffic: TrafficSettings;
   run(ctx: ScenarioContext): Promise<void>;
 }
+
+/** The last lines a member printed, on one line. */
+const tail = (output: string) => output.trim().split('\n').slice(-3).join(' ⏎ ');
 
 const usual: TrafficSettings = { hostileRatio: 0.05, tombstoneRatio: 0.05 };
 
@@ -58,6 +62,9 @@ export const scenarios: Scenario[] = [
     name: 'sigkill',
     traffic: usual,
     async run(ctx) {
+      // A SIGKILLed member holds its partitions for the session timeout: the broker's minimum (6 s, instead
+      // of the default 30 s) keeps twenty restarts within the suite's time.
+      ctx.env.CONSUMER_SESSION_TIMEOUT_MS = '6000';
       // Statements sleep in a trigger, so that a kill often lands inside a transaction.
       await ctx.slowDatabase(0.15);
       ctx.startProducer(120);
@@ -116,7 +123,7 @@ export const scenarios: Scenario[] = [
         ctx.log(`  SIGTERM mid-batch ${round}: exit ${code} after ${Date.now() - started} ms`);
         if (code !== 0)
           ctx.fail(
-            `SIGTERM mid-batch ${round}: ${code === 'timeout' ? 'no exit within 30 s' : `exit ${code}`}`,
+            `SIGTERM mid-batch ${round}: ${code === 'timeout' ? 'no exit within 30 s' : `exit ${code}`} — ${tail(member.output())}`,
           );
       }
       await finish(ctx);
@@ -128,30 +135,43 @@ export const scenarios: Scenario[] = [
     async run(ctx) {
       await ctx.slowDatabase(0.3);
       ctx.startProducer(120);
-      for (let i = 0; i < 3; i++) ctx.members.spawn();
+      const first = [ctx.members.spawn(), ctx.members.spawn(), ctx.members.spawn()];
+      for (const m of first) if (!(await m.started(60_000))) ctx.fail(`${m.name} did not start`);
       await ctx.expectProgress('with three members');
-      const step = async (label: string) => {
+      const leave = async (leaving: Member, label: string) => {
+        const code = await leaving.terminate(30_000);
+        if (code !== 0)
+          ctx.fail(
+            `${leaving.name} leaving ${label}: ${code === 'timeout' ? 'no exit within 30 s' : `exit ${code}`} — ${tail(leaving.output())}`,
+          );
+      };
+      const step = async (label: string, join = true) => {
         const running = ctx.members.running();
         if (running.length >= 3 || (running.length === 2 && ctx.rng.chance(0.5))) {
-          const leaving = running[ctx.rng.int(running.length)]!;
-          const code = await leaving.terminate(30_000);
-          if (code !== 0)
-            ctx.fail(
-              `${leaving.name} leaving ${label}: ${code === 'timeout' ? 'no exit within 30 s' : `exit ${code}`}`,
-            );
+          await leave(running[ctx.rng.int(running.length)]!, label);
         }
-        if (ctx.members.running().length < 3) ctx.members.spawn();
+        if (join && ctx.members.running().length < 3) {
+          // Joined once past its gate: a SIGTERM before node installed its handler would prove nothing.
+          const joiner = ctx.members.spawn();
+          if (!(await joiner.started(60_000))) ctx.fail(`${joiner.name} did not start (${label})`);
+        }
         await delay(1000 + ctx.rng.int(3000));
       };
       for (let i = 0; i < 6; i++) await step('during slow batches');
       await ctx.expectProgress('after churn during slow batches');
 
-      // A database outage: members leave and join while PostgreSQL is down.
+      // A database outage while members join and leave: a member that has just passed its start-up gate
+      // joins the group as PostgreSQL dies (its assignment, and everyone's seek to the stored offsets, fall
+      // in the outage), then one member leaves and another joins while it lasts.
+      while (ctx.members.running().length >= 3)
+        await leave(ctx.members.running()[0]!, 'before the database outage');
+      const joiner = ctx.members.spawn();
+      if (!(await joiner.started(60_000))) ctx.fail(`${joiner.name} did not start before the outage`);
       await ctx.stack.kill('postgres');
       ctx.log('  PostgreSQL killed');
       await delay(1000 + ctx.rng.int(2000));
-      await step('during the database outage');
-      await step('during the database outage');
+      // No new member now: its start-up gate needs the database and refuses to start without it (exit 6).
+      await step('during the database outage', false);
       await ctx.stack.up();
       ctx.log('  PostgreSQL restarted');
       await ctx.expectProgress('after the database outage', 90_000);
@@ -191,9 +211,23 @@ export const scenarios: Scenario[] = [
       await delay(2000 + ctx.rng.int(2000));
       await ctx.stack.up();
       ctx.log('  broker killed and restarted');
+      // One member is stopped as soon as the broker is back (it may still be reconnecting), the other once
+      // rows flow again: each must leave and exit 0 within the bound.
+      const sigterm = async (member: Member | undefined, when: string) => {
+        // A member that already exited is reported by the members' bookkeeping.
+        if (member === undefined || !member.isRunning()) return;
+        const code = await member.terminate(30_000);
+        if (code !== 0)
+          ctx.fail(
+            `SIGTERM ${when}: ${code === 'timeout' ? 'no exit within 30 s' : `exit ${code}`} — ${tail(member.output())}`,
+          );
+      };
+      const [first, second] = ctx.members.running();
+      await sigterm(first, 'right after the broker restart');
+      if (second?.isRunning() !== true) ctx.members.spawn();
       await ctx.expectProgress('after the broker restart', 120_000);
       await delay(ctx.rng.int(2000));
-      await ctx.terminateAll('after the broker restart');
+      await sigterm(second, 'once rows flow again after the broker restart');
       await finish(ctx);
     },
   },
@@ -202,9 +236,10 @@ export const scenarios: Scenario[] = [
     traffic: usual,
     async run(ctx) {
       ctx.startProducer(100);
-      ctx.members.spawn();
-      ctx.members.spawn();
+      const members = [ctx.members.spawn(), ctx.members.spawn()];
       await ctx.expectProgress('with two members');
+      // Both past their start-up gate: a gate that cannot reach the registry refuses to start, by design.
+      for (const m of members) if (!(await m.started(60_000))) ctx.fail(`${m.name} did not start`);
       // A writer version registered now: the members cannot have it cached; then the registry stops answering.
       ctx.traffic.campaignSchemaId = await registerSchema(
         ctx.stack.registryUrl,
