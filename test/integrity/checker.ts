@@ -6,7 +6,13 @@
 import type { IHeaders, Kafka } from 'kafkajs';
 import type pg from 'pg';
 import { avroType, readSchema } from './avro-codec.ts';
-import { type Expected, pageViewWithCampaign, type Traffic } from './traffic.ts';
+import {
+  type Expected,
+  nestedEventSchema,
+  pageViewWithCampaign,
+  type Traffic,
+  type TrafficTopics,
+} from './traffic.ts';
 
 export interface TopicRecord {
   partition: number;
@@ -161,6 +167,7 @@ const orderTypes = new Map<string, ReturnType<typeof avroType>>([
   ['v2', avroType(readSchema('shop/order.v2.avsc'))],
 ]);
 const viewTypes = [avroType(readSchema('shop/page-view.v1.avsc')), avroType(pageViewWithCampaign)];
+const nestedType = avroType(nestedEventSchema);
 
 function decodeWith(
   types: Iterable<ReturnType<typeof avroType>>,
@@ -182,7 +189,7 @@ export interface CheckOptions {
   schema: string;
   groupId: string;
   traffic: Traffic;
-  topics: { orders: string; views: string };
+  topics: TrafficTopics;
   /** Orders this predicate matches are refused by a constraint: expected dead letters. */
   refused?: (customerId: bigint) => boolean;
 }
@@ -234,65 +241,93 @@ export async function check(options: CheckOptions): Promise<CheckResult> {
     return e;
   };
 
-  // ---- insert topic: every offset exactly one row or one dead letter.
-  const views = await readTopic(kafka, topics.views);
-  const viewRows = await pool.query<{ p: number; o: string; view_id: string; customer_id: string | null }>(
-    `SELECT _kafka_partition AS p, _kafka_offset::text AS o, view_id::text, customer_id::text FROM ${q('page_views')}`,
-  );
-  const rowsAt = new Map<string, Array<{ view_id: string; customer_id: string | null }>>();
-  for (const r of viewRows.rows) rowsAt.set(po(r.p, r.o), [...(rowsAt.get(po(r.p, r.o)) ?? []), r]);
-  const producedViews = new Set<string>();
-  for (const record of views) {
-    const at = po(record.partition, record.offset);
-    producedViews.add(at);
-    const rows = rowsAt.get(at) ?? [];
-    const dead = lettersAt.get(`${topics.views}|${at}`) ?? [];
-    seenLetters.add(`${topics.views}|${at}`);
-    const exp = expectationOf(topics.views, record);
-    const where = `${topics.views} ${at} (${exp.kind})`;
-    if (rows.length + dead.length === 0) {
-      lost++;
-      // Told apart for the reader: a row that a later tombstone of its key may have deleted.
-      const key = record.key?.toString('utf8');
-      const tombstoned = views.some(
-        (r) => r.value === null && r.key?.toString('utf8') === key && r !== record,
-      );
-      v.add(
-        `lost: neither row nor dead letter [${exp.kind}]${tombstoned ? ' (a tombstone of its key came on this insert topic)' : ''}`,
-        where,
-      );
-      continue;
-    }
-    if (rows.length + dead.length > 1) {
-      duplicated += rows.length + dead.length - 1;
-      v.add('duplicated: more than one row or dead letter for one offset', where);
-    }
-    if (exp.expect === 'dead' && rows.length > 0)
-      v.add(`hostile message stored as a row [${exp.kind}]`, where);
-    if (exp.expect === 'row' && dead.length > 0)
-      v.add(`valid message dead-lettered [${exp.kind}] as ${dead[0]!.error_class}`, where);
-    for (const letter of dead) checkDeadLetterBytes(v, topics.views, record, letter);
-    if (rows.length > 0 && record.value !== null && exp.expect !== 'dead') {
-      const decoded = decodeWith(viewTypes, record.value);
-      const row = rows[0]!;
-      if (decoded === undefined) v.add('checker cannot decode a message stored as a row', where);
-      else {
-        if (row.view_id !== decoded.view_id) v.add('row holds another message', where);
-        const customer = decoded.customer_id === null ? null : String(decoded.customer_id);
-        if (row.customer_id !== customer)
-          v.add(
-            `row value differs from the message [${exp.kind}]`,
-            `${where}: ${row.customer_id} ≠ ${customer}`,
-          );
+  // ---- insert topics: every offset exactly one row or one dead letter.
+  /** A row of an insert table: its position, the key column and the one value column compared. */
+  interface InsertRow {
+    p: number;
+    o: string;
+    id: string;
+    value: string | null;
+  }
+  const checkInsertTopic = async (
+    topic: string,
+    sql: string,
+    types: Array<ReturnType<typeof avroType>>,
+    /** The message's key column and compared value, as PostgreSQL prints them. */
+    expectedOf: (decoded: Record<string, unknown>) => { id: string; value: string | null },
+  ) => {
+    const records = await readTopic(kafka, topic);
+    const found = await pool.query<InsertRow>(sql);
+    const rowsAt = new Map<string, InsertRow[]>();
+    for (const r of found.rows) rowsAt.set(po(r.p, r.o), [...(rowsAt.get(po(r.p, r.o)) ?? []), r]);
+    const produced = new Set<string>();
+    for (const record of records) {
+      const at = po(record.partition, record.offset);
+      produced.add(at);
+      const rows = rowsAt.get(at) ?? [];
+      const dead = lettersAt.get(`${topic}|${at}`) ?? [];
+      seenLetters.add(`${topic}|${at}`);
+      const exp = expectationOf(topic, record);
+      const where = `${topic} ${at} (${exp.kind})`;
+      if (rows.length + dead.length === 0) {
+        lost++;
+        // Told apart for the reader: a row that a tombstone of its key may have deleted.
+        const key = record.key?.toString('utf8');
+        const tombstoned = records.some(
+          (r) => r.value === null && r.key?.toString('utf8') === key && r !== record,
+        );
+        v.add(
+          `lost: neither row nor dead letter [${exp.kind}]${tombstoned ? ' (a tombstone of its key came on this insert topic)' : ''}`,
+          where,
+        );
+        continue;
+      }
+      if (rows.length + dead.length > 1) {
+        duplicated += rows.length + dead.length - 1;
+        v.add('duplicated: more than one row or dead letter for one offset', where);
+      }
+      if (exp.expect === 'dead' && rows.length > 0)
+        v.add(`hostile message stored as a row [${exp.kind}]`, where);
+      if (exp.expect === 'row' && dead.length > 0)
+        v.add(`valid message dead-lettered [${exp.kind}] as ${dead[0]!.error_class}`, where);
+      for (const letter of dead) checkDeadLetterBytes(v, topic, record, letter);
+      if (rows.length > 0 && record.value !== null && exp.expect !== 'dead') {
+        const decoded = decodeWith(types, record.value);
+        const row = rows[0]!;
+        if (decoded === undefined) v.add('checker cannot decode a message stored as a row', where);
+        else {
+          const expected = expectedOf(decoded);
+          if (row.id !== expected.id) v.add('row holds another message', where);
+          else if (row.value !== expected.value)
+            v.add(
+              `row value differs from the message [${exp.kind}]`,
+              `${where}: ${row.value} ≠ ${expected.value}`,
+            );
+        }
       }
     }
-  }
-  for (const at of rowsAt.keys()) {
-    if (!producedViews.has(at)) {
-      duplicated++;
-      v.add('row for an offset never produced', `${topics.views} ${at}`);
+    for (const at of rowsAt.keys()) {
+      if (!produced.has(at)) {
+        duplicated++;
+        v.add('row for an offset never produced', `${topic} ${at}`);
+      }
     }
-  }
+    return { produced: records.length, rows: found.rows.length };
+  };
+  const meta = '_kafka_partition AS p, _kafka_offset::text AS o';
+  const views = await checkInsertTopic(
+    topics.views,
+    `SELECT ${meta}, view_id::text AS id, customer_id::text AS value FROM ${q('page_views')}`,
+    viewTypes,
+    (d) => ({ id: d.view_id as string, value: d.customer_id === null ? null : String(d.customer_id) }),
+  );
+  // The nested long: jsonb keeps a number's digits; its text must be the exact value.
+  const nested = await checkInsertTopic(
+    topics.nested,
+    `SELECT ${meta}, event_id::text AS id, (payload->'big')::text AS value FROM ${q('nested_events')}`,
+    [nestedType],
+    (d) => ({ id: d.event_id as string, value: String((d.payload as { big: bigint }).big) }),
+  );
 
   // ---- upsert topic: each key at its newest accepted version; each message applied, superseded or dead.
   const orders = await readTopic(kafka, topics.orders);
@@ -421,8 +456,8 @@ export async function check(options: CheckOptions): Promise<CheckResult> {
   }
 
   return {
-    produced: views.length + orders.length,
-    rows: viewRows.rows.length + orderRows.rows.length,
+    produced: views.produced + nested.produced + orders.length,
+    rows: views.rows + nested.rows + orderRows.rows.length,
     deadLetters: letters.rows.length,
     lost,
     duplicated,

@@ -3,6 +3,7 @@
  * private stack, a producer, the members, waits with deadlines, and the checker at the end.
  */
 import { spawn } from 'node:child_process';
+import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { type Kafka, Kafka as KafkaClient, logLevel } from 'kafkajs';
@@ -14,7 +15,13 @@ import { type CheckResult, check } from './checker.ts';
 import { Members } from './members.ts';
 import type { PrivateStack } from './private-stack.ts';
 import type { Rng } from './rng.ts';
-import { type ProducerLoop, startProducer, Traffic } from './traffic.ts';
+import {
+  nestedEventSchema,
+  type ProducerLoop,
+  startProducer,
+  Traffic,
+  type TrafficTopics,
+} from './traffic.ts';
 
 export interface ResultRow extends CheckResult {
   scenario: string;
@@ -28,6 +35,24 @@ export interface TrafficSettings {
 }
 
 let scenarioCounter = 0;
+
+const NESTED_TOPIC = 'integrity.nested-events';
+const MIGRATIONS = 'migrations';
+/** The nested topic's table, as the mapping of src/sink/column-types.ts wants it (record → jsonb). */
+const NESTED_MIGRATION = `export function up(pgm) {
+  pgm.createTable('nested_events', {
+    event_id: { type: 'uuid', notNull: true },
+    payload: { type: 'jsonb', notNull: true },
+    _kafka_partition: { type: 'integer', notNull: true },
+    _kafka_offset: { type: 'bigint', notNull: true },
+    _kafka_timestamp: { type: 'timestamptz', notNull: true },
+    _ingested_at: { type: 'timestamptz', notNull: true, default: pgm.func('now()') },
+  }, { constraints: { primaryKey: ['_kafka_partition', '_kafka_offset'] } });
+}
+export function down(pgm) {
+  pgm.dropTable('nested_events');
+}
+`;
 
 export function makeKafka(brokers: string, clientId: string): Kafka {
   return new KafkaClient({
@@ -45,7 +70,7 @@ export class ScenarioContext {
   readonly groupId: string;
   readonly kafka: Kafka;
   readonly pool: pg.Pool;
-  readonly topics: { orders: string; views: string };
+  readonly topics: TrafficTopics;
   readonly members: Members;
   readonly traffic: Traffic;
   readonly env: NodeJS.ProcessEnv;
@@ -60,7 +85,7 @@ export class ScenarioContext {
     readonly stack: PrivateStack,
     readonly log: (line: string) => void,
     traffic: TrafficSettings,
-    ids: { orderV1: number; orderV2: number; view: number },
+    ids: { orderV1: number; orderV2: number; view: number; nested: number },
     catalog: ReturnType<typeof uniqueCatalog>,
     id: string,
     kafka: Kafka,
@@ -69,7 +94,11 @@ export class ScenarioContext {
     this.#catalog = catalog;
     this.kafka = kafka;
     this.groupId = `${id}_group`;
-    this.topics = { orders: catalog.topic('shop.orders'), views: catalog.topic('shop.page-views') };
+    this.topics = {
+      orders: catalog.topic('shop.orders'),
+      views: catalog.topic('shop.page-views'),
+      nested: catalog.topic(NESTED_TOPIC),
+    };
     this.pool = new pg.Pool({ connectionString: stack.databaseUrl, max: 4 });
     // PostgreSQL is killed on purpose: an idle client's broken connection must not crash the runner.
     this.pool.on('error', () => undefined);
@@ -81,6 +110,7 @@ export class ScenarioContext {
       DATABASE_URL: stack.databaseUrl,
       DATABASE_SCHEMA: id,
       PIPELINE_SCHEMAS_DIR: catalog.dir,
+      PIPELINE_MIGRATIONS_DIR: join(catalog.dir, MIGRATIONS),
       CONSUMER_GROUP_ID: this.groupId,
       // Small transactions, so that faults land between many commits.
       CONSUMER_BATCH_MAX_ROWS: '200',
@@ -99,14 +129,35 @@ export class ScenarioContext {
     traffic: TrafficSettings,
   ): Promise<ScenarioContext> {
     const id = `ig_${name.replace(/[^a-z0-9]/g, '_')}_${Date.now().toString(36)}_${++scenarioCounter}`;
-    const catalog = uniqueCatalog(id);
+    const catalog = uniqueCatalog(id, {
+      files: { 'nested-event.v1.avsc': nestedEventSchema },
+      edit: (entries) =>
+        entries.push({
+          topic: NESTED_TOPIC,
+          schemas: ['nested-event.v1.avsc'],
+          table: 'nested_events',
+          key: 'event_id',
+          writeMode: 'insert',
+          partitions: 3,
+        }),
+    });
+    // The project's migrations and one more for the nested topic's table, next to the catalog copy.
+    cpSync(join(projectRoot, 'migrations'), join(catalog.dir, MIGRATIONS), { recursive: true });
+    writeFileSync(
+      join(catalog.dir, MIGRATIONS, '29990101000000000_integrity-nested-events.ts'),
+      NESTED_MIGRATION,
+    );
     const kafka = makeKafka(stack.kafkaBrokers, id);
     const admin = kafka.admin();
     await admin.connect();
     try {
       await admin.createTopics({
         waitForLeaders: true,
-        topics: [catalog.topic('shop.orders'), catalog.topic('shop.page-views')].map((topic) => ({
+        topics: [
+          catalog.topic('shop.orders'),
+          catalog.topic('shop.page-views'),
+          catalog.topic(NESTED_TOPIC),
+        ].map((topic) => ({
           topic,
           numPartitions: 3,
           replicationFactor: 1,
@@ -123,6 +174,11 @@ export class ScenarioContext {
         stack.registryUrl,
         `${catalog.topic('shop.page-views')}-value`,
         readSchema('shop/page-view.v1.avsc'),
+      ),
+      nested: await registerSchema(
+        stack.registryUrl,
+        `${catalog.topic(NESTED_TOPIC)}-value`,
+        nestedEventSchema,
       ),
     };
     const context = new ScenarioContext(name, seed, rng, stack, log, traffic, ids, catalog, id, kafka);

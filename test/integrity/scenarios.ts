@@ -92,12 +92,17 @@ export const scenarios: Scenario[] = [
             }
             await member.kill();
             if (ahead) windowKills++;
+            ctx.log(
+              `  SIGKILL ${i + 1}/${kills} ${ahead ? 'between the database and the Kafka commit' : '(no commit while frozen)'}`,
+            );
           } finally {
             ctx.stack.thaw('kafka');
           }
         } else {
-          await delay(ctx.rng.int(1500));
+          const wait = ctx.rng.int(1500);
+          await delay(wait);
           await member.kill();
+          ctx.log(`  SIGKILL ${i + 1}/${kills}, ${wait} ms after rows began`);
         }
       }
       ctx.log(`  ${kills} SIGKILLs, ${windowKills} between the database commit and the Kafka commit`);

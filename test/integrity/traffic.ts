@@ -29,12 +29,15 @@ export interface Expected {
 export interface TrafficTopics {
   orders: string;
   views: string;
+  /** The suite's own insert topic with a long nested in a record (`nestedEventSchema`). */
+  nested: string;
 }
 
 export interface SchemaIds {
   orderV1: number;
   orderV2: number;
   view: number;
+  nested: number;
 }
 
 export interface TrafficOptions {
@@ -64,6 +67,31 @@ export const pageViewWithCampaign = {
   ],
 };
 const pageViewCampaign = avroType(pageViewWithCampaign);
+
+/**
+ * No catalog schema has a long inside a record (its value goes to jsonb): the suite adds a topic of its own
+ * with one, its table made by an extra migration (see scenario-context.ts).
+ */
+export const nestedEventSchema = {
+  type: 'record',
+  name: 'NestedEvent',
+  namespace: 'integrity',
+  fields: [
+    { name: 'event_id', type: { type: 'string', logicalType: 'uuid' } },
+    {
+      name: 'payload',
+      type: {
+        type: 'record',
+        name: 'Payload',
+        fields: [
+          { name: 'big', type: 'long' },
+          { name: 'note', type: 'string' },
+        ],
+      },
+    },
+  ],
+};
+const nestedEvent = avroType(nestedEventSchema);
 
 export function valueHash(value: Buffer): string {
   return createHash('sha256').update(value).digest('hex');
@@ -115,9 +143,11 @@ export class Traffic {
     this.generated++;
     const planned = rng.chance(this.#o.hostileRatio)
       ? this.#hostile()
-      : rng.chance(0.5)
-        ? this.#order()
-        : this.#view(undefined);
+      : rng.chance(0.1)
+        ? this.#nested()
+        : rng.chance(0.5)
+          ? this.#order()
+          : this.#view(undefined);
     if (planned.message.value instanceof Buffer) {
       const existing = this.expectations.get(valueHash(planned.message.value));
       if (existing === undefined) this.expectations.set(valueHash(planned.message.value), planned.expected);
@@ -232,6 +262,28 @@ export class Traffic {
       topic: this.#o.topics.views,
       message: { key, value },
       expected: { expect: 'row', kind: useCampaign ? 'new writer schema' : 'page view' },
+    };
+  }
+
+  #nested(): Planned & { expected: Expected } {
+    const rng = this.#o.rng;
+    // A quarter beyond 2^53 either way: a row must keep every digit (or the message be a dead letter).
+    const beyond = rng.chance(0.25);
+    const magnitude = beyond
+      ? 2n ** 53n + 1n + BigInt(rng.int(1_000_000_000)) * 2n
+      : BigInt(rng.int(1_000_000));
+    const big = rng.chance(0.5) ? magnitude : -magnitude;
+    const eventId = rng.uuid();
+    const value = frame(
+      this.#o.ids.nested,
+      nestedEvent.toBuffer({ event_id: eventId, payload: { big, note: `n${this.#n++}` } }),
+    );
+    return {
+      topic: this.#o.topics.nested,
+      message: { key: eventId, value },
+      expected: beyond
+        ? { expect: 'row-exact-or-dead', kind: 'nested long beyond 2^53' }
+        : { expect: 'row', kind: 'nested long' },
     };
   }
 
