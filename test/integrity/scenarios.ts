@@ -51,7 +51,6 @@ async function kafkaCommitted(ctx: ScenarioContext): Promise<Map<string, bigint>
 async function finish(ctx: ScenarioContext): Promise<void> {
   await ctx.stopProducer();
   await ctx.fastDatabase();
-  if (ctx.members.running().length === 0) ctx.members.spawn();
   await ctx.waitDrained();
   await ctx.terminateAll('after catching up');
   await ctx.verify();
