@@ -58,7 +58,7 @@ export class Members {
         running = false;
         const result = (code ?? signal) as number | string;
         if (!signalled) {
-          const tail = text.trim().split('\n').slice(-6).join(' ⏎ ');
+          const tail = text.trim().split('\n').slice(-8).join(' ⏎ ');
           const phase = /^consuming /m.test(text) ? 'while consuming' : 'before it started consuming';
           this.unexpectedExits.push(`${name} exited on its own ${phase} (${result}): ${tail}`);
         }

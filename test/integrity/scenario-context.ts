@@ -264,12 +264,20 @@ export class ScenarioContext {
   /** Until every produced message is behind the group's stored offsets. */
   async waitDrained(timeoutMs = 150_000): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
+    let replacements = 0;
+    let lastReplacement = 0;
     const admin = this.kafka.admin();
     await admin.connect();
     try {
       while (Date.now() < deadline) {
         // Members that exited on their own are failures already; one more lets the data still be checked.
-        if (this.members.running().length === 0) {
+        if (
+          this.members.running().length === 0 &&
+          replacements < 3 &&
+          Date.now() - lastReplacement > 10_000
+        ) {
+          replacements++;
+          lastReplacement = Date.now();
           const replacement = this.members.spawn();
           this.log(`  no member left: ${replacement.name} started to catch up`);
         }
