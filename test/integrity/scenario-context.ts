@@ -271,6 +271,10 @@ export class ScenarioContext {
     try {
       while (Date.now() < deadline) {
         // Members that exited on their own are failures already; one more lets the data still be checked.
+        if (this.members.running().length === 0 && replacements === 3) {
+          this.fail('every member exited on its own, replacements included: the group cannot catch up');
+          return false;
+        }
         if (
           this.members.running().length === 0 &&
           replacements < 3 &&

@@ -69,6 +69,7 @@ export const scenarios: Scenario[] = [
       ctx.startProducer(120);
       const kills = 20 + ctx.rng.int(3);
       let windowKills = 0;
+      let done = 0;
       for (let i = 0; i < kills; i++) {
         const member = ctx.members.spawn();
         if (!(await ctx.expectProgress(`after (re)start ${i + 1}`, 60_000))) break;
@@ -78,6 +79,7 @@ export const scenarios: Scenario[] = [
           const committed = await kafkaCommitted(ctx);
           if (!(await ctx.waitBatchInFlight(10_000))) {
             await member.kill();
+            done++;
             continue;
           }
           ctx.stack.freeze('kafka');
@@ -90,6 +92,7 @@ export const scenarios: Scenario[] = [
               if (!ahead) await delay(10);
             }
             await member.kill();
+            done++;
             if (ahead) windowKills++;
             ctx.log(
               `  SIGKILL ${i + 1}/${kills} ${ahead ? 'between the database and the Kafka commit' : '(no commit while frozen)'}`,
@@ -101,10 +104,14 @@ export const scenarios: Scenario[] = [
           const wait = ctx.rng.int(1500);
           await delay(wait);
           await member.kill();
+          done++;
           ctx.log(`  SIGKILL ${i + 1}/${kills}, ${wait} ms after rows began`);
         }
       }
-      ctx.log(`  ${kills} SIGKILLs, ${windowKills} between the database commit and the Kafka commit`);
+      ctx.log(
+        `  ${done} of ${kills} SIGKILLs done, ${windowKills} between the database commit and the Kafka commit`,
+      );
+      if (done < 20) ctx.fail(`only ${done} SIGKILLs could be made (20 at least)`);
       if (windowKills === 0) ctx.fail('no SIGKILL landed between the database commit and the Kafka commit');
       await finish(ctx);
     },
