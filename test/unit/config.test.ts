@@ -17,7 +17,16 @@ test('a valid environment gives typed settings with documented defaults', (t) =>
   t.is(config.consumer.batchMaxRows, 5000);
   t.is(config.consumer.batchMaxWaitMs, 100);
   t.true(config.consumer.fromBeginning);
+  t.is(config.consumer.sessionTimeoutMs, 10_000);
   t.is(config.kafka.tls, undefined);
+});
+
+test('the session timeout can be lowered to the broker minimum, not below', (t) => {
+  t.is(parseConfig({ ...valid, CONSUMER_SESSION_TIMEOUT_MS: '6000' }).consumer.sessionTimeoutMs, 6000);
+  const error = t.throws(() => parseConfig({ ...valid, CONSUMER_SESSION_TIMEOUT_MS: '5999' }), {
+    instanceOf: ConfigurationError,
+  });
+  t.regex(error!.message, /CONSUMER_SESSION_TIMEOUT_MS=5999/);
 });
 
 test('every problem is reported in one error', (t) => {
