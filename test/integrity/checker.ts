@@ -222,12 +222,20 @@ export async function check(options: CheckOptions): Promise<CheckResult> {
   let duplicated = 0;
 
   const letters = await pool.query<DeadLetterRow & { topic: string }>(
-    `SELECT topic, partition, "offset"::text AS "offset", key, value, headers, error_class
+    // Headers are two parallel bytea arrays (keys, values): paired as [name, value] in base64 (a key may hold
+    // a NUL, which PostgreSQL text cannot), the names decoded below.
+    `SELECT topic, partition, "offset"::text AS "offset", key, value, error_class,
+            (SELECT coalesce(json_agg(json_build_array(encode(k, 'base64'), encode(v, 'base64')) ORDER BY n), '[]')
+               FROM unnest(header_keys, header_values) WITH ORDINALITY AS h(k, v, n)) AS headers
        FROM ${q('dead_letters')} WHERE consumer_group = $1`,
     [options.groupId],
   );
   const lettersAt = new Map<string, DeadLetterRow[]>();
   for (const l of letters.rows) {
+    l.headers = (l.headers as Array<[string, string | null]>).map(([name, value]) => [
+      Buffer.from(name, 'base64').toString('utf8'),
+      value,
+    ]);
     const k = `${l.topic}|${po(l.partition, l.offset)}`;
     lettersAt.set(k, [...(lettersAt.get(k) ?? []), l]);
   }

@@ -6,6 +6,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { projectRoot } from '../../src/config.ts';
 
+/** The consumer's start line, as plain text or inside a JSON log line (LOG_FORMAT=json when piped). */
+const CONSUMING = /(^|"msg":")consuming /m;
+
 export interface Member {
   name: string;
   child: ChildProcess;
@@ -59,7 +62,7 @@ export class Members {
         const result = (code ?? signal) as number | string;
         if (!signalled) {
           const tail = text.trim().split('\n').slice(-8).join(' ⏎ ');
-          const phase = /^consuming /m.test(text) ? 'while consuming' : 'before it started consuming';
+          const phase = CONSUMING.test(text) ? 'while consuming' : 'before it started consuming';
           this.unexpectedExits.push(`${name} exited on its own ${phase} (${result}): ${tail}`);
         }
         resolve(result);
@@ -74,10 +77,10 @@ export class Members {
       async started(timeoutMs) {
         const deadline = Date.now() + timeoutMs;
         while (running && Date.now() < deadline) {
-          if (/^consuming /m.test(text)) return true;
+          if (CONSUMING.test(text)) return true;
           await new Promise((r) => setTimeout(r, 50));
         }
-        return /^consuming /m.test(text);
+        return CONSUMING.test(text);
       },
       async terminate(boundMs) {
         if (!running) return exited;
