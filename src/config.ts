@@ -96,6 +96,12 @@ class Problems {
     return value;
   }
 
+  /** A whole number that may be left unset (then undefined: the feature is off), never a made-up default. */
+  optionalInteger(name: string, min: number, max: number): number | undefined {
+    if (this.string(name) === undefined) return undefined;
+    return this.integer(name, min, min, max);
+  }
+
   boolean(name: string, fallback: boolean): boolean {
     const raw = this.string(name);
     if (raw === undefined) return fallback;
@@ -388,8 +394,7 @@ export function parseConfig(env: Env): PipelineConfig {
     );
   }
 
-  const metricsPort =
-    p.string('METRICS_PORT') === undefined ? undefined : p.integer('METRICS_PORT', 0, 1, 65_535);
+  const metricsPort = p.optionalInteger('METRICS_PORT', 1, 65_535);
   const observability: ObservabilitySettings = {
     ...(metricsPort === undefined ? {} : { metricsPort }),
     metricsHost: p.string('METRICS_HOST', '127.0.0.1')!,

@@ -61,7 +61,7 @@ export interface PartitionBatchResult {
 /**
  * Statements (each in a savepoint) one partition transaction may spend bisecting refused rows before it
  * commits what is settled and leaves the rest to the next transaction: the partition's lock is held for a
- * bounded time however many rows PostgreSQL refuses. Measured in the README (Database → Dead letters).
+ * bounded time however many rows PostgreSQL refuses. Measured in docs/database.md (Dead letters).
  */
 export const DEFAULT_BISECT_BUDGET = 128;
 
