@@ -1,6 +1,6 @@
 /**
  * The results of one run, the targets judged from them, and their Markdown form (bench/results/latest.md,
- * the table the README quotes). Every number here comes from the run; nothing is typed in.
+ * the table docs/performance.md quotes). Every number here comes from the run; nothing is typed in.
  */
 import type { BenchOptions } from './bench-options.ts';
 import type { LatencyResult } from './latency.ts';

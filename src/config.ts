@@ -96,6 +96,12 @@ class Problems {
     return value;
   }
 
+  /** A whole number that may be left unset (then undefined: the feature is off), never a made-up default. */
+  optionalInteger(name: string, min: number, max: number): number | undefined {
+    if (this.string(name) === undefined) return undefined;
+    return this.integer(name, min, min, max);
+  }
+
   boolean(name: string, fallback: boolean): boolean {
     const raw = this.string(name);
     if (raw === undefined) return fallback;
@@ -216,7 +222,29 @@ export interface ConsumerSettings {
   shutdownTimeoutMs: number;
 }
 
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface LogSettings {
+  /** `LOG_LEVEL`, default `info`. */
+  level: LogLevel;
+  /** `LOG_FORMAT`: `json` or `pretty`; unset means pretty on a terminal, JSON otherwise (decided by the logger). */
+  format?: 'json' | 'pretty';
+}
+
+export interface ObservabilitySettings {
+  /** `METRICS_PORT`: where `pipeline consume` serves /metrics, /healthz and /readyz; unset means no server. */
+  metricsPort?: number;
+  /** `METRICS_HOST`, default 127.0.0.1; 0.0.0.0 in a container, so that the orchestrator can reach it. */
+  metricsHost: string;
+  /** `/healthz` fails when partitions with lag have seen no commit for this long. Default 60 000 ms. */
+  healthStallMs: number;
+  /** How often the lag per partition is recomputed from Kafka and PostgreSQL. Default 5 000 ms. */
+  lagIntervalMs: number;
+}
+
 export interface PipelineConfig {
+  log: LogSettings;
+  observability: ObservabilitySettings;
   kafka: KafkaSettings;
   registry: RegistrySettings;
   database: DatabaseSettings;
@@ -372,11 +400,42 @@ export function parseConfig(env: Env): PipelineConfig {
     );
   }
 
+  const metricsPort = p.optionalInteger('METRICS_PORT', 1, 65_535);
+  const observability: ObservabilitySettings = {
+    ...(metricsPort === undefined ? {} : { metricsPort }),
+    metricsHost: p.string('METRICS_HOST', '127.0.0.1')!,
+    healthStallMs: p.integer('HEALTH_STALL_MS', 60_000, 100, 86_400_000),
+    lagIntervalMs: p.integer('METRICS_LAG_INTERVAL_MS', 5_000, 100, 3_600_000),
+  };
+
   const schemasDir = schemasDirectory(env);
   const migrationsDir = resolve(projectRoot, p.string('PIPELINE_MIGRATIONS_DIR', 'migrations')!);
 
+  const log = logSettingsFrom(p);
+
   p.throwIfAny();
-  return { kafka, registry, database, consumer, schemasDir, migrationsDir };
+  return { log, observability, kafka, registry, database, consumer, schemasDir, migrationsDir };
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+function logSettingsFrom(p: Problems): LogSettings {
+  const format = p.oneOf('LOG_FORMAT', ['json', 'pretty'] as const);
+  return { level: p.oneOf('LOG_LEVEL', LOG_LEVELS) ?? 'info', ...(format ? { format } : {}) };
+}
+
+/**
+ * `LOG_LEVEL` and `LOG_FORMAT` alone: every command logs, including those that need no service settings.
+ */
+export function parseLogSettings(env: Env): LogSettings {
+  const p = new Problems(env);
+  const settings = logSettingsFrom(p);
+  p.throwIfAny();
+  return settings;
+}
+
+export function loadLogSettings(sources: EnvironmentSources = readEnvironment()): LogSettings {
+  return parseLogSettings(mergedEnvironment(sources));
 }
 
 /**

@@ -22,7 +22,7 @@ export const checkCommand: Command = {
   async run(_args, io) {
     const config = loadConfig();
     const catalog = loadCatalog(config.schemasDir);
-    const pool = createPool(config.database, { max: 2, log: io.err });
+    const pool = createPool(config.database, { max: 2, log: (line) => io.log.warn(line) });
     const registry = new RegistryClient(config.registry);
     try {
       const report = await checkStartupContract({

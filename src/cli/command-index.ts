@@ -54,6 +54,11 @@ export const commandIndex: readonly CommandEntry[] = [
     load: async () => (await import('./consume-command.ts')).consumeCommand,
   },
   {
+    name: 'status',
+    summary: 'lag per partition, rows per table and dead letters per cause, from Kafka and PostgreSQL',
+    load: async () => (await import('./status-command.ts')).statusCommand,
+  },
+  {
     name: 'replay',
     summary: 're-process dead letters after a fix; removes those that now go through',
     load: async () => (await import('./replay-command.ts')).replayCommand,

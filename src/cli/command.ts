@@ -3,11 +3,15 @@ export interface ParsedArgs {
   positionals: string[];
 }
 
+import type { Logger } from '../log/logger.ts';
+
 export interface CommandIo {
   /** A line for people on stdout. */
   out(line: string): void;
   /** A line for people on stderr. */
   err(line: string): void;
+  /** The program's logger (LOG_LEVEL, LOG_FORMAT): operational messages, kafkajs', the consumer's. */
+  log: Logger;
 }
 
 /** A command's code; its name and summary live in command-index.ts. */

@@ -6,6 +6,8 @@ import { loadCatalog } from '../contracts/catalog.ts';
 import { RegistryClient } from '../contracts/registry-client.ts';
 import { PipelineError, UsageError } from '../errors.ts';
 import { createKafka } from '../kafka/kafka-client.ts';
+import { ConsumerMetrics } from '../observability/consumer-metrics.ts';
+import { startHealthServer } from '../observability/health-server.ts';
 import { createPool } from '../sink/database.ts';
 import type { Command } from './command.ts';
 import { exitCodeOf } from './exit-codes.ts';
@@ -24,7 +26,10 @@ export const consumeCommand: Command = {
     '',
     '--topic <t>              consume only this catalog topic (repeatable; default all)',
     '--write-strategy <s>     bulk path for insert-mode tables: copy (default) or unnest',
-    '--progress-seconds <s>   print counters every s seconds (default 10; 0 = only at exit)',
+    '--progress-seconds <s>   log counters every s seconds (default 10; 0 = only at exit)',
+    '',
+    'With METRICS_PORT set, serves /metrics (Prometheus), /healthz and /readyz on METRICS_HOST (127.0.0.1).',
+    'Operational messages go to stderr through the logger: JSON lines, or readable on a terminal (LOG_FORMAT).',
   ].join('\n'),
   options: {
     topic: { type: 'string', multiple: true },
@@ -43,7 +48,9 @@ export const consumeCommand: Command = {
     const config = loadConfig();
     const catalog = loadCatalog(config.schemasDir);
     const topics = args.values.topic as string[] | undefined;
-    const pool = createPool(config.database, { max: config.consumer.partitionConcurrency + 2, log: io.err });
+    const log = io.log;
+    const logLine = (line: string, level: 'error' | 'warn' | 'info' = 'warn') => log[level](line);
+    const pool = createPool(config.database, { max: config.consumer.partitionConcurrency + 2, log: logLine });
     // No retries inside the client: the consumer retries transient faults itself, heartbeating between
     // attempts; a client retrying on its own could outlast the session timeout.
     const registry = new RegistryClient(config.registry, { retries: 0, timeoutMs: 5000 });
@@ -52,19 +59,42 @@ export const consumeCommand: Command = {
       // kafkajs' own lines are held back until the consumer runs: a broker unreachable at start is then the
       // one BROKER_UNAVAILABLE line, not a retry log of ten lines before it.
       let running = false;
+      const kafka = createKafka(config.kafka, { logger: log, muted: () => !running, retries: 5 });
+      const entries = topics ?? catalog.entries.map((e) => e.topic);
+      const { metricsPort, metricsHost, healthStallMs, lagIntervalMs } = config.observability;
+      const metrics =
+        metricsPort === undefined
+          ? undefined
+          : new ConsumerMetrics({
+              kafka,
+              pool,
+              groupId: config.consumer.groupId,
+              topics: entries,
+              lagIntervalMs,
+              stallMs: healthStallMs,
+              log: logLine,
+            });
       const consumer = new PipelineConsumer({
-        kafka: createKafka(config.kafka, { log: (line) => running && io.err(line), retries: 5 }),
+        kafka,
         pool,
         decoder: new MessageDecoder(registry, { fastPath: config.consumer.fastPath }),
         catalog,
         settings: config.consumer,
         ...(topics ? { topics } : {}),
         ...(strategy ? { writeStrategy: strategy } : {}),
-        log: io.err,
+        log: logLine,
+        ...(metrics ? { observer: metrics } : {}),
       });
+      const server =
+        metrics === undefined ? undefined : await startHealthServer(metrics, metricsHost, metricsPort!);
+      if (server)
+        log.info(
+          { host: metricsHost, port: server.port },
+          `metrics on http://${metricsHost}:${server.port}/metrics`,
+        );
       const started = Date.now();
       const stop = (signal: string) => {
-        io.err(`${signal}: finishing the batch in flight, then leaving the group`);
+        log.info(`${signal}: finishing the batch in flight, then leaving the group`);
         void consumer.stop();
         // The last resort, past the consumer's own deadline: something other than the broker sockets (a
         // database query that will not end) still holds the process. Unref'd: it never delays a clean exit.
@@ -79,13 +109,26 @@ export const consumeCommand: Command = {
       };
       process.once('SIGTERM', () => stop('SIGTERM'));
       process.once('SIGINT', () => stop('SIGINT'));
-      await consumer.start();
+      try {
+        await consumer.start();
+      } catch (error) {
+        await server?.close();
+        throw error;
+      }
       running = true;
-      io.err(`consuming ${topics?.join(', ') ?? 'every catalog topic'} as group ${config.consumer.groupId}`);
+      metrics?.start();
+      log.info(
+        { topics: entries, group: config.consumer.groupId },
+        `consuming ${topics?.join(', ') ?? 'every catalog topic'} as group ${config.consumer.groupId}`,
+      );
       const timer =
         progressSeconds > 0
           ? setInterval(
-              () => io.err(formatCounters(consumer.counters, Date.now() - started)),
+              () =>
+                log.info(
+                  { counters: Object.fromEntries(consumer.counters) },
+                  formatCounters(consumer.counters, Date.now() - started),
+                ),
               progressSeconds * 1000,
             )
           : undefined;
@@ -93,6 +136,8 @@ export const consumeCommand: Command = {
         await consumer.done;
       } finally {
         clearInterval(timer);
+        await metrics?.stop();
+        await server?.close();
         io.out(formatCounters(consumer.counters, Date.now() - started));
       }
     } finally {

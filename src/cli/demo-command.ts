@@ -44,9 +44,12 @@ export const demoCommand: Command = {
     // Read after the stack wrote its connection settings.
     const config = loadConfig();
     const catalog = loadCatalog(config.schemasDir);
-    const kafka = createKafka(config.kafka);
+    const kafka = createKafka(config.kafka, { logger: io.log });
     const registry = new RegistryClient(config.registry);
-    const pool = createPool(config.database, { max: config.consumer.partitionConcurrency + 2, log: io.err });
+    const pool = createPool(config.database, {
+      max: config.consumer.partitionConcurrency + 2,
+      log: (line) => io.log.warn(line),
+    });
     try {
       io.err('2/6 migrations');
       for (const name of await migrateUp(config.database, { migrationsDir: config.migrationsDir })) {
@@ -96,7 +99,7 @@ export const demoCommand: Command = {
         decoder: new MessageDecoder(registry),
         catalog,
         settings: config.consumer,
-        log: io.err,
+        log: (line, level = 'warn') => io.log[level](line),
       });
       const started = Date.now();
       await consumer.start();

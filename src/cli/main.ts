@@ -3,13 +3,15 @@
  * module runs nothing: bin/pipeline.js calls `main` with the process arguments and sets the exit code.
  */
 import { parseArgs } from 'node:util';
+import { loadLogSettings } from '../config.ts';
 import { ConfigurationError, PipelineError, UsageError } from '../errors.ts';
+import { createLogger } from '../log/logger.ts';
 import type { CommandIo } from './command.ts';
 import { commandIndex } from './command-index.ts';
 import { EXIT, exitCodeOf } from './exit-codes.ts';
 import { versionLines } from './version.ts';
 
-const io: CommandIo = {
+const io: Omit<CommandIo, 'log'> = {
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
 };
@@ -71,7 +73,7 @@ export async function main(argv: string[]): Promise<number> {
         `unexpected argument${stray.length > 1 ? 's' : ''} ${stray.map((s) => `"${s}"`).join(' ')}`,
       );
     }
-    await command.run(parsed, io);
+    await command.run(parsed, { ...io, log: createLogger(loadLogSettings()) });
     return EXIT.ok;
   } catch (error) {
     const usage =

@@ -62,7 +62,11 @@ export const produceCommand: Command = {
       ...(seed !== undefined ? { seed } : {}),
     });
     const registry = new RegistryClient(config.registry);
-    const producer = new TypedProducer({ kafka: createKafka(config.kafka), catalog, registry });
+    const producer = new TypedProducer({
+      kafka: createKafka(config.kafka, { logger: io.log }),
+      catalog,
+      registry,
+    });
     // With a rate, about ten sends a second keep the flow smooth instead of one burst per second.
     const batchSize = rate === undefined ? BATCH : Math.max(1, Math.min(BATCH, Math.floor(rate / 10)));
     const bucket = rate === undefined ? undefined : new TokenBucket({ ratePerSecond: rate });

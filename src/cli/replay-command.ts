@@ -35,7 +35,7 @@ export const replayCommand: Command = {
     const entries = ((args.values.topic as string[] | undefined) ?? catalog.entries.map((e) => e.topic)).map(
       (t) => entryFor(catalog, t),
     );
-    const pool = createPool(config.database, { max: 2, log: io.err });
+    const pool = createPool(config.database, { max: 2, log: (line) => io.log.warn(line) });
     const registry = new RegistryClient(config.registry);
     try {
       await assertStartupContract({ pool, catalog, registry, migrationsDir: config.migrationsDir });

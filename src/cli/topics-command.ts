@@ -26,7 +26,9 @@ export const topicsCommand: Command = {
     }
     const config = loadConfig();
     const catalog = loadCatalog(config.schemasDir);
-    for (const t of await createTopics(createKafka(config.kafka), catalog, { replicationFactor })) {
+    for (const t of await createTopics(createKafka(config.kafka, { logger: io.log }), catalog, {
+      replicationFactor,
+    })) {
       const partitions =
         t.actualPartitions === t.partitions
           ? `${t.partitions} partitions`

@@ -18,6 +18,7 @@ import { PipelineError, TransientError } from '../errors.ts';
 import { destroyKafkaSockets } from '../kafka/kafka-client.ts';
 import { headersOf } from '../sink/message-headers.ts';
 import { readNextOffsets, type SinkMessage, writePartitionBatch } from '../sink/partition-writer.ts';
+import type { ConsumerObserver, RetryKind } from './consumer-observer.ts';
 import { heartbeatWhile } from './heartbeat-while.ts';
 import { kafkaErrorKind, rootCause } from './kafka-error-kind.ts';
 import { retryTransient } from './retry-transient.ts';
@@ -46,13 +47,18 @@ export interface PipelineConsumerOptions {
   topics?: string[];
   /** Bulk path for insert-mode tables. Default: the sink's default. */
   writeStrategy?: 'copy' | 'unnest';
-  /** Operational messages (retries, rebalances). Default: nothing. */
-  log?: (line: string) => void;
+  /**
+   * Operational messages (retries, rebalances), with how much they matter: `error` for data the pipeline
+   * could not take (a retention gap), `warn` by default, `info` for the routine (a rejoin). Default: nothing.
+   */
+  log?: (line: string, level?: 'error' | 'warn' | 'info') => void;
   /**
    * Called after each partition chunk's transaction committed, with the Kafka timestamps of its messages:
    * what the benchmark measures end-to-end latency with. Default: nothing.
    */
   onCommitted?: (commit: CommittedChunk) => void;
+  /** Metrics and health: called where counters change, around writes, on joins and leaves. */
+  observer?: ConsumerObserver;
 }
 
 export interface CommittedChunk {
@@ -123,12 +129,14 @@ export class PipelineConsumer {
         partitions,
       }));
       this.#brokerRestarts = 0;
+      this.#options.observer?.assigned?.(assigned);
       consumer.pause(assigned);
       void this.#seekToStoredOffsets(assigned)
         .then(() => consumer.resume(assigned))
         .catch((error) => this.#fail(error));
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
+      this.#options.observer?.unassigned?.();
       if (this.#stopping) {
         // Leaving anyway: a crash while disconnecting (the broker gone) is not a reason to exit non-zero. But
         // kafkajs schedules its restart even after a stop began, and the new runner would keep the process
@@ -143,8 +151,10 @@ export class PipelineConsumer {
       }
       // kafkajs restarts itself after retriable errors; when it will not, this process must not look healthy,
       // unless the crash is the broker being away: kafkajs calls "group coordinator not found" final.
-      if (payload.restart) log(`consumer restarting after: ${payload.error.message}`);
-      else if (kafkaErrorKind(payload.error).brokerUnavailable)
+      if (payload.restart) {
+        this.#options.observer?.retried?.('consumer-restart');
+        log(`consumer restarting after: ${payload.error.message}`);
+      } else if (kafkaErrorKind(payload.error).brokerUnavailable)
         void this.#restartAfterBrokerLoss(payload.error);
       else this.#fail(rootCause(payload.error));
     });
@@ -170,6 +180,7 @@ export class PipelineConsumer {
    */
   async #restartAfterBrokerLoss(error: unknown): Promise<void> {
     const attempt = ++this.#brokerRestarts;
+    this.#options.observer?.retried?.('broker-restart');
     const waitMs = Math.min(10_000, 500 * 2 ** Math.min(attempt - 1, 5));
     this.#options.log?.(
       `kafka unavailable (${(error as Error)?.message ?? error}); restarting the consumer in ${waitMs} ms`,
@@ -204,6 +215,7 @@ export class PipelineConsumer {
 
   async #stop(): Promise<void> {
     this.#stopping = true;
+    this.#options.observer?.unassigned?.();
     const timeoutMs = this.#options.settings.shutdownTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<false>((resolve) => {
@@ -278,6 +290,11 @@ export class PipelineConsumer {
     }
   }
 
+  #retried(kind: RetryKind, line: string): void {
+    this.#options.observer?.retried?.(kind);
+    this.#options.log?.(line);
+  }
+
   #fail(error: unknown): void {
     this.#fatal ??=
       error instanceof PipelineError
@@ -315,7 +332,6 @@ export class PipelineConsumer {
    * as `lost`, and consumption goes on from the log start.
    */
   async #seekToStoredOffsets(assigned: { topic: string; partitions: number[] }[]): Promise<void> {
-    const log = this.#options.log ?? (() => undefined);
     const retry = {
       shouldContinue: () => !this.#stopping,
       // The partitions are paused; kafkajs keeps the membership alive on its own meanwhile.
@@ -326,12 +342,15 @@ export class PipelineConsumer {
     for (const { topic, partitions } of assigned) {
       const stored = await retryTransient(
         () => readNextOffsets(this.#options.pool, this.#options.settings.groupId, topic),
-        { ...retry, onRetry: (e, n, ms) => log(`database: ${e.message}; retry ${n} in ${ms} ms`) },
+        {
+          ...retry,
+          onRetry: (e, n, ms) => this.#retried('database', `database: ${e.message}; retry ${n} in ${ms} ms`),
+        },
       );
       if (![...stored.keys()].some((p) => partitions.includes(p))) continue;
       const range = await retryTransient(() => this.#logRange(topic), {
         ...retry,
-        onRetry: (e, n, ms) => log(`kafka: ${e.message}; retry ${n} in ${ms} ms`),
+        onRetry: (e, n, ms) => this.#retried('kafka', `kafka: ${e.message}; retry ${n} in ${ms} ms`),
       });
       for (const partition of partitions) {
         const offset = stored.get(partition);
@@ -377,6 +396,7 @@ export class PipelineConsumer {
     this.#options.log?.(
       `gap: ${topic} partition ${partition} offsets ${from}..${low - 1n} were deleted by retention before ` +
         `they were written (${low - from} messages lost); consuming from ${low}`,
+      'error',
     );
   }
 
@@ -394,7 +414,8 @@ export class PipelineConsumer {
       if (kind.needsRejoin && kind.rejoinError !== undefined) {
         // A group that changes size: kafkajs' runner rejoins on this very error (its `type`), and the
         // reassignment seeks every partition to its stored offset again.
-        this.#options.log?.(`rejoining the group: ${kind.rejoinError.message}`);
+        this.#options.observer?.retried?.('rejoin');
+        this.#options.log?.(`rejoining the group: ${kind.rejoinError.message}`, 'info');
         throw kind.rejoinError;
       }
       if (kind.canRetry) throw error;
@@ -407,7 +428,6 @@ export class PipelineConsumer {
     const entry = entryFor(this.#options.catalog, batch.topic);
     const counters = this.counters.get(entry.topic)!;
     const max = this.#options.settings.batchMaxRows;
-    const log = this.#options.log ?? (() => undefined);
     // Nothing is resolved unless it is in the database: leaving early (shutdown, lost partition) only means
     // the next owner gets these messages again, and the offsets table skips what was already written.
     const live = () => isRunning() && !isStale() && !this.#stopping;
@@ -430,7 +450,7 @@ export class PipelineConsumer {
         {
           shouldContinue: live,
           heartbeat,
-          onRetry: (e, n, ms) => log(`registry: ${e.message}; retry ${n} in ${ms} ms`),
+          onRetry: (e, n, ms) => this.#retried('registry', `registry: ${e.message}; retry ${n} in ${ms} ms`),
         },
       );
       let messages: SinkMessage[] = chunk.map((m, i) => ({
@@ -447,6 +467,7 @@ export class PipelineConsumer {
       // prefix to bound how long it holds the partition's lock, and hands back the rest.
       while (messages.length > 0) {
         const pending = messages;
+        const writeStarted = performance.now();
         const result = await retryTransient(
           () =>
             heartbeatWhile(
@@ -463,12 +484,23 @@ export class PipelineConsumer {
           {
             shouldContinue: live,
             heartbeat,
-            onRetry: (e, n, ms) => log(`database: ${e.message}; retry ${n} in ${ms} ms`),
+            onRetry: (e, n, ms) =>
+              this.#retried('database', `database: ${e.message}; retry ${n} in ${ms} ms`),
           },
         );
         const next = BigInt(result.nextOffset!);
         const committed = pending.filter((m) => BigInt(m.offset) < next);
         messages = pending.filter((m) => BigInt(m.offset) >= next);
+        this.#options.observer?.committed?.({
+          topic: batch.topic,
+          partition: batch.partition,
+          table: entry.table,
+          messages: committed.length,
+          writeSeconds: (performance.now() - writeStarted) / 1000,
+          result,
+          timestamps: committed.map((m) => Number(m.timestamp)),
+          committedAt: Date.now(),
+        });
         if (this.#options.onCommitted) {
           this.#options.onCommitted({
             topic: batch.topic,

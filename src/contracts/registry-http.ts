@@ -8,7 +8,7 @@
  *   40408 no subject level), and its `Retry-After` header honoured on 429/503 within the deadline;
  * - retries configured per instance.
  *
- * What 3.9 cannot do (see the README's registry section): its errorMiddleware turns every error answer into a
+ * What 3.9 cannot do (see docs/schemas.md, Registry compatibility notes): its errorMiddleware turns every error answer into a
  * ResponseError with the status and the message text only (body and headers gone), and it sits inside every
  * middleware given through `middlewares`; its retry middleware reads an options object shared by every
  * instance in the process (`Object.assign(DEFAULT_RETRY, retry)`). So on this instance's own API client,

@@ -1,14 +1,9 @@
 import net from 'node:net';
 import tls from 'node:tls';
-import {
-  type ISocketFactory,
-  type Kafka,
-  type KafkaConfig,
-  type logCreator,
-  logLevel,
-  type SASLOptions,
-} from 'kafkajs';
-import type { KafkaSettings } from '../config.ts';
+import { type ISocketFactory, type Kafka, type KafkaConfig, logLevel, type SASLOptions } from 'kafkajs';
+import { type KafkaSettings, loadLogSettings } from '../config.ts';
+import { kafkaLogCreator, kafkaLogLevel } from '../log/kafka-log.ts';
+import { createLogger, type Logger } from '../log/logger.ts';
 import { CheckedKafka } from './checked-kafka.ts';
 
 /** Every socket a client opened and has not yet closed, so that a shutdown past its deadline can close them. */
@@ -41,15 +36,6 @@ export function destroyKafkaSockets(kafka: Kafka): number {
   return count;
 }
 
-/** kafkajs log entries as one line each through the caller's log function, instead of JSON on stdout. */
-function lineLogger(log: (line: string) => void): logCreator {
-  return () =>
-    ({ namespace, level, log: entry }) => {
-      const name = level === logLevel.ERROR ? 'error' : level === logLevel.WARN ? 'warn' : 'info';
-      log(`kafka ${name}: ${entry.message}${namespace ? ` [${namespace}]` : ''}`);
-    };
-}
-
 /**
  * The one place a kafkajs client is built from settings: TLS verified against the configured CA or the
  * system's CA store (never `rejectUnauthorized: false`), SASL only over TLS (enforced by the configuration);
@@ -60,8 +46,10 @@ export function createKafka(
   options: {
     clientId?: string;
     quiet?: boolean;
-    /** Where kafkajs' errors go, one line each. Default: nowhere when `quiet`, else stderr. */
-    log?: (line: string) => void;
+    /** Where kafkajs' log goes (graded by kafka-log.ts). Default: a logger from LOG_LEVEL and LOG_FORMAT. */
+    logger?: Logger;
+    /** While this returns true, kafkajs' lines are dropped (a command that reports start-up itself). */
+    muted?: () => boolean;
     /**
      * kafkajs' retries of a broker call (connect, metadata, produce) before the error surfaces: 8 (~36 s of
      * backoff) by default; the consumer takes 5 (~8 s), since kafkajs restarts a crashed consumer anyway.
@@ -70,12 +58,12 @@ export function createKafka(
   } = {},
 ): Kafka {
   const sockets = new Set<net.Socket>();
-  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const logger = options.quiet ? undefined : (options.logger ?? createLogger(loadLogSettings()));
   const config: KafkaConfig = {
     clientId: options.clientId ?? settings.clientId,
     brokers: settings.brokers,
-    logLevel: options.quiet ? logLevel.NOTHING : logLevel.ERROR,
-    logCreator: lineLogger(log),
+    logLevel: logger === undefined ? logLevel.NOTHING : kafkaLogLevel(logger),
+    ...(logger === undefined ? {} : { logCreator: kafkaLogCreator(logger, options.muted) }),
     connectionTimeout: 3000,
     // kafkajs retries transient broker faults itself; this bounds how long before an error surfaces.
     retry: { initialRetryTime: 300, retries: options.retries ?? 8, maxRetryTime: 10_000 },

@@ -48,6 +48,8 @@ export interface PartitionBatchResult {
   deleted: number;
   /** Messages stored in dead_letters (poison outcomes and rows PostgreSQL refused). */
   deadLettered: number;
+  /** The dead letters by cause (their `error_class`, e.g. `PoisonMessageError:ROW_REJECTED`), for metrics. */
+  deadLetterCauses: Record<string, number>;
   /** Messages below the stored next offset (already written by an earlier delivery), or repeated in the batch. */
   skipped: number;
   /**
@@ -65,7 +67,7 @@ export interface PartitionBatchResult {
 /**
  * Statements (each in a savepoint) one partition transaction may spend bisecting refused rows before it
  * commits what is settled and leaves the rest to the next transaction: the partition's lock is held for a
- * bounded time however many rows PostgreSQL refuses. Measured in the README (Database → Dead letters).
+ * bounded time however many rows PostgreSQL refuses. Measured in docs/database.md (Dead letters).
  */
 export const DEFAULT_BISECT_BUDGET = 128;
 
@@ -453,6 +455,7 @@ export async function writePartitionBatch(
     written: 0,
     deleted: 0,
     deadLettered: 0,
+    deadLetterCauses: {},
     skipped: 0,
     superseded: 0,
     nextOffset: undefined,
@@ -502,6 +505,9 @@ export async function writePartitionBatch(
       result.deleted = applied.deleted;
       result.superseded = applied.superseded;
       result.deadLettered = await insertDeadLetters(client, applied.deadLetters);
+      for (const letter of applied.deadLetters) {
+        result.deadLetterCauses[letter.errorClass] = (result.deadLetterCauses[letter.errorClass] ?? 0) + 1;
+      }
       if (applied.cut !== undefined) {
         // The planner settles the first message's key before it stops: a caller looping on the rest ends.
         if (fresh.every((item) => BigInt(item.message.offset) >= applied.cut!)) {

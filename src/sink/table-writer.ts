@@ -13,7 +13,7 @@ import { quoteIdentifier } from './sql-identifier.ts';
 
 /**
  * How insert-mode rows reach the table. `copy` (the default: measured 1.2× faster at 5,000-row batches and
- * about 2× at 50,000, see the README) streams COPY FROM STDIN in text format; `unnest` is
+ * about 2× at 50,000, see docs/database.md) streams COPY FROM STDIN in text format; `unnest` is
  * `INSERT … SELECT * FROM unnest($1::t1[], …)`.
  */
 export type WriteStrategy = 'copy' | 'unnest';

@@ -137,7 +137,7 @@ test.before(async (t) => {
 
   mkdirSync(app);
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
-  // The type packages only for the README example's type check below (a TypeScript user's own choice).
+  // The type packages only for the docs/install.md example's type check below (a TypeScript user's own choice).
   const install = await npm(
     [
       'install',
@@ -218,9 +218,9 @@ test('importing the installed package runs nothing: no output, no connection, ex
   t.is(connections, 0);
 });
 
-test('the README library example type-checks against the installed declarations, and a wrong event does not', async (t) => {
-  const readme = readFileSync(join(projectRoot, 'README.md'), 'utf8');
-  const example = /```ts\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf('### Use as a library')))?.[1];
+test('the library example of docs/install.md type-checks against the installed declarations, and a wrong event does not', async (t) => {
+  const readme = readFileSync(join(projectRoot, 'docs', 'install.md'), 'utf8');
+  const example = /```ts\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf('## Use as a library')))?.[1];
   if (example === undefined) return t.fail('no ts example under "Use as a library"');
   writeFileSync(join(app, 'example.ts'), example);
   writeFileSync(
@@ -256,7 +256,7 @@ test('the README library example type-checks against the installed declarations,
   t.deepEqual(
     errors.filter((line) => !line.startsWith('wrong-shape.ts(3,')),
     [],
-    'the README example and the package declarations compile; only the wrong event is refused',
+    'the docs/install.md example and the package declarations compile; only the wrong event is refused',
   );
 });
 

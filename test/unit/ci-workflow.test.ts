@@ -26,7 +26,8 @@ const scripts = (
   }
 ).scripts;
 
-const RELEVANT = /^(npm |node bin\/pipeline\.js )/;
+// An environment assignment before the command (STACK_DIR=… node bin/pipeline.js …) is part of it.
+const RELEVANT = /^([A-Z_]+=\S+ )*(npm |node bin\/pipeline\.js )/;
 
 function expand(command: string): string[] {
   const script = command === 'npm test' ? 'test' : /^npm run ([\w:-]+)$/.exec(command)?.[1];
@@ -49,7 +50,11 @@ function commandsOfShell(text: string): string[] {
 function ciRun(): { commands: string[]; onExit: string[] } {
   const text = readFileSync(join(projectRoot, '.ci', 'run'), 'utf8');
   const trap = /^trap '(.*)' EXIT$/m.exec(text);
-  return { commands: commandsOfShell(text), onExit: trap ? commandsOfShell(trap[1]!) : [] };
+  // The trap's commands are one line, separated by `;`.
+  return {
+    commands: commandsOfShell(text),
+    onExit: trap ? commandsOfShell(trap[1]!.replaceAll(';', '\n')) : [],
+  };
 }
 
 function workflow(): { workflow: Workflow; commands: string[]; onExit: string[] } {
@@ -73,7 +78,10 @@ test('the GitHub workflow runs the same npm commands as .ci/run, in the same ord
 
 test('the workflow stops the local stack whatever happened, as the trap of .ci/run does', (t) => {
   const ci = ciRun();
-  t.deepEqual(ci.onExit, ['node bin/pipeline.js stack down']);
+  t.deepEqual(ci.onExit, [
+    'node bin/pipeline.js stack down',
+    'STACK_DIR=.stack/integrity-25000 node bin/pipeline.js stack down',
+  ]);
   t.deepEqual(workflow().onExit, ci.onExit);
 });
 

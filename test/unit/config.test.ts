@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import test from 'ava';
-import { parseConfig, parseStackSettings } from '../../src/config.ts';
+import { parseConfig, parseLogSettings, parseStackSettings } from '../../src/config.ts';
 import { ConfigurationError } from '../../src/errors.ts';
 import { throwawayPki } from '../support/throwaway-ca.ts';
 
@@ -17,12 +17,21 @@ test('a valid environment gives typed settings with documented defaults', (t) =>
   t.is(config.consumer.batchMaxRows, 5000);
   t.is(config.consumer.batchMaxWaitMs, 100);
   t.true(config.consumer.fromBeginning);
+  t.is(config.consumer.sessionTimeoutMs, 10_000);
   t.is(config.kafka.tls, undefined);
   t.true(config.consumer.fastPath);
 });
 
 test('CONSUMER_FAST_PATH=false leaves the consumer on the reference decode path', (t) => {
   t.false(parseConfig({ ...valid, CONSUMER_FAST_PATH: 'false' }).consumer.fastPath);
+});
+
+test('the session timeout can be lowered to the broker minimum, not below', (t) => {
+  t.is(parseConfig({ ...valid, CONSUMER_SESSION_TIMEOUT_MS: '6000' }).consumer.sessionTimeoutMs, 6000);
+  const error = t.throws(() => parseConfig({ ...valid, CONSUMER_SESSION_TIMEOUT_MS: '5999' }), {
+    instanceOf: ConfigurationError,
+  });
+  t.regex(error!.message, /CONSUMER_SESSION_TIMEOUT_MS=5999/);
 });
 
 test('every problem is reported in one error', (t) => {
@@ -292,4 +301,31 @@ test('STACK_SECURE: off by default; its two listener ports are checked like the 
   t.throws(() => parseStackSettings({ STACK_SECURE: 'maybe' }), {
     message: /STACK_SECURE=maybe must be true or false/,
   });
+});
+
+test('observability settings: metrics off unless METRICS_PORT is set, loopback by default, stall threshold', (t) => {
+  const config = parseConfig(valid);
+  t.is(config.observability.metricsPort, undefined);
+  t.is(config.observability.metricsHost, '127.0.0.1');
+  t.is(config.observability.healthStallMs, 60_000);
+  t.deepEqual(config.log, { level: 'info' });
+  const set = parseConfig({
+    ...valid,
+    METRICS_PORT: '9464',
+    METRICS_HOST: '0.0.0.0',
+    HEALTH_STALL_MS: '5000',
+    LOG_LEVEL: 'debug',
+    LOG_FORMAT: 'json',
+  });
+  t.like(set.observability, { metricsPort: 9464, metricsHost: '0.0.0.0', healthStallMs: 5000 });
+  t.deepEqual(set.log, { level: 'debug', format: 'json' });
+  const error = t.throws(
+    () => parseConfig({ ...valid, METRICS_PORT: '70000', LOG_LEVEL: 'loud', LOG_FORMAT: 'xml' }),
+    { instanceOf: ConfigurationError },
+  );
+  t.is(error.problems.length, 3, error.message);
+  t.regex(error.message, /METRICS_PORT=70000/);
+  t.regex(error.message, /LOG_LEVEL=loud must be one of fatal, error, warn, info, debug, trace, silent/);
+  t.throws(() => parseLogSettings({ LOG_FORMAT: 'xml' }), { message: /LOG_FORMAT=xml/ });
+  t.deepEqual(parseLogSettings({}), { level: 'info' });
 });

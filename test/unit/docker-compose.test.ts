@@ -2,7 +2,7 @@
  * Docker cannot pull images on the reference machine, so nothing runs docker-compose.yml here: this checks
  * instead that it offers what the local stack offers (ports, user, password, database, broker settings,
  * versions), that compose.env names those services as the local stack's connection settings do (the
- * registry's path aside), and that the README's table says the same.
+ * registry's path aside), and that the table in docs/install.md says the same.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -104,8 +104,8 @@ test('compose.env names the compose services as the local stack names its own; o
   );
 });
 
-test('the README table lists each compose service with its image, port and compose.env line', (t) => {
-  const readme = read('README.md');
+test('the docs/install.md table lists each compose service with its image, port and compose.env line', (t) => {
+  const readme = read('docs/install.md');
   const rows = new Map(
     readme
       .split('\n')
@@ -122,7 +122,7 @@ test('the README table lists each compose service with its image, port and compo
   ] as const;
   for (const [name, variable, port] of expected) {
     const row = rows.get(service(name).image ?? '');
-    t.truthy(row, `README row for ${service(name).image}`);
+    t.truthy(row, `docs/install.md row for ${service(name).image}`);
     t.is(row?.port, String(port));
     t.is(row?.setting, `${variable}=${composeEnv[variable]}`);
   }
