@@ -296,6 +296,10 @@ export class PipelineConsumer {
   }
 
   #fail(error: unknown): void {
+    // A fault that retrying could fix, surfacing only because a stop cut the retry short (the stored offsets
+    // still unreadable at assignment, say), is not a failure: nothing was consumed, the next owner resumes
+    // from the database. Exiting non-zero here made a SIGTERM during an outage look like a crash.
+    if (this.#stopping && error instanceof TransientError) return;
     this.#fatal ??=
       error instanceof PipelineError
         ? error

@@ -95,3 +95,37 @@ test('PostgreSQL going away mid-stream is retried, never dead-lettered, and noth
     retries.join('\n'),
   );
 });
+
+test('a stop while the stored offsets cannot be read at assignment ends cleanly (was: exit 6 DATABASE_UNAVAILABLE on SIGTERM during an outage)', async (t) => {
+  const fx = await createPipelineFixture(t, { partitions: 2 });
+  const target = new URL(fx.config.database.connectionString);
+  const proxy = await startTcpProxy(target.hostname, Number(target.port));
+  t.teardown(() => proxy.close());
+  const proxied = new URL(target);
+  proxied.port = String(proxy.port);
+  const pool = createPool(
+    { ...fx.config.database, connectionString: proxied.toString() },
+    { max: 2, connectTimeoutMs: 500, log: t.log },
+  );
+  t.teardown(() => pool.end());
+  // The database is away before the member joins: the seek to the stored offsets keeps retrying.
+  proxy.cut();
+  const lines: string[] = [];
+  const consumer = new PipelineConsumer({
+    kafka: fx.kafka,
+    pool,
+    decoder: new MessageDecoder(fx.registry),
+    catalog: fx.catalog,
+    topics: [fx.topic('shop.page-views')],
+    settings: fx.config.consumer,
+    log: (line) => lines.push(line),
+  });
+  await consumer.start();
+  await waitUntil(
+    'the stored offsets were asked for and refused',
+    async () => lines.some((l) => /^database: .*retry/.test(l)),
+    30_000,
+  );
+  await consumer.stop();
+  await t.notThrowsAsync(consumer.done, 'a stop during an outage is a clean stop');
+});
