@@ -8,7 +8,7 @@ import {
   formatProblem,
   readerProblems,
 } from '../../src/contracts/compatibility-rules.ts';
-import type { RegistryClient } from '../../src/contracts/registry-client.ts';
+import { RegistryClient } from '../../src/contracts/registry-client.ts';
 import { registryContractProblems } from '../../src/contracts/registry-contract.ts';
 import { checkSchemas } from '../../src/contracts/schema-workflow.ts';
 import { PipelineError } from '../../src/errors.ts';
@@ -206,6 +206,8 @@ test('the start-up gate refuses a registered version with another decimal scale 
   // Only the calls the gate makes; one registered version per subject.
   const registry = {
     versions: async () => [1],
+    // The real one: it asks subjectVersion below for referenced types (none here).
+    withReferences: RegistryClient.prototype.withReferences,
     subjectVersion: async (subject: string) => ({
       subject,
       version: 1,
