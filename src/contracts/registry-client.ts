@@ -39,6 +39,8 @@ export interface CompatibilityResult {
   /** False when the subject has no version yet: nothing to compare with, so compatible. */
   compared: boolean;
   level: CompatibilityLevel;
+  /** Set when the registry could not give its verdict and the level's rule was applied locally. */
+  registryNote?: string;
 }
 
 export interface SubjectCompatibility {
@@ -318,7 +320,15 @@ export class RegistryClient {
     references: readonly LocalReference[] = [],
   ): Promise<CompatibilityResult> {
     const { level } = await this.getCompatibility(subject);
-    const versions = await this.referenceVersions(references);
+    let versions: RegistryReference[];
+    try {
+      versions = await this.referenceVersions(references);
+    } catch (error) {
+      if (!(error instanceof PipelineError) || error.code !== 'CONTRACT_MISMATCH') throw error;
+      // A referenced type not registered yet (`schemas check` before `schemas register`): the registry
+      // cannot be asked, the level's rule is applied here.
+      return this.localCompatibility(subject, schema, level, references, error.message);
+    }
     const response = await this.http.call(`POST /compatibility/subjects/${subject}/versions/latest`, (api) =>
       api.Subject.compatible({
         subject,
@@ -332,6 +342,18 @@ export class RegistryClient {
       (response.errorCode === ERROR.subjectNotFound || response.errorCode === ERROR.versionNotFound)
     ) {
       return { compatible: true, reasons: [], compared: false, level };
+    }
+    // Apicurio 3.3's ccompat API registers and serves schemas with references but cannot check them
+    // (42201 "Syntax violation", for the stored version too); Karapace can. Then the level's rule is
+    // applied here, on the schemas with their referenced types inlined.
+    if (references.length > 0 && response.errorCode === ERROR.invalidSchema) {
+      return this.localCompatibility(
+        subject,
+        schema,
+        level,
+        references,
+        `the registry could not check a schema with references (${this.registryMessage(response)})`,
+      );
     }
     const body = this.expectOk<{ is_compatible: boolean; messages?: unknown }>(
       response,
@@ -414,6 +436,23 @@ export class RegistryClient {
       listing.push({ subject, versions, compatibility: await this.getCompatibility(subject) });
     }
     return listing;
+  }
+
+  private async localCompatibility(
+    subject: string,
+    schema: avro.Schema,
+    level: CompatibilityLevel,
+    references: readonly LocalReference[],
+    why: string,
+  ): Promise<CompatibilityResult> {
+    const local = await this.localReasons(subject, schema, level, references);
+    return {
+      compatible: local.length === 0,
+      reasons: local,
+      compared: (await this.versions(subject)).length > 0,
+      level,
+      registryNote: `${why}; checked locally`,
+    };
   }
 
   private async localReasons(

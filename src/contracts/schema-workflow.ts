@@ -26,6 +26,8 @@ export interface SchemaCheck {
   problems: CompatibilityProblem[];
   /** What to print: the problems in their one wording, then what the registry said beyond them. */
   reasons: string[];
+  /** Why the registry's verdict is the project's own check here (a schema with references it cannot check). */
+  note?: string;
 }
 
 /**
@@ -73,6 +75,7 @@ export async function checkSchemas(
       compared: result.compared,
       problems,
       reasons: [...problems.map(formatProblem), ...registryReasons],
+      ...(result.registryNote === undefined ? {} : { note: result.registryNote }),
     });
   }
   return checks;

@@ -208,16 +208,21 @@ test('the start-up gate refuses a registered version with another decimal scale 
     versions: async () => [1],
     // The real one: it asks subjectVersion below for referenced types (none here).
     withReferences: RegistryClient.prototype.withReferences,
-    subjectVersion: async (subject: string) => ({
-      subject,
-      version: 1,
-      id: 7,
-      schema: JSON.stringify(
-        subject === orders.subject
-          ? registered
-          : catalog.entries.find((e) => e.subject === subject)!.reader.schema,
-      ),
-    }),
+    subjectVersion: async (subject: string) => {
+      const reference = catalog.references.find((r) => r.subject === subject);
+      const entry = catalog.entries.find((e) => e.subject === subject);
+      return {
+        subject,
+        version: 1,
+        id: 7,
+        schema: JSON.stringify(subject === orders.subject ? registered : (reference ?? entry!.reader).schema),
+        references: (entry?.reader.references ?? []).map((r) => ({
+          name: r.name,
+          subject: r.subject,
+          version: 1,
+        })),
+      };
+    },
   } as unknown as RegistryClient;
   const problems = await registryContractProblems(catalog, registry);
   t.is(problems.length, 1, problems.join('\n'));
