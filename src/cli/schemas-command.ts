@@ -82,6 +82,7 @@ function printChecks(checks: readonly SchemaCheck[], out: (line: string) => void
         ? 'offline: catalog versions only'
         : `${c.compared ? `registry: ${c.registryCompatible ? 'compatible' : 'incompatible'} against the latest version, ${c.level}` : 'registry: new subject'}; project rules: ${c.problems.length === 0 ? 'ok' : `${c.problems.length} problem(s)`}`;
     out(`${verdict} ${c.subject}  ${c.file}  (${against})`);
+    if (c.note !== undefined) out(`       note: ${c.note}`);
     for (const reason of c.reasons) out(`       ${reason}`);
   }
 }

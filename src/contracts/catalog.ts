@@ -8,6 +8,7 @@ import avro from 'avsc';
 import { PipelineError } from '../errors.ts';
 import { type CompatibilityProblem, compatibilityProblems, formatProblem } from './compatibility-rules.ts';
 import { exactLongType, logicalTypes } from './logical-types.ts';
+import { definedName, inlineReferences, type LocalReference } from './schema-references.ts';
 
 export type WriteMode = 'insert' | 'upsert';
 
@@ -18,8 +19,19 @@ export interface SchemaVersion {
   file: string;
   /** The schema as written in the file. */
   schema: avro.schema.RecordType;
-  /** avsc type with the project's logical types. */
+  /** avsc type with the project's logical types (referenced types inlined). */
   type: avro.Type;
+  /** The catalog references the schema uses by name, registered before it; empty for most. */
+  references: LocalReference[];
+}
+
+/** A named type defined in its own file and registered under its own subject (catalog `references`). */
+export interface CatalogReference extends LocalReference {
+  /** Path relative to the schemas folder. */
+  file: string;
+  type: avro.Type;
+  /** Earlier catalog references this one uses. */
+  references: LocalReference[];
 }
 
 export interface CatalogEntry {
@@ -44,6 +56,8 @@ export interface CatalogEntry {
 
 export interface Catalog {
   dir: string;
+  /** Referenced types, in catalog order: registered before the topics' schemas. */
+  references: CatalogReference[];
   entries: CatalogEntry[];
 }
 
@@ -64,7 +78,8 @@ const TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
 export function parseSchemaFile(
   dir: string,
   file: string,
-): { schema: avro.schema.RecordType; type: avro.Type } {
+  references: readonly LocalReference[] = [],
+): { schema: avro.schema.RecordType; type: avro.Type; references: LocalReference[] } {
   const path = join(dir, file);
   let text: string;
   try {
@@ -88,7 +103,12 @@ export function parseSchemaFile(
       details: { file: path },
     });
   }
-  return { schema: schema as avro.schema.RecordType, type: parseSchema(schema, file) };
+  const inlined = inlineReferences(schema, new Map(references.map((r) => [r.name, r.schema])));
+  return {
+    schema: schema as avro.schema.RecordType,
+    type: parseSchema(inlined.schema, file),
+    references: references.filter((r) => inlined.used.includes(r.name)),
+  };
 }
 
 /**
@@ -230,7 +250,7 @@ export interface LoadCatalogOptions {
 
 export function loadCatalog(dir: string, options: LoadCatalogOptions = {}): Catalog {
   const catalogPath = join(dir, 'catalog.json');
-  let raw: { topics?: RawEntry[] };
+  let raw: { topics?: RawEntry[]; references?: unknown };
   try {
     raw = JSON.parse(readFileSync(catalogPath, 'utf8'));
   } catch (error) {
@@ -242,6 +262,7 @@ export function loadCatalog(dir: string, options: LoadCatalogOptions = {}): Cata
     throw new PipelineError('CATALOG_INVALID', `${catalogPath}: "topics" must be a non-empty list`);
   }
   const problems: string[] = [];
+  const references = loadReferences(dir, raw.references, problems);
   const entries: CatalogEntry[] = [];
   const seen = { topics: new Set<string>(), tables: new Set<string>() };
   for (const [index, item] of raw.topics.entries()) {
@@ -288,7 +309,7 @@ export function loadCatalog(dir: string, options: LoadCatalogOptions = {}): Cata
       versions = (item.schemas as string[]).map((file, i) => ({
         version: i + 1,
         file,
-        ...parseSchemaFile(dir, file),
+        ...parseSchemaFile(dir, file, references),
       }));
     } catch (error) {
       problem((error as Error).message);
@@ -358,7 +379,47 @@ export function loadCatalog(dir: string, options: LoadCatalogOptions = {}): Cata
       details: { file: catalogPath },
     });
   }
-  return { dir: resolve(dir), entries };
+  return { dir: resolve(dir), references, entries };
+}
+
+/**
+ * The catalog's `references`: `[{ "subject": "shop.Money", "schema": "shop/money.v1.avsc" }]`, each a named
+ * record in its own file. A reference may use the ones listed before it.
+ */
+function loadReferences(dir: string, raw: unknown, problems: string[]): CatalogReference[] {
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw)) {
+    problems.push('"references" must be a list of { "subject", "schema" }');
+    return [];
+  }
+  const references: CatalogReference[] = [];
+  for (const [index, item] of (raw as { subject?: unknown; schema?: unknown }[]).entries()) {
+    const where = `references[${index}]`;
+    if (typeof item?.subject !== 'string' || !TOPIC.test(item.subject) || typeof item.schema !== 'string') {
+      problems.push(`${where}: needs "subject" (a subject name) and "schema" (an .avsc file)`);
+      continue;
+    }
+    try {
+      const parsed = parseSchemaFile(dir, item.schema, references);
+      const name = definedName(parsed.schema)!;
+      if (references.some((r) => r.name === name || r.subject === item.subject)) {
+        problems.push(`${where} (${item.subject}): ${name} or its subject is listed twice`);
+        continue;
+      }
+      // Registered schemas refer to the referenced ones as written, so the inlined form is only local.
+      references.push({
+        name,
+        subject: item.subject,
+        file: item.schema,
+        schema: parsed.schema,
+        type: parsed.type,
+        references: parsed.references,
+      });
+    } catch (error) {
+      problems.push(`${where} (${item.subject}): ${(error as Error).message}`);
+    }
+  }
+  return references;
 }
 
 /** The entry of a topic; UNKNOWN_TOPIC names the topics there are. */

@@ -11,6 +11,7 @@ import { parseSchema } from './catalog.ts';
 import { type CompatibilityLevel, isCompatibilityLevel } from './compatibility-level.ts';
 import { incompatibilityReasons } from './incompatibility-reasons.ts';
 import { RegistryHttp, type RegistryHttpOptions, type RegistryResponse } from './registry-http.ts';
+import { inlineReferences, type LocalReference, type RegistryReference } from './schema-references.ts';
 
 /** Confluent error codes the client decides on. */
 const ERROR = {
@@ -38,6 +39,8 @@ export interface CompatibilityResult {
   /** False when the subject has no version yet: nothing to compare with, so compatible. */
   compared: boolean;
   level: CompatibilityLevel;
+  /** Set when the registry could not give its verdict and the level's rule was applied locally. */
+  registryNote?: string;
 }
 
 export interface SubjectCompatibility {
@@ -52,12 +55,18 @@ export interface SubjectListing {
   compatibility: SubjectCompatibility;
 }
 
-interface SubjectVersion {
+export interface SubjectVersion {
   subject: string;
   version: number;
   id: number;
   schema: string;
   schemaType?: string;
+  references?: RegistryReference[];
+}
+
+/** The body of the calls that take a schema: its text and, when it uses referenced types, their versions. */
+function schemaBody(schema: avro.Schema, references: readonly RegistryReference[]) {
+  return { schema: JSON.stringify(schema), ...(references.length > 0 ? { references } : {}) };
 }
 
 /** Schemas parsed and re-exported by avsc: equal when they describe the same Avro schema. */
@@ -70,6 +79,12 @@ function sameSchema(a: unknown, b: unknown): boolean {
     // A version this project cannot parse (another team's, not a record) is not ours.
     return false;
   }
+}
+
+/** A catalog schema with its referenced types inlined, as a registered one is compared. */
+function inlineLocal(schema: unknown, references: readonly LocalReference[]): unknown {
+  if (references.length === 0) return schema;
+  return inlineReferences(schema, new Map(references.map((r) => [r.name, r.schema]))).schema;
 }
 
 export class RegistryClient {
@@ -125,7 +140,10 @@ export class RegistryClient {
         details: { schemaId: id },
       });
     }
-    const body = this.expectOk<{ schema: string; schemaType?: string }>(response, `schema id ${id}`);
+    const body = this.expectOk<{ schema: string; schemaType?: string; references?: RegistryReference[] }>(
+      response,
+      `schema id ${id}`,
+    );
     if (body.schemaType !== undefined && body.schemaType !== 'AVRO') {
       throw new PoisonMessageError(
         'PAYLOAD_UNDECODABLE',
@@ -133,7 +151,67 @@ export class RegistryClient {
         { details: { schemaId: id } },
       );
     }
-    return JSON.parse(body.schema) as avro.Schema;
+    return (await this.withReferences(body, `schema id ${id}`)) as avro.Schema;
+  }
+
+  /**
+   * A registered schema as one standalone schema: its referenced types (fetched by subject and version,
+   * recursively, as the library's getSchema does) inlined where first used. A schema without references
+   * is returned parsed, unchanged.
+   */
+  async withReferences(
+    registered: { schema: string; references?: RegistryReference[] },
+    what: string,
+  ): Promise<unknown> {
+    const definitions = new Map<string, unknown>();
+    const seen = new Set<string>();
+    const collect = async (references: readonly RegistryReference[] | undefined): Promise<void> => {
+      for (const reference of references ?? []) {
+        const key = `${reference.subject}\0${reference.version}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        const found = await this.subjectVersion(reference.subject, reference.version);
+        await collect(found.references);
+        try {
+          definitions.set(reference.name, JSON.parse(found.schema));
+        } catch (error) {
+          throw new PoisonMessageError(
+            'PAYLOAD_UNDECODABLE',
+            `${what}: referenced ${reference.name} (${reference.subject} version ${reference.version}) is not JSON`,
+            { cause: error },
+          );
+        }
+      }
+    };
+    await collect(registered.references);
+    let schema: unknown;
+    try {
+      schema = JSON.parse(registered.schema);
+    } catch {
+      return registered.schema;
+    }
+    return definitions.size === 0 ? schema : inlineReferences(schema, definitions).schema;
+  }
+
+  /**
+   * The registry versions of catalog references: each must be registered under its subject already.
+   *
+   * @throws PipelineError CONTRACT_MISMATCH naming the reference that is not registered.
+   */
+  async referenceVersions(references: readonly LocalReference[]): Promise<RegistryReference[]> {
+    const resolved: RegistryReference[] = [];
+    for (const reference of references) {
+      const found = await this.findSchema(reference.subject, reference.schema as avro.Schema);
+      if (found === undefined) {
+        throw new PipelineError(
+          'CONTRACT_MISMATCH',
+          `the referenced type ${reference.name} is not registered under ${reference.subject}: run \`pipeline schemas register\` first`,
+          { details: { subject: reference.subject } },
+        );
+      }
+      resolved.push({ name: reference.name, subject: reference.subject, version: found.version });
+    }
+    return resolved;
   }
 
   /**
@@ -144,16 +222,21 @@ export class RegistryClient {
    * @throws PipelineError SCHEMA_INCOMPATIBLE (409) with `details.reasons` naming fields, SCHEMA_INVALID
    *   (42201), REGISTRY_REJECTED (auth or anything else refused).
    */
-  async register(subject: string, schema: avro.Schema): Promise<RegisteredSchema> {
-    const existing = await this.findSchema(subject, schema);
+  async register(
+    subject: string,
+    schema: avro.Schema,
+    references: readonly LocalReference[] = [],
+  ): Promise<RegisteredSchema> {
+    const existing = await this.findSchema(subject, schema, references);
     if (existing !== undefined) return { ...existing, created: false };
+    const versions = await this.referenceVersions(references);
     const newSubject = (await this.versions(subject)).length === 0;
     const response = await this.http.call(`POST /subjects/${subject}/versions`, (api) =>
-      api.Subject.register({ subject, body: { schema: JSON.stringify(schema) } }),
+      api.Subject.register({ subject, body: schemaBody(schema, versions) }),
     );
     if (response.status === 409) {
       const level = (await this.getCompatibility(subject)).level;
-      const reasons = await this.localReasons(subject, schema, level);
+      const reasons = await this.localReasons(subject, schema, level, references);
       throw new PipelineError(
         'SCHEMA_INCOMPATIBLE',
         `subject ${subject} refused the schema (compatibility ${level}): ${reasons.join('; ') || this.registryMessage(response)}`,
@@ -162,7 +245,7 @@ export class RegistryClient {
     }
     const { id } = this.expectOk<{ id: number }>(response, `registering under ${subject}`, subject);
     if (newSubject) await this.setCompatibility(subject, 'BACKWARD');
-    const registered = await this.findSchema(subject, schema);
+    const registered = await this.findSchema(subject, schema, references);
     return {
       id,
       version: registered?.version ?? (await this.subjectVersion(subject, 'latest')).version,
@@ -178,15 +261,28 @@ export class RegistryClient {
   async findSchema(
     subject: string,
     schema: avro.Schema,
+    references: readonly LocalReference[] = [],
   ): Promise<{ id: number; version: number } | undefined> {
+    // A referenced type not registered yet: neither is anything that refers to it.
+    let versions: RegistryReference[];
+    try {
+      versions = await this.referenceVersions(references);
+    } catch (error) {
+      if (error instanceof PipelineError && error.code === 'CONTRACT_MISMATCH') return undefined;
+      throw error;
+    }
     const response = await this.http.call(`POST /subjects/${subject}`, (api) =>
-      api.Subject.registered({ subject, body: { schema: JSON.stringify(schema) } }),
+      api.Subject.registered({ subject, body: schemaBody(schema, versions) }),
     );
     if (response.status === 404) {
       if (response.errorCode === ERROR.subjectNotFound) return undefined;
+      const local = inlineLocal(schema, references);
       for (const version of (await this.versions(subject)).reverse()) {
         const candidate = await this.subjectVersion(subject, version);
-        if ((candidate.schemaType ?? 'AVRO') === 'AVRO' && sameSchema(JSON.parse(candidate.schema), schema)) {
+        if (
+          (candidate.schemaType ?? 'AVRO') === 'AVRO' &&
+          sameSchema(await this.withReferences(candidate, `${subject} version ${version}`), local)
+        ) {
           return { id: candidate.id, version: candidate.version };
         }
       }
@@ -197,8 +293,12 @@ export class RegistryClient {
   }
 
   /** Like findSchema, for producers: a schema nobody registered is a contract problem, not a retry. */
-  async schemaIdOf(subject: string, schema: avro.Schema): Promise<number> {
-    const found = await this.findSchema(subject, schema);
+  async schemaIdOf(
+    subject: string,
+    schema: avro.Schema,
+    references: readonly LocalReference[] = [],
+  ): Promise<number> {
+    const found = await this.findSchema(subject, schema, references);
     if (found === undefined) {
       throw new PipelineError(
         'CONTRACT_MISMATCH',
@@ -214,14 +314,27 @@ export class RegistryClient {
    * versions is compatible (Karapace answers 404 there, Apicurio true). Reasons come from the registry's
    * verbose answer where it gives any, and from a local field-by-field comparison.
    */
-  async checkCompatibility(subject: string, schema: avro.Schema): Promise<CompatibilityResult> {
+  async checkCompatibility(
+    subject: string,
+    schema: avro.Schema,
+    references: readonly LocalReference[] = [],
+  ): Promise<CompatibilityResult> {
     const { level } = await this.getCompatibility(subject);
+    let versions: RegistryReference[];
+    try {
+      versions = await this.referenceVersions(references);
+    } catch (error) {
+      if (!(error instanceof PipelineError) || error.code !== 'CONTRACT_MISMATCH') throw error;
+      // A referenced type not registered yet (`schemas check` before `schemas register`): the registry
+      // cannot be asked, the level's rule is applied here.
+      return this.localCompatibility(subject, schema, level, references, error.message);
+    }
     const response = await this.http.call(`POST /compatibility/subjects/${subject}/versions/latest`, (api) =>
       api.Subject.compatible({
         subject,
         version: 'latest',
         verbose: true,
-        body: { schema: JSON.stringify(schema) },
+        body: schemaBody(schema, versions),
       }),
     );
     if (
@@ -229,6 +342,18 @@ export class RegistryClient {
       (response.errorCode === ERROR.subjectNotFound || response.errorCode === ERROR.versionNotFound)
     ) {
       return { compatible: true, reasons: [], compared: false, level };
+    }
+    // Apicurio 3.3's ccompat API registers and serves schemas with references but cannot check them
+    // (42201 "Syntax violation", for the stored version too); Karapace can. Then the level's rule is
+    // applied here, on the schemas with their referenced types inlined.
+    if (references.length > 0 && response.errorCode === ERROR.invalidSchema) {
+      return this.localCompatibility(
+        subject,
+        schema,
+        level,
+        references,
+        `the registry could not check a schema with references (${this.registryMessage(response)})`,
+      );
     }
     const body = this.expectOk<{ is_compatible: boolean; messages?: unknown }>(
       response,
@@ -238,7 +363,7 @@ export class RegistryClient {
     if (body.is_compatible) {
       return { compatible: true, reasons: [], compared: (await this.versions(subject)).length > 0, level };
     }
-    const local = await this.localReasons(subject, schema, level);
+    const local = await this.localReasons(subject, schema, level, references);
     const remote = Array.isArray(body.messages) ? body.messages.map(String) : [];
     return {
       compatible: false,
@@ -313,19 +438,38 @@ export class RegistryClient {
     return listing;
   }
 
+  private async localCompatibility(
+    subject: string,
+    schema: avro.Schema,
+    level: CompatibilityLevel,
+    references: readonly LocalReference[],
+    why: string,
+  ): Promise<CompatibilityResult> {
+    const local = await this.localReasons(subject, schema, level, references);
+    return {
+      compatible: local.length === 0,
+      reasons: local,
+      compared: (await this.versions(subject)).length > 0,
+      level,
+      registryNote: `${why}; checked locally`,
+    };
+  }
+
   private async localReasons(
     subject: string,
     schema: avro.Schema,
     level: CompatibilityLevel,
+    references: readonly LocalReference[],
   ): Promise<string[]> {
     if (level === 'NONE') return [];
     const versions = await this.versions(subject);
     if (versions.length === 0) return [];
     const latest = await this.subjectVersion(subject, versions.at(-1)!);
+    const what = `${subject} version ${latest.version}`;
     return incompatibilityReasons(
       level,
-      parseSchema(schema, `candidate for ${subject}`),
-      parseSchema(JSON.parse(latest.schema), `${subject} version ${latest.version}`),
+      parseSchema(inlineLocal(schema, references), `candidate for ${subject}`),
+      parseSchema(await this.withReferences(latest, what), what),
     );
   }
 

@@ -17,12 +17,8 @@ export async function registeredVersionProblems(
   const writers = [];
   for (const version of await registry.versions(entry.subject)) {
     const registered = await registry.subjectVersion(entry.subject, version);
-    let schema: unknown;
-    try {
-      schema = JSON.parse(registered.schema);
-    } catch {
-      schema = registered.schema;
-    }
+    // Referenced types inlined: a version that uses them by name parses like any other.
+    const schema = await registry.withReferences(registered, `${entry.subject} version ${version}`);
     writers.push({ version: `version ${version} (id ${registered.id})`, schema });
   }
   return compatibilityProblems(entry.subject, entry.reader.type, writers);

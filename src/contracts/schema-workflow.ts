@@ -2,6 +2,7 @@
  * The schema evolution steps between a catalog edit and a deploy: check every reader schema against the
  * registry (a CI gate), then register the catalog's versions in order.
  */
+import type avro from 'avsc';
 import { PipelineError } from '../errors.ts';
 import { type Catalog, catalogVersionProblems } from './catalog.ts';
 import type { CompatibilityLevel } from './compatibility-level.ts';
@@ -25,6 +26,8 @@ export interface SchemaCheck {
   problems: CompatibilityProblem[];
   /** What to print: the problems in their one wording, then what the registry said beyond them. */
   reasons: string[];
+  /** Why the registry's verdict is the project's own check here (a schema with references it cannot check). */
+  note?: string;
 }
 
 /**
@@ -53,7 +56,11 @@ export async function checkSchemas(
       });
       continue;
     }
-    const result = await registry.checkCompatibility(entry.subject, entry.reader.schema);
+    const result = await registry.checkCompatibility(
+      entry.subject,
+      entry.reader.schema,
+      entry.reader.references,
+    );
     problems.push(...(await registeredVersionProblems(entry, registry)));
     // The registry's reasons are its own words and a field-by-field account of its level's rule; when the
     // project's rules found problems, they say it in the common wording and only the registry's messages
@@ -68,6 +75,7 @@ export async function checkSchemas(
       compared: result.compared,
       problems,
       reasons: [...problems.map(formatProblem), ...registryReasons],
+      ...(result.registryNote === undefined ? {} : { note: result.registryNote }),
     });
   }
   return checks;
@@ -89,7 +97,8 @@ export function assertCompatible(checks: readonly SchemaCheck[]): void {
 }
 
 export interface Registration {
-  topic: string;
+  /** Undefined for a referenced type (catalog `references`), registered under its own subject. */
+  topic: string | undefined;
   subject: string;
   /** The catalog's version number of the schema. */
   catalogVersion: number;
@@ -119,12 +128,29 @@ export async function registerSchemas(
   options: RegisterSchemasOptions = {},
 ): Promise<Registration[]> {
   const registrations: Registration[] = [];
+  // Referenced types first: a schema that uses one names its registered version.
+  for (const reference of catalog.references) {
+    const registered = await registry.register(
+      reference.subject,
+      reference.schema as avro.Schema,
+      reference.references,
+    );
+    const registration: Registration = {
+      topic: undefined,
+      subject: reference.subject,
+      catalogVersion: 1,
+      file: reference.file,
+      ...registered,
+    };
+    registrations.push(registration);
+    options.onRegistered?.(registration);
+  }
   for (const entry of catalog.entries) {
     const versions = options.allVersions ? entry.versions : [entry.reader];
     for (const version of versions) {
       // The registries accept what the project's rules refuse (a decimal's scale, a timestamp's unit):
       // a schema that would read the registered versions wrong is not registered.
-      if ((await registry.findSchema(entry.subject, version.schema)) === undefined) {
+      if ((await registry.findSchema(entry.subject, version.schema, version.references)) === undefined) {
         const problems = await registeredVersionProblems({ ...entry, reader: version }, registry);
         if (problems.length > 0) {
           throw new PipelineError(
@@ -135,7 +161,7 @@ export async function registerSchemas(
         }
       }
       // Errors of register() name the subject already.
-      const registered = await registry.register(entry.subject, version.schema);
+      const registered = await registry.register(entry.subject, version.schema, version.references);
       const registration: Registration = {
         topic: entry.topic,
         subject: entry.subject,

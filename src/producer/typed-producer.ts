@@ -8,12 +8,13 @@ import { CompressionTypes, type Kafka, type Message, type Producer } from 'kafka
 import { encodeWireFormat } from '../codec/wire-format.ts';
 import { type Catalog, type CatalogEntry, entryFor, type SchemaVersion } from '../contracts/catalog.ts';
 import type { TopicEvents, TopicEventsByVersion } from '../contracts/generated/events.ts';
+import type { LocalReference } from '../contracts/schema-references.ts';
 import { PipelineError, TransientError } from '../errors.ts';
 import { validateEvents } from './validate-events.ts';
 
 /** How the producer learns schema ids: a lookup, never a registration (that is `schemas register`'s job). */
 export interface SchemaIdLookup {
-  schemaIdOf(subject: string, schema: avro.Schema): Promise<number>;
+  schemaIdOf(subject: string, schema: avro.Schema, references?: readonly LocalReference[]): Promise<number>;
 }
 
 export interface TypedProducerOptions {
@@ -158,7 +159,7 @@ export class TypedProducer {
     const cacheKey = `${entry.topic}#${schema.version}`;
     let pending = this.schemaIds.get(cacheKey);
     if (pending === undefined) {
-      const lookup = this.registry.schemaIdOf(entry.subject, schema.schema);
+      const lookup = this.registry.schemaIdOf(entry.subject, schema.schema, schema.references);
       pending = lookup;
       this.schemaIds.set(cacheKey, lookup);
       // A failed lookup (registry down, schema not registered yet) is asked again next time.

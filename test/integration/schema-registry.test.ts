@@ -88,10 +88,13 @@ test('schemas check passes after registration and fails, naming subject and fiel
   t.deepEqual(
     registered.map((r) => `${r.subject} ${r.catalogVersion}`),
     [
+      // The referenced type first, under its own subject (renamed like the topics).
+      `${fixture.topic('shop.Money')} 1`,
       `${fixture.topic('shop.orders')}-value 1`,
       `${fixture.topic('shop.orders')}-value 2`,
       `${fixture.topic('shop.page-views')}-value 1`,
       `${fixture.topic('shop.shipments')}-value 1`,
+      `${fixture.topic('shop.refunds')}-value 1`,
     ],
   );
   const after = await checkSchemas(fixture.catalog, client);

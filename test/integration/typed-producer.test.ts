@@ -78,9 +78,9 @@ test('events of every topic and version arrive in the wire format with the regis
     kafka,
     catalog,
     registry: {
-      schemaIdOf: (subject, schema) => {
+      schemaIdOf: (subject, schema, references) => {
         lookups++;
-        return registry.schemaIdOf(subject, schema);
+        return registry.schemaIdOf(subject, schema, references);
       },
     },
     maxBatchMessages: 15,

@@ -97,7 +97,13 @@ export const allTypesSchema = {
 /** A catalog entry for the all-types record, as loadCatalog would build it. */
 export function allTypesEntry(writeMode: 'insert' | 'upsert' = 'insert'): CatalogEntry {
   const type = parseSchema(allTypesSchema, 'all-types');
-  const version = { version: 1, file: 'all-types.avsc', schema: allTypesSchema as never, type };
+  const version = {
+    version: 1,
+    file: 'all-types.avsc',
+    schema: allTypesSchema as never,
+    type,
+    references: [],
+  };
   return {
     topic: 'test.all-types',
     subject: 'test.all-types-value',

@@ -38,9 +38,14 @@ export function uniqueCatalog(
     writeFileSync(join(dir, file), JSON.stringify(schema, null, 2));
   }
   const catalogFile = join(dir, 'catalog.json');
-  const raw = JSON.parse(readFileSync(catalogFile, 'utf8')) as { topics: RawCatalogEntry[] };
+  const raw = JSON.parse(readFileSync(catalogFile, 'utf8')) as {
+    topics: RawCatalogEntry[];
+    references?: { subject: string }[];
+  };
   options.edit?.(raw.topics);
   for (const entry of raw.topics) entry.topic = `${prefix}.${entry.topic}`;
+  // Referenced types have subjects of their own: unique too.
+  for (const reference of raw.references ?? []) reference.subject = `${prefix}.${reference.subject}`;
   writeFileSync(catalogFile, JSON.stringify(raw, null, 2));
   return {
     dir,

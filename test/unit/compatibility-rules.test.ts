@@ -8,7 +8,7 @@ import {
   formatProblem,
   readerProblems,
 } from '../../src/contracts/compatibility-rules.ts';
-import type { RegistryClient } from '../../src/contracts/registry-client.ts';
+import { RegistryClient } from '../../src/contracts/registry-client.ts';
 import { registryContractProblems } from '../../src/contracts/registry-contract.ts';
 import { checkSchemas } from '../../src/contracts/schema-workflow.ts';
 import { PipelineError } from '../../src/errors.ts';
@@ -206,16 +206,23 @@ test('the start-up gate refuses a registered version with another decimal scale 
   // Only the calls the gate makes; one registered version per subject.
   const registry = {
     versions: async () => [1],
-    subjectVersion: async (subject: string) => ({
-      subject,
-      version: 1,
-      id: 7,
-      schema: JSON.stringify(
-        subject === orders.subject
-          ? registered
-          : catalog.entries.find((e) => e.subject === subject)!.reader.schema,
-      ),
-    }),
+    // The real one: it asks subjectVersion below for referenced types (none here).
+    withReferences: RegistryClient.prototype.withReferences,
+    subjectVersion: async (subject: string) => {
+      const reference = catalog.references.find((r) => r.subject === subject);
+      const entry = catalog.entries.find((e) => e.subject === subject);
+      return {
+        subject,
+        version: 1,
+        id: 7,
+        schema: JSON.stringify(subject === orders.subject ? registered : (reference ?? entry!.reader).schema),
+        references: (entry?.reader.references ?? []).map((r) => ({
+          name: r.name,
+          subject: r.subject,
+          version: 1,
+        })),
+      };
+    },
   } as unknown as RegistryClient;
   const problems = await registryContractProblems(catalog, registry);
   t.is(problems.length, 1, problems.join('\n'));

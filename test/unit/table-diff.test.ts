@@ -21,6 +21,7 @@ function entry(fields: object[], writeMode: 'insert' | 'upsert' = 'upsert'): Cat
     file: 'thing.v2.avsc',
     schema: schema as never,
     type: parseSchema(schema, 'thing'),
+    references: [],
   };
   return {
     topic: 'test.things',

@@ -141,6 +141,25 @@ export interface SensorV1 {
   installed_local: LocalTimestamp;
 }
 
+/** Money paid back on an order; append-only. Uses shop.Money by name: a schema reference to the subject shop.Money. */
+export interface RefundV1 {
+  refund_id: Uuid;
+  order_id: Uuid;
+  amount: MoneyV1;
+  /** Kept by the payment provider, if any. */
+  fee: MoneyV1 | null;
+  reason: string;
+  refunded_at: bigint;
+}
+
+/** An amount in minor units of a currency. Defined once, registered under its own subject (shop.Money) and used by name in other schemas through a schema reference. */
+export interface MoneyV1 {
+  /** In the currency's minor unit: cents for EUR. */
+  amount_minor: number | bigint;
+  /** ISO 4217 code. */
+  currency: string;
+}
+
 // The reader (latest) version of each type.
 export type Order = OrderV2;
 export type OrderStatus = OrderStatusV2;
@@ -157,12 +176,15 @@ export type Material = MaterialV1;
 export type Insert = InsertV1;
 export type Protection = ProtectionV1;
 export type Sensor = SensorV1;
+export type Refund = RefundV1;
+export type Money = MoneyV1;
 
 /** The reader (latest) type of the events of each topic. */
 export interface TopicEvents {
   'shop.orders': Order;
   'shop.page-views': PageView;
   'shop.shipments': Shipment;
+  'shop.refunds': Refund;
 }
 
 /** Every schema version of each topic, by the catalog version number: to produce older versions. */
@@ -170,4 +192,5 @@ export interface TopicEventsByVersion {
   'shop.orders': { 1: OrderV1; 2: OrderV2 };
   'shop.page-views': { 1: PageViewV1 };
   'shop.shipments': { 1: ShipmentV1 };
+  'shop.refunds': { 1: RefundV1 };
 }
