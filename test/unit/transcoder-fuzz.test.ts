@@ -173,7 +173,7 @@ function randomPair(r: Random): Pair {
 
 function entryOf(reader: Schema, versionField: string | undefined): CatalogEntry {
   const type = parseSchema(reader, 'fuzz reader');
-  const version = { version: 1, file: 'fuzz.avsc', schema: reader as never, type };
+  const version = { version: 1, file: 'fuzz.avsc', schema: reader as never, type, references: [] };
   return {
     topic: 'fuzz',
     subject: 'fuzz-value',
