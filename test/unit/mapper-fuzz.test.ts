@@ -12,26 +12,11 @@ import { parseSchema } from '../../src/contracts/catalog.ts';
 import { PoisonMessageError } from '../../src/errors.ts';
 import { createRowMapper } from '../../src/sink/row-mapper.ts';
 import { allTypesEntry, allTypesSchema } from '../support/all-types.ts';
+import { type Random, seeded } from '../support/seeded-random.ts';
 
 const entry = allTypesEntry();
 const mapper = createRowMapper(entry);
 const meta = { partition: 0, offset: '1', timestamp: '1767225600000' };
-
-/** mulberry32: small, fast, and the same sequence on every machine. */
-function seeded(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  const pick = <T>(items: readonly T[]): T => items[int(items.length)]!;
-  return { next, int, pick };
-}
-type Random = ReturnType<typeof seeded>;
 
 const INTS = [
   0,

@@ -18,22 +18,8 @@ import { PoisonMessageError } from '../../src/errors.ts';
 import { createRowMapper, type SqlText } from '../../src/sink/row-mapper.ts';
 import { compileTranscoder } from '../../src/sink/row-transcoder.ts';
 import { allTypesSchema } from '../support/all-types.ts';
+import { type Random, seeded } from '../support/seeded-random.ts';
 
-/** mulberry32: the same sequence on every machine. */
-function seeded(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  const pick = <T>(items: readonly T[]): T => items[int(items.length)]!;
-  return { next, int, pick };
-}
-type Random = ReturnType<typeof seeded>;
 type Schema = unknown;
 
 let names = 0;
