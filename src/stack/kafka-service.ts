@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot, type StackSettings } from '../config.ts';
@@ -119,7 +119,7 @@ export function kafkaService(settings: StackSettings, artifacts: () => StackArti
               'kafka.tools.StorageTool',
               'format',
               '-t',
-              clusterId(),
+              kafkaClusterId(),
               '-c',
               propertiesFile,
               ...scram,
@@ -170,7 +170,14 @@ export function kafkaService(settings: StackSettings, artifacts: () => StackArti
   };
 }
 
-/** A KRaft cluster id: 16 random bytes, base64url, as `kafka-storage random-uuid` prints. */
-function clusterId(): string {
-  return Buffer.from(randomUUID().replaceAll('-', ''), 'hex').toString('base64url');
+/**
+ * A KRaft cluster id: 16 random bytes, base64url, as `kafka-storage random-uuid` prints. One id in 64 starts
+ * with `-`, which the storage tool's argument parser reads as an option ("--cluster-id: expected one
+ * argument"); Kafka's own `Uuid.randomUuid` draws again in that case (KAFKA-13350), and so does this.
+ */
+export function kafkaClusterId(random: () => Buffer = () => randomBytes(16)): string {
+  for (;;) {
+    const id = random().toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
