@@ -4,11 +4,10 @@
  * broker's mutual-TLS listener, and the SCRAM password of the SASL_SSL listener. Made once per stack folder;
  * local only, so none of it protects anything beyond this machine.
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PipelineError } from '../errors.ts';
+import { createCa, issueCertificate } from './openssl-ca.ts';
 
 export interface StackCertificates {
   dir: string;
@@ -27,59 +26,9 @@ export interface StackCertificates {
 }
 
 const SASL_USERNAME = 'pipeline';
-const DAYS = '365';
-
-function openssl(dir: string, args: string[]): void {
-  try {
-    execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-  } catch (error) {
-    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
-    const stderr = String((error as { stderr?: Buffer }).stderr ?? '').trim();
-    throw new PipelineError(
-      missing ? 'STACK_PREREQUISITE_MISSING' : 'STACK_START_FAILED',
-      missing
-        ? 'STACK_SECURE=true needs openssl on the PATH to make the throwaway CA'
-        : `openssl ${args[0]} failed in ${dir}: ${stderr}`,
-      { cause: error },
-    );
-  }
-}
-
-/** A P-256 key (PKCS#8, unencrypted) and a certificate for it signed by the stack's CA. */
-function issue(dir: string, name: string, extensions: string): void {
-  openssl(dir, [
-    'req',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    `${name}.key`,
-    '-out',
-    `${name}.csr`,
-    '-subj',
-    `/CN=${name}`,
-  ]);
-  writeFileSync(join(dir, `${name}.ext`), extensions);
-  openssl(dir, [
-    'x509',
-    '-req',
-    '-in',
-    `${name}.csr`,
-    '-CA',
-    'ca.crt',
-    '-CAkey',
-    'ca.key',
-    '-CAcreateserial',
-    '-out',
-    `${name}.crt`,
-    '-days',
-    DAYS,
-    '-extfile',
-    `${name}.ext`,
-  ]);
-}
+const DAYS = 365;
+/** The stack CA's files, relative to its folder (openssl runs there). */
+const CA = { certFile: 'ca.crt', keyFile: 'ca.key' };
 
 /** The stack's certificates under `<stackDir>/secure`, made on the first call. */
 export function ensureStackCertificates(stackDir: string): StackCertificates {
@@ -101,29 +50,15 @@ export function ensureStackCertificates(stackDir: string): StackCertificates {
 
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  openssl(dir, [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.crt',
-    '-subj',
-    '/CN=schema-first-pipeline throwaway stack CA',
-    '-days',
-    DAYS,
-  ]);
-  issue(
+  createCa(dir, 'ca', 'schema-first-pipeline throwaway stack CA', DAYS);
+  issueCertificate(
     dir,
     'server',
     'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature\n',
+    DAYS,
+    CA,
   );
-  issue(dir, 'client', 'extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature\n');
+  issueCertificate(dir, 'client', 'extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature\n', DAYS, CA);
   writeFileSync(
     certificates.serverKeystoreFile,
     `${readFileSync(certificates.serverKeyFile, 'utf8')}${readFileSync(certificates.serverCertFile, 'utf8')}`,

@@ -1,7 +1,7 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type CaFiles, createCa, issueCertificate } from '../../src/stack/openssl-ca.ts';
 
 export interface IssuedCertificate {
   certFile: string;
@@ -25,92 +25,25 @@ export interface ThrowawayPki {
   remove(): void;
 }
 
-function openssl(dir: string, ...args: string[]): void {
-  execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
-function newCa(dir: string, name: string): void {
-  openssl(
-    dir,
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    `${name}.key`,
-    '-out',
-    `${name}.crt`,
-    '-subj',
-    `/CN=${name}`,
-    '-days',
-    '2',
-  );
-}
-
-function issue(
-  dir: string,
-  name: string,
-  extensions: string,
-  days: number,
-  ca: { certFile: string; keyFile: string } = { certFile: 'ca.crt', keyFile: 'ca.key' },
-): IssuedCertificate {
-  openssl(
-    dir,
-    'req',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    `${name}.key`,
-    '-out',
-    `${name}.csr`,
-    '-subj',
-    `/CN=${name}`,
-  );
-  writeFileSync(join(dir, `${name}.ext`), `${extensions}\n`);
-  // A negative -days makes notAfter fall before now: an expired certificate.
-  openssl(
-    dir,
-    'x509',
-    '-req',
-    '-in',
-    `${name}.csr`,
-    '-CA',
-    ca.certFile,
-    '-CAkey',
-    ca.keyFile,
-    '-CAserial',
-    `${name}.srl`,
-    '-CAcreateserial',
-    '-out',
-    `${name}.crt`,
-    '-days',
-    String(days),
-    '-extfile',
-    `${name}.ext`,
-  );
-  const certFile = join(dir, `${name}.crt`);
-  const keyFile = join(dir, `${name}.key`);
-  return { certFile, keyFile, cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8') };
+function issue(dir: string, name: string, extensions: string, days: number, ca: CaFiles): IssuedCertificate {
+  const files = issueCertificate(dir, name, extensions, days, ca);
+  return { ...files, cert: readFileSync(files.certFile, 'utf8'), key: readFileSync(files.keyFile, 'utf8') };
 }
 
 /** A CA, another CA and three server certificates made with `openssl` in a temporary folder. */
 export function throwawayPki(): ThrowawayPki {
   const dir = mkdtempSync(join(tmpdir(), 'throwaway-ca-'));
-  newCa(dir, 'ca');
-  newCa(dir, 'other-ca');
+  createCa(dir, 'ca', 'ca', 2);
+  createCa(dir, 'other-ca', 'other-ca', 2);
+  const ca = { certFile: 'ca.crt', keyFile: 'ca.key' };
+  const server = 'subjectAltName=IP:127.0.0.1,DNS:localhost';
   return {
     dir,
     caFile: join(dir, 'ca.crt'),
     otherCaFile: join(dir, 'other-ca.crt'),
-    valid: issue(dir, 'valid', 'subjectAltName=IP:127.0.0.1,DNS:localhost', 1),
-    expired: issue(dir, 'expired', 'subjectAltName=IP:127.0.0.1,DNS:localhost', -1),
-    otherHost: issue(dir, 'other-host', 'subjectAltName=DNS:db.example', 1),
+    valid: issue(dir, 'valid', server, 1, ca),
+    expired: issue(dir, 'expired', server, -1, ca),
+    otherHost: issue(dir, 'other-host', 'subjectAltName=DNS:db.example', 1, ca),
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
@@ -122,7 +55,7 @@ export function throwawayPki(): ThrowawayPki {
 export function issueClientCertificate(
   dir: string,
   name: string,
-  ca: { certFile: string; keyFile: string },
+  ca: CaFiles,
   days: number,
 ): IssuedCertificate {
   return issue(dir, name, 'extendedKeyUsage=clientAuth', days, ca);
