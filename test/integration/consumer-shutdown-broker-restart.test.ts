@@ -1,35 +1,19 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { loadStackSettings, parseStackSettings } from '../../src/config.ts';
 import { TypedProducer } from '../../src/producer/typed-producer.ts';
 import { readPid } from '../../src/stack/service-process.ts';
 import { stackDown, stackUp } from '../../src/stack/stack.ts';
 import { spawnPipeline, waitUntil } from '../support/cli-process.ts';
 import { pageViews } from '../support/page-views.ts';
 import { createPipelineFixture } from '../support/pipeline-fixture.ts';
-import { config as shared } from '../support/services.ts';
+import { startPrivateBroker } from '../support/private-broker.ts';
 
 // A broker of this test's own, restarted under a running consumer: the shared one is never touched. The
 // artifacts come from the project's cache (STACK_CACHE_DIR), where `npm run stack:up` fetched them.
 const PORT = 23010;
 
 test('SIGTERM after a broker restart, with it frozen or gone, exits within CONSUMER_SHUTDOWN_TIMEOUT_MS (was: unbounded)', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'broker-restart-'));
-  const settings = parseStackSettings({
-    STACK_DIR: dir,
-    STACK_CACHE_DIR: loadStackSettings().cacheDir,
-    STACK_KAFKA_PORT: String(PORT),
-    STACK_KAFKA_CONTROLLER_PORT: String(PORT + 1),
-    SCHEMA_REGISTRY_URL: shared.registry.url,
-    DATABASE_URL: shared.database.connectionString,
-  });
-  t.teardown(async () => {
-    await stackDown(settings, () => undefined);
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await stackUp(settings, () => undefined);
+  const settings = await startPrivateBroker(t, PORT);
 
   const fx = await createPipelineFixture(t, { partitions: 3, brokers: [`127.0.0.1:${PORT}`] });
   const views = fx.topic('shop.page-views');
@@ -75,7 +59,7 @@ test('SIGTERM after a broker restart, with it frozen or gone, exits within CONSU
   // deadline closes the sockets that kafkajs would otherwise keep open forever.
   const frozen = consume();
   await frozen.waitFor(/consuming/, 90_000);
-  const brokerPid = readPid(join(dir, 'run', 'kafka.pid'))!;
+  const brokerPid = readPid(join(settings.dir, 'run', 'kafka.pid'))!;
   process.kill(brokerPid, 'SIGSTOP');
   let thawed = false;
   const thaw = () => {

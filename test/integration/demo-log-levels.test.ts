@@ -1,10 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import test from 'ava';
-import { loadStackSettings, parseStackSettings } from '../../src/config.ts';
 import { quoteIdentifier } from '../../src/sink/sql-identifier.ts';
 import { spawnPipeline } from '../support/cli-process.ts';
+import { startPrivateBroker } from '../support/private-broker.ts';
 import { databasePool, config as shared, uniqueName } from '../support/services.ts';
 import { uniqueCatalog } from '../support/unique-catalog.ts';
 
@@ -13,21 +10,7 @@ import { uniqueCatalog } from '../support/unique-catalog.ts';
 const PORT = 30020;
 
 test('the demo on a fresh broker logs no error line (was: kafkajs ERROR "The coordinator is loading" in its own JSON)', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'demo-fresh-broker-'));
-  const settings = parseStackSettings({
-    STACK_DIR: dir,
-    STACK_CACHE_DIR: loadStackSettings().cacheDir,
-    STACK_KAFKA_PORT: String(PORT),
-    STACK_KAFKA_CONTROLLER_PORT: String(PORT + 1),
-    SCHEMA_REGISTRY_URL: shared.registry.url,
-    DATABASE_URL: shared.database.connectionString,
-  });
-  const { stackDown, stackUp } = await import('../../src/stack/stack.ts');
-  t.teardown(async () => {
-    await stackDown(settings, () => undefined);
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await stackUp(settings, () => undefined);
+  const broker = await startPrivateBroker(t, PORT);
 
   const id = uniqueName('demo');
   const catalog = uniqueCatalog(id);
@@ -39,7 +22,7 @@ test('the demo on a fresh broker logs no error line (was: kafkajs ERROR "The coo
   });
   const demo = spawnPipeline(t, ['demo', '--events', '50', '--timeout-seconds', '120'], {
     ...process.env,
-    STACK_DIR: dir,
+    STACK_DIR: broker.dir,
     KAFKA_BROKERS: `127.0.0.1:${PORT}`,
     SCHEMA_REGISTRY_URL: shared.registry.url,
     DATABASE_URL: shared.database.connectionString,
