@@ -11,6 +11,7 @@ import { projectRoot } from '../src/config.ts';
 import type { DatabaseSpace } from './bench-space.ts';
 import { readProcessCpuMs } from './process-cpu.ts';
 import { MemorySampler } from './process-memory.ts';
+import { monotonicMicros, type ProfileWindow } from './profile-summary.ts';
 import type { ThroughputResult } from './raw-consume.ts';
 import { sleep, withTimeout } from './wait-until.ts';
 
@@ -51,6 +52,8 @@ export interface PipelineRunResult extends ThroughputResult {
   cpuCores: number;
   /** Path of the V8 CPU profile the process wrote, when profiled. */
   cpuProfile?: string;
+  /** First committed row → last, in the profile's clock: the part of the profile that is the drain. */
+  drainWindow: ProfileWindow;
   /** The summary line the process printed at exit. */
   summary: string;
   /** Consumer settings and node flags the process ran with. */
@@ -113,6 +116,8 @@ export async function runPipelineProcess(options: PipelineRunOptions): Promise<P
   let firstCommitted = 0;
   let doneAt = 0;
   let cpuAtFirst = Number.NaN;
+  let firstUs = 0;
+  let doneUs = 0;
   let cpuAtDone = Number.NaN;
   let exitCode: number | null = null;
   try {
@@ -125,11 +130,13 @@ export async function runPipelineProcess(options: PipelineRunOptions): Promise<P
       const now = performance.now();
       if (committed > 0 && firstAt === undefined) {
         cpuAtFirst = readProcessCpuMs(child.pid ?? -1) ?? Number.NaN;
+        firstUs = monotonicMicros();
         firstAt = now;
         firstCommitted = committed;
       }
       if (committed >= expected) {
         cpuAtDone = readProcessCpuMs(child.pid ?? -1) ?? Number.NaN;
+        doneUs = monotonicMicros();
         doneAt = now;
         break;
       }
@@ -166,6 +173,7 @@ export async function runPipelineProcess(options: PipelineRunOptions): Promise<P
     medianRssMb: sampler.medianBetween(first, doneAt),
     cpuMicrosPerEvent: (cpuMs * 1000) / (expected - firstCommitted),
     cpuCores: cpuMs / steadyMs,
+    drainWindow: { fromUs: firstUs || doneUs, toUs: doneUs },
     ...(options.cpuProfileDir === undefined
       ? {}
       : { cpuProfile: join(options.cpuProfileDir, `pipeline-${options.label}.cpuprofile`) }),

@@ -19,6 +19,20 @@ export interface CpuProfile {
   timeDeltas: number[];
 }
 
+/**
+ * A span of the profile to summarise, in the profile's own clock: µs of CLOCK_MONOTONIC, the clock of
+ * `process.hrtime` in any process on the machine (so the bench can name the drain of another process).
+ */
+export interface ProfileWindow {
+  fromUs: number;
+  toUs: number;
+}
+
+/** `process.hrtime` now, in the µs of a profile's timestamps. */
+export function monotonicMicros(): number {
+  return Number(process.hrtime.bigint() / 1000n);
+}
+
 export interface ProfileGroup {
   group: string;
   selfMs: number;
@@ -27,7 +41,7 @@ export interface ProfileGroup {
 }
 
 export interface ProfileSummary {
-  /** Profiled wall time, ms. */
+  /** Profiled wall time (of the window, when one was given), ms. */
   totalMs: number;
   /** Time with something on the stack (total − idle), ms. */
   busyMs: number;
@@ -53,6 +67,16 @@ function pathOf(url: string): string {
   return url.startsWith('file://') ? fileURLToPath(url) : url;
 }
 
+/** Node's own modules, split where the pipeline's costs differ: gzip, streams, sockets, loading code. */
+function nodeGroup(url: string): string {
+  if (url === 'node:zlib') return 'node: zlib (gzip of fetches)';
+  if (url === 'node:stream' || url.startsWith('node:internal/streams/')) return 'node: streams';
+  if (url === 'node:net' || url === 'node:internal/stream_base_commons') return 'node: sockets';
+  if (url.startsWith('node:internal/modules/') || url.startsWith('node:internal/source_map/'))
+    return 'node: loading modules';
+  return 'node: other internals';
+}
+
 /** The group of one call frame: special V8 frames by name, then by the script it belongs to. */
 export function groupOf(frame: { functionName: string; url: string }, projectRoot: string): string {
   switch (frame.functionName) {
@@ -66,7 +90,9 @@ export function groupOf(frame: { functionName: string; url: string }, projectRoo
       return 'V8 (program: compiling, runtime)';
   }
   const url = frame.url;
-  if (url === '' || url.startsWith('node:')) return 'node internals';
+  // Natives without a script: RegExp code, Buffer writes and slices, string builtins.
+  if (url === '') return 'V8 builtins (RegExp, Buffer, strings)';
+  if (url.startsWith('node:')) return nodeGroup(url);
   const path = pathOf(url);
   const modules = path.lastIndexOf(`${sep}node_modules${sep}`);
   if (modules >= 0) {
@@ -87,18 +113,26 @@ export function groupOf(frame: { functionName: string; url: string }, projectRoo
 }
 
 /**
- * Self time per group. Each sample is charged the time until the next sample (the last one its own delta),
- * as DevTools does.
+ * Self time per group. Each sample is charged the time until the next sample, the last one the time until
+ * the profile's end, as DevTools does.
  */
-export function summarizeProfile(profile: CpuProfile, projectRoot: string, top = 10): ProfileSummary {
+export function summarizeProfile(
+  profile: CpuProfile,
+  projectRoot: string,
+  top = 10,
+  window?: ProfileWindow,
+): ProfileSummary {
   const groupOfNode = new Map<number, string>();
   for (const node of profile.nodes) groupOfNode.set(node.id, groupOf(node.callFrame, projectRoot));
   const selfUs = new Map<string, number>();
   const { samples, timeDeltas } = profile;
+  let at = profile.startTime;
   for (let i = 0; i < samples.length; i++) {
-    const us = Math.max(0, timeDeltas[i + 1] ?? timeDeltas[i] ?? 0);
+    at += timeDeltas[i] ?? 0;
+    const until = i + 1 < samples.length ? at + (timeDeltas[i + 1] ?? 0) : profile.endTime;
+    if (window !== undefined && (at < window.fromUs || at > window.toUs)) continue;
     const group = groupOfNode.get(samples[i]!) ?? 'other scripts';
-    selfUs.set(group, (selfUs.get(group) ?? 0) + us);
+    selfUs.set(group, (selfUs.get(group) ?? 0) + Math.max(0, until - at));
   }
   let totalUs = 0;
   for (const us of selfUs.values()) totalUs += us;
@@ -123,6 +157,11 @@ export function summarizeProfile(profile: CpuProfile, projectRoot: string, top =
   };
 }
 
-export function readProfileSummary(path: string, projectRoot: string, top = 10): ProfileSummary {
-  return summarizeProfile(JSON.parse(readFileSync(path, 'utf8')) as CpuProfile, projectRoot, top);
+export function readProfileSummary(
+  path: string,
+  projectRoot: string,
+  window?: ProfileWindow,
+  top = 10,
+): ProfileSummary {
+  return summarizeProfile(JSON.parse(readFileSync(path, 'utf8')) as CpuProfile, projectRoot, top, window);
 }
