@@ -1,13 +1,19 @@
 /**
  * What end-to-end latency (commit − CreateTime) is made of, from the latency worker's per-message split: time
- * until kafkajs handed the fetched batch to the consumer, then until the chunk's write began, then the write.
+ * until the fetch that brought the message began (the consumer still busy with the previous fetch's batches),
+ * that fetch until kafkajs handed the batch over, then until the chunk's write began, then the write.
  * The tail (events at or above the p99 latency) says what dominates what remains over a target.
  */
 import { percentile } from './percentiles.ts';
 
 export interface LatencyParts {
-  /** CreateTime → batch handed over by kafkajs: producing, the broker, waiting for the next fetch. */
-  fetchedMs: number;
+  /**
+   * CreateTime → the fetch that brought the message began (0 if it began earlier): kafkajs fetches again only
+   * once every batch of its last fetch is processed, so this is the consumer still writing.
+   */
+  waitMs: number;
+  /** That fetch (or CreateTime, if later) → batch handed over: the broker, its max wait, the transfer, gzip. */
+  fetchMs: number;
   /** Batch handed over → write began: decoding, earlier chunks of the same batch, a free connection. */
   beforeWriteMs: number;
   /** BEGIN … COMMIT of the message's chunk. */
@@ -27,12 +33,13 @@ export interface LatencyBreakdown {
 
 export interface LatencySample {
   latencyMs: number;
-  fetchedMs: number;
+  waitMs: number;
+  fetchMs: number;
   beforeWriteMs: number;
   writeMs: number;
 }
 
-const PARTS = ['fetchedMs', 'beforeWriteMs', 'writeMs'] as const;
+const PARTS = ['waitMs', 'fetchMs', 'beforeWriteMs', 'writeMs'] as const;
 
 export function latencyBreakdown(samples: readonly LatencySample[]): LatencyBreakdown {
   const matched = samples.filter((s) => PARTS.every((p) => Number.isFinite(s[p])));
@@ -43,15 +50,17 @@ export function latencyBreakdown(samples: readonly LatencySample[]): LatencyBrea
   const tail = matched.filter((s) => s.latencyMs >= p99);
   const mean = (part: (typeof PARTS)[number]) =>
     tail.length === 0 ? Number.NaN : tail.reduce((sum, s) => sum + s[part], 0) / tail.length;
-  const tailParts = {
-    fetchedMs: mean('fetchedMs'),
+  const tailParts: LatencyParts = {
+    waitMs: mean('waitMs'),
+    fetchMs: mean('fetchMs'),
     beforeWriteMs: mean('beforeWriteMs'),
     writeMs: mean('writeMs'),
   };
   const dominant = PARTS.reduce((a, b) => (tailParts[b] > tailParts[a] ? b : a));
   return {
     median: {
-      fetchedMs: percentile(sortedPart('fetchedMs', matched), 50),
+      waitMs: percentile(sortedPart('waitMs', matched), 50),
+      fetchMs: percentile(sortedPart('fetchMs', matched), 50),
       beforeWriteMs: percentile(sortedPart('beforeWriteMs', matched), 50),
       writeMs: percentile(sortedPart('writeMs', matched), 50),
     },

@@ -1,10 +1,11 @@
 /**
  * The latency mode's consumer, in a process of its own so that the producer pacing events in the parent
  * neither shares its event loop nor its memory: a PipelineConsumer whose observer's `committed` hook records,
- * per message, commit time − Kafka CreateTime, split in three: until kafkajs handed the fetched batch over
- * (its `consumer.start_batch_process` event: producing, the broker, waiting for the fetch), from there until
- * the chunk's write began (decode, earlier chunks of the batch, a free connection), and the write itself
- * (BEGIN … COMMIT). Talks to the parent over the fork IPC channel: parent → `stop`; worker → `ready`, then
+ * per message, commit time − Kafka CreateTime, split in four by kafkajs' instrumentation events: until the
+ * fetch that brought it began (`consumer.fetch_start`; kafkajs fetches again only when the last fetch's
+ * batches are processed), that fetch until the batch was handed over (`consumer.start_batch_process`), from
+ * there until the chunk's write began (decode, earlier chunks of the batch, a free connection), and the write
+ * itself (BEGIN … COMMIT). Talks to the parent over the fork IPC channel: parent → `stop`; worker → `ready`, then
  * `result`.
  *
  * Configured like `pipeline consume`, through the environment (DATABASE_SCHEMA, CONSUMER_GROUP_ID,
@@ -24,7 +25,9 @@ export type WorkerMessage =
       type: 'result';
       latencies: number[];
       createTimes: number[];
-      /** Per message as `latencies`: batch handed to the consumer − CreateTime, ms (NaN if not matched). */
+      /** Per message as `latencies`: fetch began − CreateTime, ms (NaN if not matched; may be negative). */
+      fetchStartedAfter: number[];
+      /** Batch handed to the consumer − CreateTime, ms (NaN if not matched). */
       fetchedAfter: number[];
       /** Write began − batch handed over, ms. */
       writeStartedAfter: number[];
@@ -51,26 +54,37 @@ const pool = createPool(config.database, {
 const registry = new RegistryClient(config.registry);
 const latencies: number[] = [];
 const createTimes: number[] = [];
+const fetchStartedAfter: number[] = [];
 const fetchedAfter: number[] = [];
 const writeStartedAfter: number[] = [];
 const writeMs: number[] = [];
 
 /** Batches kafkajs handed over, per partition, until a commit past their last offset. */
-const started = new Map<number, { at: number; first: bigint; last: bigint }[]>();
+const started = new Map<number, { at: number; fetchAt: number; first: bigint; last: bigint }[]>();
+/** The last fetch begun: one broker here, and kafkajs' fetcher runs one fetch at a time. */
+let fetchStartedAt = Number.NaN;
 const kafka = createKafka(config.kafka, { quiet: true });
 const makeConsumer = kafka.consumer.bind(kafka);
 // Only the bench listens: the consumer the PipelineConsumer makes gets one instrumentation listener more.
 kafka.consumer = (consumerConfig) => {
   const made = makeConsumer(consumerConfig);
+  made.on(made.events.FETCH_START, ({ timestamp }) => {
+    fetchStartedAt = timestamp;
+  });
   made.on(made.events.START_BATCH_PROCESS, ({ timestamp, payload }) => {
     const list = started.get(payload.partition) ?? [];
-    list.push({ at: timestamp, first: BigInt(payload.firstOffset), last: BigInt(payload.lastOffset) });
+    list.push({
+      at: timestamp,
+      fetchAt: fetchStartedAt,
+      first: BigInt(payload.firstOffset),
+      last: BigInt(payload.lastOffset),
+    });
     started.set(payload.partition, list);
   });
   return made;
 };
 
-function batchStartedAt(partition: number, lastCommitted: bigint): number {
+function batchOf(partition: number, lastCommitted: bigint): { at: number; fetchAt: number } {
   const list = started.get(partition) ?? [];
   const batch = list.find((b) => b.first <= lastCommitted && lastCommitted <= b.last);
   // Batches wholly committed are not looked at again.
@@ -78,7 +92,7 @@ function batchStartedAt(partition: number, lastCommitted: bigint): number {
     partition,
     list.filter((b) => b.last > lastCommitted),
   );
-  return batch?.at ?? Number.NaN;
+  return batch ?? { at: Number.NaN, fetchAt: Number.NaN };
 }
 
 const consumer = new PipelineConsumer({
@@ -93,12 +107,13 @@ const consumer = new PipelineConsumer({
       if (timestamps.length === 0 || result.nextOffset === undefined) return;
       const write = writeSeconds * 1000;
       const writeStart = committedAt - write;
-      const fetched = batchStartedAt(partition, BigInt(result.nextOffset) - 1n);
+      const batch = batchOf(partition, BigInt(result.nextOffset) - 1n);
       for (const created of timestamps) {
         latencies.push(committedAt - created);
         createTimes.push(created);
-        fetchedAfter.push(fetched - created);
-        writeStartedAfter.push(writeStart - fetched);
+        fetchStartedAfter.push(batch.fetchAt - created);
+        fetchedAfter.push(batch.at - created);
+        writeStartedAfter.push(writeStart - batch.at);
         writeMs.push(write);
       }
     },
@@ -113,6 +128,7 @@ process.on('message', (message: { type?: string }) => {
       type: 'result',
       latencies,
       createTimes,
+      fetchStartedAfter,
       fetchedAfter,
       writeStartedAfter,
       writeMs,

@@ -130,10 +130,15 @@ export async function measureLatency(options: LatencyOptions): Promise<LatencyRe
     for (let i = 0; i < result.latencies.length; i++) {
       if (result.createTimes[i]! < measureFromEpoch) continue;
       measured.push(result.latencies[i]!);
+      // NaN crosses the IPC channel (JSON) as null.
+      const fetchStarted = result.fetchStartedAfter[i] ?? Number.NaN;
+      const fetched = result.fetchedAfter[i] ?? Number.NaN;
+      // A message produced while the fetch already waited at the broker did not wait for the consumer.
+      const waited = Math.max(0, fetchStarted);
       samples.push({
         latencyMs: result.latencies[i]!,
-        // NaN crosses the IPC channel (JSON) as null.
-        fetchedMs: result.fetchedAfter[i] ?? Number.NaN,
+        waitMs: waited,
+        fetchMs: fetched - waited,
         beforeWriteMs: result.writeStartedAfter[i] ?? Number.NaN,
         writeMs: result.writeMs[i] ?? Number.NaN,
       });

@@ -170,11 +170,13 @@ async function run(): Promise<BenchResults> {
   log(`   ${perSecond(rawConsume.perSecond)}`);
 
   // Text, then binary, of the same rows; each table stays until both are compared.
+  log('2. raw COPY limits: building the rows as COPY text and as binary COPY');
+  const prepareStarted = performance.now();
+  const built = buildCopyBatches(pageViews, N, seed, options.partitions, CHUNK);
+  const prepareMs = performance.now() - prepareStarted;
   const rawCopyLimit = async (format: CopyFormat, step: string) => {
-    log(`${step} raw COPY ${format} limit: building rows`);
-    const prepareStarted = performance.now();
-    const batches = buildCopyBatches(pageViews, N, seed, options.partitions, CHUNK, format);
-    const prepareMs = performance.now() - prepareStarted;
+    log(`${step} raw COPY ${format} limit`);
+    const batches = built[format];
     const db = await databaseSpace(`raw${format}`);
     const result = await measureRawCopy(db.pool, pageViews, batches, N, {
       format,

@@ -82,7 +82,7 @@ test('a tuple is the field count, then each length (-1 for NULL) and value; a st
   t.is(hex(tuple), '0003' + '00000004' + '00000001' + 'ffffffff' + '00000001' + '01');
   t.is(
     hex(copyBinaryStream(['int4', 'text', 'bool'], [['1', null, 't']])),
-    hex(COPY_BINARY_HEADER) + hex(tuple) + 'ffff',
+    `${hex(COPY_BINARY_HEADER)}${hex(tuple)}ffff`,
   );
   t.throws(() => encodeBinaryTuple(['int4'], ['1', '2']), { message: /2 fields for 1 columns/ });
 });

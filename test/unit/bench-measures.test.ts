@@ -23,21 +23,22 @@ test('the CPU time of a live process grows with the work it does; a gone process
 test('the latency split: medians over all events, means over the slowest 1 %, the largest part named', (t) => {
   const samples = Array.from({ length: 200 }, (_, i) => ({
     latencyMs: 10 + i,
-    fetchedMs: 4,
+    waitMs: 3,
+    fetchMs: 1,
     beforeWriteMs: 1,
     writeMs: 5 + i,
   }));
   // Two events whose batch was not matched are left out of the parts.
-  samples.push({ latencyMs: 1000, fetchedMs: Number.NaN, beforeWriteMs: Number.NaN, writeMs: 990 });
-  samples.push({ latencyMs: 1000, fetchedMs: Number.NaN, beforeWriteMs: Number.NaN, writeMs: 990 });
+  const unmatched = { latencyMs: 1000, waitMs: Number.NaN, fetchMs: Number.NaN, beforeWriteMs: Number.NaN };
+  samples.push({ ...unmatched, writeMs: 990 }, { ...unmatched, writeMs: 990 });
   const b = latencyBreakdown(samples);
   t.is(b.unmatched, 2);
-  t.deepEqual(b.median, { fetchedMs: 4, beforeWriteMs: 1, writeMs: 104 });
+  t.deepEqual(b.median, { waitMs: 3, fetchMs: 1, beforeWriteMs: 1, writeMs: 104 });
   // p99 of 10..209 is 207: the events of 207, 208 and 209 ms.
-  t.deepEqual(b.tail, { fetchedMs: 4, beforeWriteMs: 1, writeMs: 203, events: 3 });
+  t.deepEqual(b.tail, { waitMs: 3, fetchMs: 1, beforeWriteMs: 1, writeMs: 203, events: 3 });
   t.is(b.dominant, 'writeMs');
-  const fetchBound = latencyBreakdown([{ latencyMs: 100, fetchedMs: 90, beforeWriteMs: 2, writeMs: 8 }]);
-  t.is(fetchBound.dominant, 'fetchedMs');
+  const busy = latencyBreakdown([{ latencyMs: 100, waitMs: 70, fetchMs: 20, beforeWriteMs: 2, writeMs: 8 }]);
+  t.is(busy.dominant, 'waitMs');
 });
 
 const transcodeJson = {
