@@ -27,6 +27,7 @@ import { type ProfileSummary, readProfileSummary } from './profile-summary.ts';
 import { measureRawConsume } from './raw-consume.ts';
 import { buildCopyBatches, type CopyFormat, differingRows, measureRawCopy } from './raw-copy.ts';
 import { parseTranscodeResults, type TranscodeResults } from './transcode-results.ts';
+import { withTimeout } from './wait-until.ts';
 
 const PAGE_VIEWS = 'shop.page-views';
 const ORDERS = 'shop.orders';
@@ -124,7 +125,16 @@ async function runTranscode(pageViews: number, orders: number): Promise<Transcod
   child.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);
   });
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const exit = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  // Both paths, best of three, for every case: generous for a loaded machine, but the bench always ends.
+  const code = await withTimeout(
+    exit,
+    120_000 + (pageViews + 2 * orders) * 0.2,
+    () => 'npm run bench:transcode',
+  ).catch((error: unknown) => {
+    child.kill('SIGKILL');
+    throw error;
+  });
   if (code !== 0) throw new Error(`npm run bench:transcode exited with ${code}:\n${stderr}`);
   return parseTranscodeResults(JSON.parse(readFileSync(output, 'utf8')) as unknown, startedAt);
 }
