@@ -6,6 +6,7 @@
  * (its graceful path).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../src/config.ts';
 import type { DatabaseSpace } from './bench-space.ts';
@@ -93,6 +94,9 @@ export async function runPipelineProcess(options: PipelineRunOptions): Promise<P
     '0',
     ...(options.writeStrategy ? ['--write-strategy', options.writeStrategy] : []),
   ];
+  // A profile left by an earlier run must not pass for this one's.
+  if (options.cpuProfileDir !== undefined)
+    rmSync(join(options.cpuProfileDir, `pipeline-${options.label}.cpuprofile`), { force: true });
   const spawnedAt = performance.now();
   const child = spawn(process.execPath, args, {
     env: {
