@@ -1,8 +1,12 @@
 /**
  * The latency mode's consumer, in a process of its own so that the producer pacing events in the parent
- * neither shares its event loop nor its memory: a PipelineConsumer whose `onCommitted` hook records, per
- * message, commit time − Kafka CreateTime. Talks to the parent over the fork IPC channel:
- * parent → `stop`; worker → `ready`, then `result`.
+ * neither shares its event loop nor its memory: a PipelineConsumer whose observer's `committed` hook records,
+ * per message, commit time − Kafka CreateTime, split in four by kafkajs' instrumentation events: until the
+ * fetch that brought it began (`consumer.fetch_start`; kafkajs fetches again only when the last fetch's
+ * batches are processed), that fetch until the batch was handed over (`consumer.start_batch_process`), from
+ * there until the chunk's write began (decode, earlier chunks of the batch, a free connection), and the write
+ * itself (BEGIN … COMMIT). Talks to the parent over the fork IPC channel: parent → `stop`; worker → `ready`, then
+ * `result`.
  *
  * Configured like `pipeline consume`, through the environment (DATABASE_SCHEMA, CONSUMER_GROUP_ID,
  * PIPELINE_SCHEMAS_DIR, CONSUMER_BATCH_*); the topic is argv[2].
@@ -17,7 +21,20 @@ import { createPool } from '../src/sink/database.ts';
 
 export type WorkerMessage =
   | { type: 'ready' }
-  | { type: 'result'; latencies: number[]; createTimes: number[]; written: number }
+  | {
+      type: 'result';
+      latencies: number[];
+      createTimes: number[];
+      /** Per message as `latencies`: fetch began − CreateTime, ms (NaN if not matched; may be negative). */
+      fetchStartedAfter: number[];
+      /** Batch handed to the consumer − CreateTime, ms (NaN if not matched). */
+      fetchedAfter: number[];
+      /** Write began − batch handed over, ms. */
+      writeStartedAfter: number[];
+      /** BEGIN … COMMIT of the message's chunk, ms. */
+      writeMs: number[];
+      written: number;
+    }
   | { type: 'failed'; error: string };
 
 const topic = process.argv[2];
@@ -37,18 +54,69 @@ const pool = createPool(config.database, {
 const registry = new RegistryClient(config.registry);
 const latencies: number[] = [];
 const createTimes: number[] = [];
+const fetchStartedAfter: number[] = [];
+const fetchedAfter: number[] = [];
+const writeStartedAfter: number[] = [];
+const writeMs: number[] = [];
+
+/** Batches kafkajs handed over, per partition, until a commit past their last offset. */
+const started = new Map<number, { at: number; fetchAt: number; first: bigint; last: bigint }[]>();
+/** The last fetch begun: one broker here, and kafkajs' fetcher runs one fetch at a time. */
+let fetchStartedAt = Number.NaN;
+const kafka = createKafka(config.kafka, { quiet: true });
+const makeConsumer = kafka.consumer.bind(kafka);
+// Only the bench listens: the consumer the PipelineConsumer makes gets one instrumentation listener more.
+kafka.consumer = (consumerConfig) => {
+  const made = makeConsumer(consumerConfig);
+  made.on(made.events.FETCH_START, ({ timestamp }) => {
+    fetchStartedAt = timestamp;
+  });
+  made.on(made.events.START_BATCH_PROCESS, ({ timestamp, payload }) => {
+    const list = started.get(payload.partition) ?? [];
+    list.push({
+      at: timestamp,
+      fetchAt: fetchStartedAt,
+      first: BigInt(payload.firstOffset),
+      last: BigInt(payload.lastOffset),
+    });
+    started.set(payload.partition, list);
+  });
+  return made;
+};
+
+function batchOf(partition: number, lastCommitted: bigint): { at: number; fetchAt: number } {
+  const list = started.get(partition) ?? [];
+  const batch = list.find((b) => b.first <= lastCommitted && lastCommitted <= b.last);
+  // Batches wholly committed are not looked at again.
+  started.set(
+    partition,
+    list.filter((b) => b.last > lastCommitted),
+  );
+  return batch ?? { at: Number.NaN, fetchAt: Number.NaN };
+}
+
 const consumer = new PipelineConsumer({
-  kafka: createKafka(config.kafka, { quiet: true }),
+  kafka,
   pool,
   decoder: new MessageDecoder(registry, { fastPath: config.consumer.fastPath }),
   catalog,
   settings: config.consumer,
   topics: [topic],
-  onCommitted: ({ timestamps, committedAt }) => {
-    for (const created of timestamps) {
-      latencies.push(committedAt - created);
-      createTimes.push(created);
-    }
+  observer: {
+    committed: ({ partition, timestamps, committedAt, writeSeconds, result }) => {
+      if (timestamps.length === 0 || result.nextOffset === undefined) return;
+      const write = writeSeconds * 1000;
+      const writeStart = committedAt - write;
+      const batch = batchOf(partition, BigInt(result.nextOffset) - 1n);
+      for (const created of timestamps) {
+        latencies.push(committedAt - created);
+        createTimes.push(created);
+        fetchStartedAfter.push(batch.fetchAt - created);
+        fetchedAfter.push(batch.at - created);
+        writeStartedAfter.push(writeStart - batch.at);
+        writeMs.push(write);
+      }
+    },
   },
 });
 
@@ -60,6 +128,10 @@ process.on('message', (message: { type?: string }) => {
       type: 'result',
       latencies,
       createTimes,
+      fetchStartedAfter,
+      fetchedAfter,
+      writeStartedAfter,
+      writeMs,
       written: consumer.counters.get(topic)?.written ?? 0,
     });
     registry.close();

@@ -12,6 +12,7 @@ import type { CatalogEntry } from '../src/contracts/catalog.ts';
 import { createFakeEvents } from '../src/producer/fake-events.ts';
 import type { TypedProducer } from '../src/producer/typed-producer.ts';
 import type { DatabaseSpace } from './bench-space.ts';
+import { type LatencyBreakdown, type LatencySample, latencyBreakdown } from './latency-breakdown.ts';
 import type { WorkerMessage } from './latency-worker.ts';
 import { type Distribution, distribution } from './percentiles.ts';
 import { MemorySampler } from './process-memory.ts';
@@ -39,6 +40,8 @@ export interface LatencyResult {
   sent: number;
   /** commit − CreateTime of the events created in the measured window, ms. */
   latencyMs: Distribution;
+  /** What the measured latencies are made of (fetch, before the write, the write). */
+  breakdown: LatencyBreakdown;
   /** Median RSS of the consumer process during the measured window (the steady state), MB. */
   steadyRssMb: number;
   /** Highest RSS sampled during the measured window, MB. */
@@ -123,8 +126,22 @@ export async function measureLatency(options: LatencyOptions): Promise<LatencyRe
     const result = await withTimeout(resultPromise, 30_000, () => 'the latency worker to stop');
     if (result.type !== 'result') throw new Error(`latency worker: ${result.type}`);
     const measured: number[] = [];
+    const samples: LatencySample[] = [];
     for (let i = 0; i < result.latencies.length; i++) {
-      if (result.createTimes[i]! >= measureFromEpoch) measured.push(result.latencies[i]!);
+      if (result.createTimes[i]! < measureFromEpoch) continue;
+      measured.push(result.latencies[i]!);
+      // NaN crosses the IPC channel (JSON) as null.
+      const fetchStarted = result.fetchStartedAfter[i] ?? Number.NaN;
+      const fetched = result.fetchedAfter[i] ?? Number.NaN;
+      // A message produced while the fetch already waited at the broker did not wait for the consumer.
+      const waited = Math.max(0, fetchStarted);
+      samples.push({
+        latencyMs: result.latencies[i]!,
+        waitMs: waited,
+        fetchMs: fetched - waited,
+        beforeWriteMs: result.writeStartedAfter[i] ?? Number.NaN,
+        writeMs: result.writeMs[i] ?? Number.NaN,
+      });
     }
     return {
       label: options.label,
@@ -132,6 +149,7 @@ export async function measureLatency(options: LatencyOptions): Promise<LatencyRe
       achievedRate,
       sent,
       latencyMs: distribution(measured),
+      breakdown: latencyBreakdown(samples),
       steadyRssMb: sampler.medianBetween(measureFrom, measureTo),
       steadyMaxRssMb: sampler.maxBetween(measureFrom, measureTo),
       peakRssMb: sampler.peakMb,

@@ -1,13 +1,18 @@
 /**
  * Runs `pipeline consume` as its own process, as it runs in production, so that its memory is its own:
  * timed from spawn until the offsets table says every expected message is committed, with the process' RSS
- * sampled all along. Stopped with SIGTERM afterwards (its graceful path).
+ * sampled all along, and its CPU time (user + system, /proc/<pid>/stat) read at the first committed row and
+ * when the last is committed: the consumer's CPU per event over the drain. Stopped with SIGTERM afterwards
+ * (its graceful path).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../src/config.ts';
 import type { DatabaseSpace } from './bench-space.ts';
+import { readProcessCpuMs } from './process-cpu.ts';
 import { MemorySampler } from './process-memory.ts';
+import { monotonicMicros, type ProfileWindow } from './profile-summary.ts';
 import type { ThroughputResult } from './raw-consume.ts';
 import { sleep, withTimeout } from './wait-until.ts';
 
@@ -27,6 +32,8 @@ export interface PipelineRunOptions {
   nodeFlags?: string[];
   /** Directory for a V8 CPU profile of the process; none when undefined. */
   cpuProfileDir?: string;
+  /** Sampling interval of that profile, µs; V8's default (1,000) when undefined. */
+  cpuProfileIntervalUs?: number;
 }
 
 export interface PipelineRunResult extends ThroughputResult {
@@ -37,6 +44,19 @@ export interface PipelineRunResult extends ThroughputResult {
   peakRssMb: number;
   /** Median RSS while rows were being written, MB. */
   medianRssMb: number;
+  /**
+   * User + system CPU time of the consumer process per event from the first committed row to the last, µs
+   * (NaN without /proc). Start-up is left out like in `perSecond`.
+   */
+  cpuMicrosPerEvent: number;
+  /** That CPU time over the same wall time: cores the consumer kept busy. */
+  cpuCores: number;
+  /** The CPU time itself, ms: below a second the 10 ms ticks make the per-event figure coarse. */
+  cpuMs: number;
+  /** Path of the V8 CPU profile the process wrote, when profiled. */
+  cpuProfile?: string;
+  /** First committed row → last, in the profile's clock: the part of the profile that is the drain. */
+  drainWindow: ProfileWindow;
   /** The summary line the process printed at exit. */
   summary: string;
   /** Consumer settings and node flags the process ran with. */
@@ -59,6 +79,9 @@ export async function runPipelineProcess(options: PipelineRunOptions): Promise<P
           '--cpu-prof',
           `--cpu-prof-dir=${options.cpuProfileDir}`,
           `--cpu-prof-name=pipeline-${options.label}.cpuprofile`,
+          ...(options.cpuProfileIntervalUs === undefined
+            ? []
+            : [`--cpu-prof-interval=${options.cpuProfileIntervalUs}`]),
         ];
   const args = [
     ...(options.nodeFlags ?? []),
@@ -71,6 +94,9 @@ export async function runPipelineProcess(options: PipelineRunOptions): Promise<P
     '0',
     ...(options.writeStrategy ? ['--write-strategy', options.writeStrategy] : []),
   ];
+  // A profile left by an earlier run must not pass for this one's.
+  if (options.cpuProfileDir !== undefined)
+    rmSync(join(options.cpuProfileDir, `pipeline-${options.label}.cpuprofile`), { force: true });
   const spawnedAt = performance.now();
   const child = spawn(process.execPath, args, {
     env: {
@@ -95,6 +121,10 @@ export async function runPipelineProcess(options: PipelineRunOptions): Promise<P
   let firstAt: number | undefined;
   let firstCommitted = 0;
   let doneAt = 0;
+  let cpuAtFirst = Number.NaN;
+  let firstUs = 0;
+  let doneUs = 0;
+  let cpuAtDone = Number.NaN;
   let exitCode: number | null = null;
   try {
     const deadline = spawnedAt + options.timeoutMs;
@@ -105,10 +135,14 @@ export async function runPipelineProcess(options: PipelineRunOptions): Promise<P
       const committed = await database.committedMessages(options.groupId, options.topic);
       const now = performance.now();
       if (committed > 0 && firstAt === undefined) {
+        cpuAtFirst = readProcessCpuMs(child.pid ?? -1) ?? Number.NaN;
+        firstUs = monotonicMicros();
         firstAt = now;
         firstCommitted = committed;
       }
       if (committed >= expected) {
+        cpuAtDone = readProcessCpuMs(child.pid ?? -1) ?? Number.NaN;
+        doneUs = monotonicMicros();
         doneAt = now;
         break;
       }
@@ -133,6 +167,7 @@ export async function runPipelineProcess(options: PipelineRunOptions): Promise<P
   if (exitCode !== 0) throw new Error(`pipeline ${options.label} exited with ${exitCode}:\n${stderr}`);
   const first = firstAt ?? doneAt;
   const steadyMs = doneAt - first;
+  const cpuMs = cpuAtDone - cpuAtFirst;
   return {
     label: options.label,
     events: expected,
@@ -142,6 +177,13 @@ export async function runPipelineProcess(options: PipelineRunOptions): Promise<P
     startupMs: first - spawnedAt,
     peakRssMb: sampler.peakMb,
     medianRssMb: sampler.medianBetween(first, doneAt),
+    cpuMicrosPerEvent: (cpuMs * 1000) / (expected - firstCommitted),
+    cpuCores: cpuMs / steadyMs,
+    cpuMs,
+    drainWindow: { fromUs: firstUs || doneUs, toUs: doneUs },
+    ...(options.cpuProfileDir === undefined
+      ? {}
+      : { cpuProfile: join(options.cpuProfileDir, `pipeline-${options.label}.cpuprofile`) }),
     summary: stdout.trim().split('\n').at(-1) ?? '',
     settings: {
       ...options.settingsEnv,

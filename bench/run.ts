@@ -4,11 +4,12 @@
  * bench/results/latest.json and latest.md; throughput is read as ratios to the raw limits of the same run,
  * since the machine is shared.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { MessageDecoder } from '../src/codec/message-decoder.ts';
-import { loadConfig, stackDirectory } from '../src/config.ts';
+import { loadConfig, projectRoot, stackDirectory } from '../src/config.ts';
 import { RegistryClient } from '../src/contracts/registry-client.ts';
 import { createKafka } from '../src/kafka/kafka-client.ts';
 import { createFakeEvents } from '../src/producer/fake-events.ts';
@@ -19,15 +20,20 @@ import { DatabaseSpace, deleteGroups, deleteTopics, TopicSpace } from './bench-s
 import { type LatencyResult, measureLatency } from './latency.ts';
 import { machineInfo } from './machine-info.ts';
 import { measurePerMessageBaseline } from './per-message-baseline.ts';
-import { runPipelineProcess } from './pipeline-process.ts';
+import { type PipelineRunResult, runPipelineProcess } from './pipeline-process.ts';
 import { CHUNK, type EventSeed, produceBacklog } from './produce-backlog.ts';
 import { measureAvroProducer, measureJsonProducer, type ProducerResult } from './producer-comparison.ts';
+import { type ProfileSummary, readProfileSummary } from './profile-summary.ts';
 import { measureRawConsume } from './raw-consume.ts';
-import { buildCopyBatches, measureRawCopy } from './raw-copy.ts';
+import { buildCopyBatches, type CopyFormat, differingRows, measureRawCopy } from './raw-copy.ts';
+import { parseTranscodeResults, type TranscodeResults } from './transcode-results.ts';
+import { withTimeout } from './wait-until.ts';
 
 const PAGE_VIEWS = 'shop.page-views';
 const ORDERS = 'shop.orders';
 const resultsDir = join(import.meta.dirname, 'results');
+/** What the pipeline's COPY writes today (src/sink): its raw limit is the one the pipeline is held to. */
+const PIPELINE_COPY_FORMAT: CopyFormat = 'text';
 
 const log = (line: string) =>
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
@@ -93,6 +99,46 @@ async function withProducer<T>(space: TopicSpace, use: (producer: TypedProducer)
   }
 }
 
+const profiling = options.cpuProfile
+  ? { cpuProfileDir: resultsDir, cpuProfileIntervalUs: options.cpuProfileIntervalUs }
+  : {};
+
+function profileOf(result: PipelineRunResult): ProfileSummary | undefined {
+  if (result.cpuProfile === undefined || !existsSync(result.cpuProfile)) return undefined;
+  return readProfileSummary(result.cpuProfile, projectRoot, result.drainWindow);
+}
+
+/**
+ * `npm run bench:transcode` as a child process, read back from the JSON it writes (bench/results/
+ * transcode.json): the bench does not depend on that script's internals, only on its output.
+ */
+async function runTranscode(pageViews: number, orders: number): Promise<TranscodeResults> {
+  const output = join(resultsDir, 'transcode.json');
+  // Whole seconds: the script's own clock reading may round below a sub-millisecond start.
+  const startedAt = Math.floor(Date.now() / 1000) * 1000;
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join('bench', 'transcode.ts'), String(pageViews), String(orders)],
+    { cwd: projectRoot, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  const exit = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  // Both paths, best of three, for every case: generous for a loaded machine, but the bench always ends.
+  const code = await withTimeout(
+    exit,
+    120_000 + (pageViews + 2 * orders) * 0.2,
+    () => 'npm run bench:transcode',
+  ).catch((error: unknown) => {
+    child.kill('SIGKILL');
+    throw error;
+  });
+  if (code !== 0) throw new Error(`npm run bench:transcode exited with ${code}:\n${stderr}`);
+  return parseTranscodeResults(JSON.parse(readFileSync(output, 'utf8')) as unknown, startedAt);
+}
+
 async function run(): Promise<BenchResults> {
   const startedAt = new Date().toISOString();
   const info = await (async () => {
@@ -133,27 +179,44 @@ async function run(): Promise<BenchResults> {
   );
   log(`   ${perSecond(rawConsume.perSecond)}`);
 
-  log('2. raw COPY limit: building rows');
+  // Text, then binary, of the same rows; each table stays until both are compared.
+  log('2. raw COPY limits: building the rows as COPY text and as binary COPY');
   const prepareStarted = performance.now();
-  const batches = buildCopyBatches(pageViews, N, seed, options.partitions, CHUNK);
+  const built = buildCopyBatches(pageViews, N, seed, options.partitions, CHUNK);
   const prepareMs = performance.now() - prepareStarted;
-  const rawCopyDb = await databaseSpace('rawcopy');
-  const rawCopy = await measureRawCopy(rawCopyDb.pool, pageViews, batches, N, {
-    connections: config.consumer.partitionConcurrency,
-    batchRows: CHUNK,
-    prepareMs,
-  });
-  batches.length = 0;
-  const copied = await rawCopyDb.count(pageViews.table);
-  if (copied !== N) throw new Error(`raw COPY wrote ${copied} rows, not ${N}`);
+  const rawCopyLimit = async (format: CopyFormat, step: string) => {
+    log(`${step} raw COPY ${format} limit`);
+    const batches = built[format];
+    const db = await databaseSpace(`raw${format}`);
+    const result = await measureRawCopy(db.pool, pageViews, batches, N, {
+      format,
+      connections: config.consumer.partitionConcurrency,
+      batchRows: CHUNK,
+      prepareMs,
+    });
+    batches.length = 0;
+    const copied = await db.count(pageViews.table);
+    if (copied !== N) throw new Error(`raw COPY ${format} wrote ${copied} rows, not ${N}`);
+    log(`   ${perSecond(result.perSecond)}`);
+    return { result, db };
+  };
+  const text = await rawCopyLimit('text', '2.');
+  const binary = await rawCopyLimit('binary', '2b.');
+  const rawCopy = text.result;
+  const rawCopyBinary = binary.result;
+  const binaryDiffers = await differingRows(text.db.pool, pageViews, text.db.schema, binary.db.schema);
+  if (binaryDiffers !== 0)
+    throw new Error(`binary COPY and COPY text wrote different tables: ${binaryDiffers} rows differ`);
+  log('   binary and text tables are identical');
   await cleanupLast();
-  log(`   ${perSecond(rawCopy.perSecond)}`);
+  await cleanupLast();
 
   const replay = async (
     label: string,
     writeStrategy: 'copy' | 'unnest',
     env: Record<string, string> = settingsEnv,
     nodeFlags: string[] = [],
+    profiled = true,
   ) => {
     log(`3. pipeline, insert mode, ${label}`);
     const db = await databaseSpace(label);
@@ -168,15 +231,20 @@ async function run(): Promise<BenchResults> {
       settingsEnv: env,
       nodeFlags,
       timeoutMs: timeoutFor(N, 1_000),
-      ...(options.cpuProfile ? { cpuProfileDir: resultsDir } : {}),
+      ...(profiled ? profiling : {}),
     });
     const rows = await db.count(pageViews.table);
     if (rows !== N) throw new Error(`pipeline ${label} wrote ${rows} rows, not ${N}`);
     await cleanupLast();
-    log(`   ${perSecond(result.perSecond)}, peak RSS ${Math.round(result.peakRssMb)} MB`);
+    log(
+      `   ${perSecond(result.perSecond)}, ${result.cpuMicrosPerEvent.toFixed(1)} µs CPU/event, peak RSS ${Math.round(result.peakRssMb)} MB`,
+    );
     return result;
   };
-  const pipelineCopy = await replay('copy', 'copy');
+  // The figures of the default mode come from a run without the profiler; its profile from a second run
+  // (whose CPU per event, next to the first, is what the profiler costs).
+  const pipelineCopy = await replay('copy', 'copy', settingsEnv, [], false);
+  const pipelineCopyProfiled = options.cpuProfile ? await replay('copyprof', 'copy') : undefined;
   const pipelineUnnest = await replay('unnest', 'unnest');
   const pipelineTuned = await replay('copytuned', 'copy', tunedEnv, tunedNodeFlags);
 
@@ -211,12 +279,14 @@ async function run(): Promise<BenchResults> {
     expected: options.upsertEvents,
     settingsEnv,
     timeoutMs: timeoutFor(options.upsertEvents, 500),
-    ...(options.cpuProfile ? { cpuProfileDir: resultsDir } : {}),
+    ...profiling,
   });
   const upsert = { ...upsertRun, rows: await upsertDb.count(orders.table) };
   await cleanupLast();
   await cleanupLast();
-  log(`   ${perSecond(upsert.perSecond)}, ${upsert.rows} rows, peak RSS ${Math.round(upsert.peakRssMb)} MB`);
+  log(
+    `   ${perSecond(upsert.perSecond)}, ${upsert.rows} rows, ${upsert.cpuMicrosPerEvent.toFixed(1)} µs CPU/event, peak RSS ${Math.round(upsert.peakRssMb)} MB`,
+  );
 
   const latency: LatencyResult[] = [];
   const fastest = Math.max(...options.latencyRates);
@@ -283,6 +353,22 @@ async function run(): Promise<BenchResults> {
   for (const p of producers)
     log(`   ${p.format}: ${perSecond(p.perSecond)}, ${p.bytesPerEvent.toFixed(1)} B/event`);
 
+  let transcode: TranscodeResults | undefined;
+  if (options.transcodePageViews > 0) {
+    log(
+      `8. transcode: ${options.transcodePageViews} page views, ${options.transcodeOrders} orders (npm run bench:transcode)`,
+    );
+    transcode = await runTranscode(options.transcodePageViews, options.transcodeOrders);
+    log(`   page views: ${transcode.pageViewFastMicros} µs/row on the fast path`);
+  }
+
+  const runs = { pipelineCopyProfiled, pipelineUnnest, pipelineTuned, upsert };
+  const profiles: Record<string, ProfileSummary> = {};
+  for (const [name, result] of Object.entries(runs)) {
+    const summary = result === undefined ? undefined : profileOf(result);
+    if (summary !== undefined) profiles[name] = summary;
+  }
+
   const partial = {
     startedAt,
     options,
@@ -292,13 +378,18 @@ async function run(): Promise<BenchResults> {
     backlogProduce: { events: backlog.sent, ms: backlog.ms, bytes: backlog.bytes },
     rawConsume,
     rawCopy,
+    rawCopyBinary,
+    pipelineCopyFormat: PIPELINE_COPY_FORMAT,
     pipelineCopy,
+    ...(pipelineCopyProfiled === undefined ? {} : { pipelineCopyProfiled }),
     pipelineUnnest,
     pipelineTuned,
     upsert,
     baseline,
     latency,
     producers,
+    ...(transcode === undefined ? {} : { transcode }),
+    profiles,
   };
   return {
     ...partial,
