@@ -196,6 +196,13 @@ export interface ConsumerSettings {
   batchMaxRows: number;
   /** How long a partial batch waits for more messages before it is written. Default 100 ms. */
   batchMaxWaitMs: number;
+  /**
+   * Bytes one fetch asks the broker for, every partition together (each partition at most its
+   * 1/partitionConcurrency share): what bounds the messages in memory at once, so that the consumer's memory
+   * stays flat however long the backlog. A record batch larger than the share still comes whole. Default
+   * 524 288 (512 KiB).
+   */
+  fetchMaxBytes: number;
   /** Where a new group starts: the earliest offset (default true) or the latest. */
   fromBeginning: boolean;
   /** Partition batches written at the same time, each in its own transaction. Default 4. */
@@ -386,6 +393,7 @@ export function parseConfig(env: Env): PipelineConfig {
     groupId: p.string('CONSUMER_GROUP_ID', 'schema-first-pipeline')!,
     batchMaxRows: p.integer('CONSUMER_BATCH_MAX_ROWS', 5000, 1, 100_000),
     batchMaxWaitMs: p.integer('CONSUMER_BATCH_MAX_WAIT_MS', 100, 0, 60_000),
+    fetchMaxBytes: p.integer('CONSUMER_FETCH_MAX_BYTES', 524_288, 16_384, 268_435_456),
     fromBeginning: p.boolean('CONSUMER_FROM_BEGINNING', true),
     partitionConcurrency: p.integer('CONSUMER_PARTITION_CONCURRENCY', 4, 1, 64),
     fastPath: p.boolean('CONSUMER_FAST_PATH', true),

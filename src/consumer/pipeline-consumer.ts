@@ -19,8 +19,10 @@ import { destroyKafkaSockets } from '../kafka/kafka-client.ts';
 import { headersOf } from '../sink/message-headers.ts';
 import { readNextOffsets, type SinkMessage, writePartitionBatch } from '../sink/partition-writer.ts';
 import type { ConsumerObserver, RetryKind } from './consumer-observer.ts';
+import { fetchLimits } from './fetch-limits.ts';
 import { heartbeatWhile } from './heartbeat-while.ts';
 import { kafkaErrorKind, rootCause } from './kafka-error-kind.ts';
+import { offsetBelow } from './kafka-offset.ts';
 import { retryTransient } from './retry-transient.ts';
 
 export interface TopicCounters {
@@ -108,7 +110,7 @@ export class PipelineConsumer {
       heartbeatInterval: options.settings.heartbeatIntervalMs,
       rebalanceTimeout: options.settings.rebalanceTimeoutMs,
       maxWaitTimeInMs: Math.max(10, options.settings.batchMaxWaitMs),
-      maxBytesPerPartition: 1024 * 1024,
+      ...fetchLimits(options.settings),
       allowAutoTopicCreation: false,
     });
   }
@@ -457,16 +459,23 @@ export class PipelineConsumer {
           onRetry: (e, n, ms) => this.#retried('registry', `registry: ${e.message}; retry ${n} in ${ms} ms`),
         },
       );
-      let messages: SinkMessage[] = chunk.map((m, i) => ({
-        topic: batch.topic,
-        partition: batch.partition,
-        offset: m.offset,
-        timestamp: m.timestamp,
-        key: m.key ?? null,
-        value: m.value ?? null,
-        headers: headersOf(m.headers),
-        outcome: outcomes[i]!,
-      }));
+      // One plain object per message and nothing else: headers are mostly absent (headersOf then returns a
+      // shared empty list), and offsets compare as decimal strings, never through a BigInt per message.
+      const { topic, partition } = batch;
+      let messages: SinkMessage[] = new Array<SinkMessage>(chunk.length);
+      for (let i = 0; i < chunk.length; i++) {
+        const m = chunk[i]!;
+        messages[i] = {
+          topic,
+          partition,
+          offset: m.offset,
+          timestamp: m.timestamp,
+          key: m.key ?? null,
+          value: m.value ?? null,
+          headers: headersOf(m.headers),
+          outcome: outcomes[i]!,
+        };
+      }
       // Usually one transaction; more when PostgreSQL refuses so many rows that the sink commits a settled
       // prefix to bound how long it holds the partition's lock, and hands back the rest.
       while (messages.length > 0) {
@@ -492,27 +501,31 @@ export class PipelineConsumer {
               this.#retried('database', `database: ${e.message}; retry ${n} in ${ms} ms`),
           },
         );
-        const next = BigInt(result.nextOffset!);
-        const committed = pending.filter((m) => BigInt(m.offset) < next);
-        messages = pending.filter((m) => BigInt(m.offset) >= next);
-        this.#options.observer?.committed?.({
-          topic: batch.topic,
-          partition: batch.partition,
+        const next = result.nextOffset!;
+        let committed = pending;
+        messages = [];
+        if (!pending.every((m) => offsetBelow(m.offset, next))) {
+          committed = pending.filter((m) => offsetBelow(m.offset, next));
+          messages = pending.filter((m) => !offsetBelow(m.offset, next));
+        }
+        const committedAt = Date.now();
+        const { observer, onCommitted } = this.#options;
+        // Built only for a hook that reads them, once for both.
+        const timestamps =
+          observer?.committed !== undefined || onCommitted !== undefined
+            ? committed.map((m) => Number(m.timestamp))
+            : [];
+        observer?.committed?.({
+          topic,
+          partition,
           table: entry.table,
           messages: committed.length,
           writeSeconds: (performance.now() - writeStarted) / 1000,
           result,
-          timestamps: committed.map((m) => Number(m.timestamp)),
-          committedAt: Date.now(),
+          timestamps,
+          committedAt,
         });
-        if (this.#options.onCommitted) {
-          this.#options.onCommitted({
-            topic: batch.topic,
-            partition: batch.partition,
-            timestamps: committed.map((m) => Number(m.timestamp)),
-            committedAt: Date.now(),
-          });
-        }
+        onCommitted?.({ topic, partition, timestamps, committedAt });
         counters.written += result.written;
         counters.deleted += result.deleted;
         counters.superseded += result.superseded;

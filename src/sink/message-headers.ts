@@ -25,20 +25,26 @@ function headerValue(value: KafkaHeaderValue): Buffer | null {
   return Buffer.isBuffer(value) ? value : Buffer.from(value, 'utf8');
 }
 
+/** What a message without headers (nearly every one) gets: one shared list, nothing made per message. */
+const NO_HEADERS: readonly MessageHeader[] = Object.freeze([]);
+
 /** kafkajs' `message.headers` (a repeated key is an array of its values) as the ordered list. */
 export function headersOf(
   headers: Readonly<Record<string, KafkaHeaderValue | readonly KafkaHeaderValue[]>> | undefined,
-): MessageHeader[] {
-  const out: MessageHeader[] = [];
-  for (const [name, value] of Object.entries(headers ?? {})) {
+): readonly MessageHeader[] {
+  let out: MessageHeader[] | undefined;
+  for (const name in headers) {
+    if (!Object.hasOwn(headers, name)) continue;
+    const value = headers[name];
     const key = Buffer.from(name, 'utf8');
+    out ??= [];
     if (Array.isArray(value)) {
       for (const item of value as readonly KafkaHeaderValue[]) out.push({ key, value: headerValue(item) });
     } else {
       out.push({ key, value: headerValue(value as KafkaHeaderValue) });
     }
   }
-  return out;
+  return out ?? NO_HEADERS;
 }
 
 /** Headers from text pairs (tests, tools): `[['trace-id', 't-1'], ['n', null]]`. */

@@ -335,3 +335,62 @@ test('property: a budget cut anywhere, the rest passed again, gives the same tab
     }
   }
 });
+
+test('property: the insert-mode plan gives the steps, outcomes and cut of one key per row (its lean index agrees with the keyed plan)', async (t) => {
+  const next = random(28);
+  for (let run = 0; run < 1500; run++) {
+    const length = Math.floor(next() * 30);
+    const offsets = Array.from({ length }, (_, i) => 1_000 + i).sort(() => next() - 0.5);
+    // Insert rows may share keys (all land); the reference gets each row a key of its own.
+    const rows = offsets.map((offset) => row('abc'[Math.floor(next() * 3)]!, offset, 0, next() < 0.3));
+    const alone = rows.map((r, i) => ({ ...r, key: `k${i}` }));
+    const twin = new Map<Item, Item>(alone.map((r, i) => [r, rows[i]!]));
+    const lean = new BatchPlanner(rows, 'insert');
+    const keyed = new BatchPlanner(alone, 'upsert');
+    let budget = Math.floor(next() * 6);
+    let budgeted = true;
+    for (let step = keyed.next(); step !== undefined; step = keyed.next()) {
+      const leanStep = lean.next();
+      t.deepEqual(
+        leanStep?.items.map((i) => i.offset),
+        step.items.map((i) => i.offset),
+        `run ${run}: the same step`,
+      );
+      let exhausted = false;
+      for (const item of step.items) {
+        if (budgeted && budget <= 0) {
+          exhausted = true;
+          break;
+        }
+        budget--;
+        const attempt: Attempt = item.refused ? 'refused' : next() < 0.1 ? 'not-applied' : 'landed';
+        keyed.record(item, attempt);
+        lean.record(twin.get(item)!, attempt);
+      }
+      if (exhausted) {
+        const narrowed = keyed.narrow();
+        t.is(lean.narrow(), narrowed, `run ${run}: narrow`);
+        if (!narrowed) break;
+        budgeted = false;
+      }
+    }
+    t.deepEqual(
+      lean.next()?.items.map((i) => i.offset),
+      keyed.next()?.items.map((i) => i.offset),
+      `run ${run}: the same work left`,
+    );
+    t.is(lean.cut(), keyed.cut(), `run ${run}: cut`);
+    for (const item of alone) t.is(lean.outcome(twin.get(item)!), keyed.outcome(item), `run ${run}: outcome`);
+  }
+});
+
+test('insert: recording a row twice, or one of another batch, is refused as a bug', (t) => {
+  const a = row('a', 1, 0);
+  const planner = new BatchPlanner([a, row('a', 2, 0)], 'insert');
+  planner.record(a, 'landed');
+  t.is(t.throws(() => planner.record(a, 'landed'), { instanceOf: PipelineError })?.code, 'INVARIANT_BROKEN');
+  t.is(
+    t.throws(() => planner.record(row('a', 1, 0), 'landed'), { instanceOf: PipelineError })?.code,
+    'INVARIANT_BROKEN',
+  );
+});

@@ -60,3 +60,12 @@ test('what kafkajs cannot keep, as the README states: integer-like keys come fir
     { key: Buffer.from('n'), value: null },
   ]);
 });
+
+test('a message without headers makes no list of its own; one with headers gets a fresh one', (t) => {
+  const none = headersOf(kafkajsHeaders([]));
+  t.deepEqual(none, []);
+  t.is(headersOf({}), none, 'the shared empty list');
+  t.true(Object.isFrozen(none), 'nobody can add to the shared list');
+  const one = headersOf(kafkajsHeaders([['a', Buffer.from('1')]]));
+  t.not(one, headersOf(kafkajsHeaders([['a', Buffer.from('1')]])));
+});
