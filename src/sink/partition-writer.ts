@@ -7,6 +7,8 @@ import type { CatalogEntry } from '../contracts/catalog.ts';
 import { describeError, PipelineError, PoisonMessageError, TransientError } from '../errors.ts';
 import { BatchPlanner, type PlanItem, runPlan } from './batch-plan.ts';
 import { type BisectBudget, writeBisecting } from './bisect.ts';
+import { appendCopyLine, appendTextLine, CopyBuffer, type CopySlice } from './copy-buffer.ts';
+import { parseCopyTextLine } from './copy-text.ts';
 import { classifyDatabaseError } from './database.ts';
 import { type DeadLetter, deleteDeadLetters, insertDeadLetters } from './dead-letters.ts';
 import type { MessageHeader } from './message-headers.ts';
@@ -34,7 +36,8 @@ export interface SinkMessage {
         kind: 'row';
         value: Record<string, unknown>;
         schemaId: number;
-        fields?: SqlText[];
+        fields?: SqlText[] | undefined;
+        copy?: CopySlice | undefined;
         version?: bigint | null;
       }
     | { kind: 'tombstone' }
@@ -108,9 +111,59 @@ function sinkFor(entry: CatalogEntry): Sink {
 
 interface Prepared extends PlanItem {
   message: SinkMessage;
+  /** The row's texts: upserts, and insert-mode rows of the reference path. */
   row: SqlText[] | undefined;
+  /** Insert mode: the row's COPY text line, bytes. */
+  line: CopySlice | undefined;
   schemaId: number | null;
 }
+
+/**
+ * An insert-mode row of the fast path: only its COPY line. Its key (insert plans never group by it) is read
+ * back from the line when something asks: the text keyOf would give of the reference row.
+ */
+class CopyLineItem implements Prepared {
+  readonly kind = 'row' as const;
+  readonly row = undefined;
+  readonly line: CopySlice;
+  readonly version: bigint | null;
+  readonly partition: number;
+  readonly offset: bigint;
+  readonly message: SinkMessage;
+  readonly schemaId: number;
+  readonly #mapper: RowMapper;
+  #key: string | undefined;
+
+  constructor(
+    line: CopySlice,
+    version: bigint | null,
+    offset: bigint,
+    message: SinkMessage,
+    schemaId: number,
+    mapper: RowMapper,
+  ) {
+    this.line = line;
+    this.version = version;
+    this.partition = message.partition;
+    this.offset = offset;
+    this.message = message;
+    this.schemaId = schemaId;
+    this.#mapper = mapper;
+  }
+
+  get key(): string {
+    this.#key ??= this.#mapper.keyOf(this.fields());
+    return this.#key;
+  }
+
+  /** The row's texts, read back from the line. */
+  fields(): SqlText[] {
+    return parseCopyTextLine(this.line.buffer, this.line.start, this.line.end);
+  }
+}
+
+/** Bytes a line's `_kafka_*` columns usually take at most: a first guess of a batch's buffer. */
+const META_BYTES = 64;
 
 interface Dead {
   message: SinkMessage;
@@ -129,6 +182,20 @@ function prepare(
   mapper: RowMapper,
 ): (Prepared | Dead)[] {
   const items: (Prepared | Dead)[] = [];
+  // Insert mode: every row's COPY line, one after the other in one buffer (the fast path's field bytes
+  // copied, the reference path's line encoded), so that a batch goes to PostgreSQL in one write.
+  let lines: CopyBuffer | undefined;
+  if (entry.writeMode === 'insert') {
+    let bytes = 0;
+    for (const { outcome, value } of messages) {
+      bytes +=
+        META_BYTES +
+        (outcome.kind === 'row' && outcome.copy !== undefined
+          ? outcome.copy.end - outcome.copy.start
+          : 2 * (value?.length ?? 0));
+    }
+    lines = new CopyBuffer(bytes);
+  }
   for (const message of messages) {
     const { outcome, partition } = message;
     const offset = BigInt(message.offset);
@@ -164,12 +231,21 @@ function prepare(
           offset,
           message,
           row: undefined,
+          line: undefined,
           schemaId: null,
         });
       }
       continue;
     }
     try {
+      const copy = outcome.copy;
+      if (lines !== undefined && copy !== undefined) {
+        const line = appendCopyLine(lines, copy, message, mapper.kafkaTimestampText);
+        items.push(
+          new CopyLineItem(line, outcome.version ?? null, offset, message, outcome.schemaId, mapper),
+        );
+        continue;
+      }
       const fast = outcome.fields;
       const row = fast === undefined ? mapper.toRow(outcome.value, message) : mapper.withMeta(fast, message);
       items.push({
@@ -180,6 +256,7 @@ function prepare(
         offset,
         message,
         row,
+        line: lines === undefined ? undefined : appendTextLine(lines, row),
         schemaId: outcome.schemaId,
       });
     } catch (error) {
@@ -254,11 +331,17 @@ async function runStatements(
   };
   const writePart = async (part: readonly Prepared[]) => {
     if (entry.writeMode === 'insert') {
-      await writer.insert(
-        client,
-        part.map((p) => p.row!),
-        strategy,
-      );
+      if (strategy === 'copy')
+        await writer.copyLines(
+          client,
+          part.map((p) => p.line!),
+        );
+      else
+        await writer.insert(
+          client,
+          part.map((p) => p.row ?? (p as CopyLineItem).fields()),
+          strategy,
+        );
       for (const item of part) planner.record(item, 'landed');
       return;
     }

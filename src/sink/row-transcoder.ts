@@ -20,6 +20,7 @@ import type { CatalogEntry } from '../contracts/catalog.ts';
 import { civilFromDays, isoDateText } from '../contracts/civil-date.ts';
 import { collectInvalidValues } from '../contracts/logical-types.ts';
 import { fieldColumns } from './column-types.ts';
+import { CopyBuffer, type CopySlice, copyFieldBytes } from './copy-buffer.ts';
 import { epochMillisText, usualMicrosText } from './pg-text.ts';
 import { createRowMapper, type RowMapper, type SqlText, versionValue } from './row-mapper.ts';
 
@@ -30,7 +31,13 @@ export interface RowTranscoder {
    * body is `buffer` from `start` to its end (a framed Kafka value is read in place).
    */
   transcode(buffer: Buffer, start?: number): SqlText[] | undefined;
-  /** The upsert version of the last row transcode returned (null when the entry has no version field). */
+  /**
+   * Insert mode: the row's fields as COPY text bytes, each followed by a tab (appendCopyLine adds the
+   * `_kafka_*` columns and the newline), appended to the transcoder's own buffer; or undefined: take the
+   * reference path. The bytes are those of `copyTextLine` of the reference row, encoded as UTF-8.
+   */
+  transcodeCopy(buffer: Buffer, start?: number): CopySlice | undefined;
+  /** The upsert version of the last row transcode or transcodeCopy returned (null without a version field). */
   readonly version: bigint | null;
 }
 
@@ -43,9 +50,12 @@ interface State {
   tap: FastTap;
   row: SqlText[];
   version: bigint | null;
+  out: CopyBuffer;
 }
 
 type Step = (s: State) => void;
+/** Reads one value and appends its COPY field bytes to `s.out`. */
+type ByteWriter = (s: State) => void;
 /** Reads one value and returns its column text. */
 type TextReader = (s: State) => SqlText;
 
@@ -512,6 +522,159 @@ function fieldReader(
 }
 
 /**
+ * A compiled writer of COPY bytes for a non-union reader type read from a non-union writer type, for the
+ * types where writing bytes straight from the Avro bytes pays (strings, UUIDs, numbers, timestamps, bytes,
+ * enums); undefined for the others, which write their text (scalarReader, avsc's resolver) as bytes.
+ */
+function scalarWriter(
+  reader: avro.Type,
+  writer: avro.Type,
+  onVersion: ((s: State, raw: number) => void) | undefined,
+): ByteWriter | undefined {
+  if (isLogical(reader) || isLogical(writer)) {
+    if (!sameLogical(reader, writer)) return undefined;
+    const underlying = (writer as avro.types.LogicalType).underlyingType;
+    switch (reader.typeName) {
+      case 'logical:uuid':
+        if (underlying.typeName !== 'string') return undefined;
+        return (s) => {
+          const tap = s.tap;
+          const start = span(tap);
+          const end = tap.pos;
+          uuidBytes(tap.buf, start, end);
+          const out = s.out;
+          out.ensure(36);
+          const src = tap.buf;
+          const buf = out.buf;
+          let p = out.pos;
+          // Lower case: each of a UUID's characters (hex digits, '-') has bit 0x20 set once lower-cased.
+          for (let i = start; i < end; i++) buf[p++] = src[i]! | 0x20;
+          out.pos = p;
+        };
+      case 'logical:timestamp-millis':
+        return (s) => {
+          const ms = readLong(s.tap);
+          if (!(Math.abs(ms) <= DATE_LIMIT_MS)) fallback();
+          if (onVersion !== undefined) onVersion(s, ms);
+          if (!s.out.epochMillis(ms)) s.out.text(epochMillisText(ms));
+        };
+      case 'logical:timestamp-micros':
+        return (s) => {
+          const us = readLong(s.tap);
+          if (!s.out.epochMicros(us)) fallback();
+          if (onVersion !== undefined) onVersion(s, us);
+        };
+      default:
+        return undefined;
+    }
+  }
+  const r = baseName(reader);
+  const w = baseName(writer);
+  switch (r) {
+    case 'boolean':
+      if (w !== 'boolean') return undefined;
+      return (s) => {
+        const tap = s.tap;
+        if (tap.pos >= tap.buf.length) fallback();
+        s.out.byte(tap.buf[tap.pos++] !== 0 ? 0x74 : 0x66);
+      };
+    case 'int':
+    case 'long':
+      if (w !== 'int' && !(w === 'long' && r === 'long')) return undefined;
+      return (s) => {
+        const n = readLong(s.tap);
+        if (onVersion !== undefined) onVersion(s, n);
+        s.out.integer(n);
+      };
+    case 'float':
+    case 'double':
+      // An int or long promoted: String(n) of an integer below 2^53 is its digits.
+      if (numberReader(writer) === undefined) return undefined;
+      return (s) => s.out.integer(readLong(s.tap));
+    case 'string':
+      if (w !== 'string') return undefined;
+      return (s) => {
+        const tap = s.tap;
+        const start = span(tap);
+        if (!s.out.utf8Field(tap.buf, start, tap.pos)) fallback();
+      };
+    case 'bytes':
+      if (w !== 'bytes') return undefined;
+      return (s) => {
+        const tap = s.tap;
+        const start = span(tap);
+        s.out.hex(tap.buf, start, tap.pos);
+      };
+    case 'fixed': {
+      const size = (reader as avro.types.FixedType).size;
+      if (w !== 'fixed' || (writer as avro.types.FixedType).size !== size) return undefined;
+      return (s) => {
+        const tap = s.tap;
+        const start = tap.pos;
+        if (start + size > tap.buf.length) fallback();
+        tap.pos = start + size;
+        s.out.hex(tap.buf, start, tap.pos);
+      };
+    }
+    case 'enum': {
+      if (w !== 'enum') return undefined;
+      const readerSymbols = (reader as avro.types.EnumType).symbols;
+      const readerDefault = (reader as unknown as { default?: string }).default;
+      // As scalarReader's table, each symbol's field bytes computed once.
+      const symbols = (writer as avro.types.EnumType).symbols.map((sym) => {
+        const symbol = readerSymbols.includes(sym) ? sym : readerDefault;
+        return symbol === undefined ? undefined : copyFieldBytes(symbol);
+      });
+      return (s) => {
+        const bytes = symbols[readLong(s.tap)];
+        if (bytes === undefined) fallback();
+        s.out.raw(bytes);
+      };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** The COPY bytes of one reader field from its writer field: compiled bytes where they pay, else its text. */
+function fieldWriter(
+  reader: avro.Type,
+  writer: avro.Type,
+  nullable: boolean,
+  convert: (value: unknown) => SqlText,
+  onVersion: ((s: State, raw: number) => void) | undefined,
+  isVersion: boolean,
+): ByteWriter {
+  const readerBranch = nullableBranch(reader);
+  const writerBranch = nullableBranch(writer);
+  if (readerBranch !== undefined && writerBranch !== undefined) {
+    const present = scalarWriter(readerBranch.present, writerBranch.present, onVersion);
+    if (present !== undefined) {
+      const nullIndex = writerBranch.nullIndex;
+      return (s) => {
+        const branch = readLong(s.tap);
+        if (branch === nullIndex) {
+          if (!nullable || isVersion) fallback();
+          s.out.nullField();
+          return;
+        }
+        if (branch !== 1 - nullIndex) fallback();
+        present(s);
+      };
+    }
+  } else if (writerBranch === undefined && writer.typeName.startsWith('union') === false) {
+    const present = scalarWriter(
+      readerBranch === undefined ? reader : readerBranch.present,
+      writer,
+      onVersion,
+    );
+    if (present !== undefined) return present;
+  }
+  const text = fieldReader(reader, writer, nullable, convert, onVersion, isVersion);
+  return (s) => s.out.text(text(s));
+}
+
+/**
  * Compiles the transcoder of one writer schema into the entry's reader schema and table, or undefined
  * when the pair has a shape it does not compile (every message then takes the reference path).
  */
@@ -576,15 +739,76 @@ export function compileTranscoder(entry: CatalogEntry, writer: avro.Type): RowTr
     };
   });
   const stepCount = steps.length;
+  const byteSteps = copySteps(
+    writerFields,
+    readerOf,
+    defaults,
+    readerFields.length,
+    (wField, j): ByteWriter => {
+      const rField = readerFields[j]!;
+      const isVersion = rField.name === versionField;
+      const onVersion = isVersion
+        ? (s: State, raw: number) => {
+            s.version = BigInt(raw);
+          }
+        : undefined;
+      return fieldWriter(
+        rField.type,
+        wField.type,
+        columns[j]!.nullable,
+        mapper.fieldTexts[j]!,
+        onVersion,
+        isVersion,
+      );
+    },
+  );
+  const byteStepCount = byteSteps?.length ?? 0;
+  const fieldCount = columns.length;
 
   const state: State = {
     tap: new StrictTap(Buffer.alloc(0)) as unknown as FastTap,
     row: [],
     version: null,
+    out: new CopyBuffer(),
+  };
+  const setDefaultVersion = () => {
+    for (const d of defaults) if (d.version !== null) state.version = d.version;
   };
   return {
     get version() {
       return state.version;
+    },
+    transcodeCopy(body, start = 0) {
+      const out = state.out;
+      if (byteSteps === undefined) {
+        // Writer fields in another order than the reader's: the row's texts, then their bytes.
+        const row = this.transcode(body, start);
+        if (row === undefined) return undefined;
+        out.begin();
+        for (let i = 0; i < fieldCount; i++) {
+          out.text(row[i]!);
+          out.tab();
+        }
+        return out.end();
+      }
+      const tap = state.tap;
+      tap.buf = body as FastBuffer;
+      tap.pos = start;
+      tap.bad.length = 0;
+      state.version = null;
+      out.begin();
+      try {
+        for (let i = 0; i < byteStepCount; i++) byteSteps[i]!(state);
+      } catch {
+        out.rollback();
+        return undefined;
+      }
+      if (tap.pos !== body.length || tap.bad.length > 0) {
+        out.rollback();
+        return undefined;
+      }
+      setDefaultVersion();
+      return out.end();
     },
     transcode(body, start = 0) {
       const row = new Array<SqlText>(width);
@@ -609,6 +833,54 @@ export function compileTranscoder(entry: CatalogEntry, writer: avro.Type): RowTr
     },
   };
 }
+
+/**
+ * The steps that write a row's COPY field bytes in the reader's column order while reading the writer's
+ * fields in theirs, each field followed by a tab; the reader's defaults (bytes computed once) go where their
+ * columns are. Undefined when the writer has the fields the reader keeps in another order: transcodeCopy
+ * then writes the texts of `transcode`.
+ */
+function copySteps(
+  writerFields: readonly avro.types.Field[],
+  readerOf: ReadonlyMap<string, number>,
+  defaults: ReadonlyArray<{ index: number; text: SqlText }>,
+  readerCount: number,
+  writerOf: (wField: avro.types.Field, j: number) => ByteWriter,
+): Step[] | undefined {
+  const defaultAt = new Map(defaults.map((d) => [d.index, d.text]));
+  const between = (from: number, to: number): Buffer => {
+    const parts: Buffer[] = [];
+    for (let j = from; j < to; j++) {
+      const text = defaultAt.get(j);
+      if (text !== undefined) parts.push(copyFieldBytes(text), TAB_BYTE);
+    }
+    return Buffer.concat(parts);
+  };
+  const steps: Step[] = [];
+  let last = -1;
+  for (const wField of writerFields) {
+    const j = readerOf.get(wField.name);
+    const wType = wField.type as unknown as Readable;
+    if (j === undefined) {
+      steps.push((s) => wType._skip(s.tap));
+      continue;
+    }
+    if (j < last) return undefined;
+    const before = between(last + 1, j);
+    if (before.length > 0) steps.push((s) => s.out.raw(before));
+    const write = writerOf(wField, j);
+    steps.push((s) => {
+      write(s);
+      s.out.tab();
+    });
+    last = j;
+  }
+  const after = between(last + 1, readerCount);
+  if (after.length > 0) steps.push((s) => s.out.raw(after));
+  return steps;
+}
+
+const TAB_BYTE = Buffer.from('\t');
 
 const mappers = new WeakMap<CatalogEntry, RowMapper>();
 

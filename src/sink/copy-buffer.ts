@@ -1,0 +1,323 @@
+/**
+ * COPY text written as bytes: the fast path appends each row's line straight into a slab of memory, instead
+ * of a JS string per value, a string per line and an encode to UTF-8 at the socket. The bytes are the ones
+ * `Buffer.from(copyTextLine(row))` makes of the reference row (the differential fuzz test holds them to it):
+ * the same escaping (backslash, tab, newline, carriage return), `\N` for NULL, UTF-8.
+ */
+import { isUtf8 } from 'node:buffer';
+import type { MessageMeta, SqlText } from './row-mapper.ts';
+
+/** A row's bytes: `buffer` from `start` to `end`. */
+export interface CopySlice {
+  readonly buffer: Buffer;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Node's unchecked writer (what avsc itself calls): no argument checks, unlike write. */
+type FastBuffer = Buffer & { utf8Write(text: string, offset: number, length: number): number };
+
+const BACKSLASH = 0x5c;
+const TAB = 0x09;
+const NEWLINE = 0x0a;
+const CR = 0x0d;
+/** The letter after a backslash that escapes a byte, or 0: tab → t, newline → n, carriage return → r. */
+const ESCAPE_LETTER = new Uint8Array(128);
+ESCAPE_LETTER[BACKSLASH] = BACKSLASH;
+ESCAPE_LETTER[TAB] = 0x74;
+ESCAPE_LETTER[NEWLINE] = 0x6e;
+ESCAPE_LETTER[CR] = 0x72;
+
+const SPECIAL = /[\\\t\n\r]/;
+const SPECIAL_ALL = /[\\\t\n\r]/g;
+const ESCAPES: Readonly<Record<string, string>> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+const HEX_DIGITS = new Uint8Array(Buffer.from('0123456789abcdef', 'latin1'));
+
+/** Instants whose year is 1–9999: the ISO form (`YYYY-MM-DDTHH:MM:SS.fffZ`) is what pg-text.ts writes. */
+const ISO_MIN_MS = -62_135_596_800_000;
+const ISO_MAX_MS = 253_402_300_799_999;
+
+// The `YYYY-MM-DDTHH:MM:SS.` of the last few seconds met, as bytes: a batch's timestamps share a few seconds.
+const PREFIX = 20;
+const SECONDS_KEPT = 8;
+const cachedSeconds = new Float64Array(SECONDS_KEPT).fill(Number.NaN);
+const cachedPrefixes = new Uint8Array(SECONDS_KEPT * PREFIX);
+let nextSlot = 0;
+
+/** Where in cachedPrefixes the prefix of this whole second (epoch seconds, year 1–9999) starts. */
+function secondPrefixAt(second: number): number {
+  for (let i = 0; i < SECONDS_KEPT; i++) if (cachedSeconds[i] === second) return i * PREFIX;
+  const slot = nextSlot;
+  nextSlot = (nextSlot + 1) % SECONDS_KEPT;
+  cachedPrefixes.set(
+    Buffer.from(new Date(second * 1000).toISOString().slice(0, PREFIX), 'latin1'),
+    slot * PREFIX,
+  );
+  cachedSeconds[slot] = second;
+  return slot * PREFIX;
+}
+
+/** Bytes of fresh slabs: small enough to waste little, large enough that a slab holds hundreds of rows. */
+const SLAB = 256 * 1024;
+
+/**
+ * A growing run of COPY bytes. A row is written between `begin()` and `end()`; when a slab is full the row
+ * in progress moves to a new one, so the slices already handed out stay valid (they keep their slab alive).
+ */
+export class CopyBuffer {
+  buf: FastBuffer;
+  pos = 0;
+  #rowStart = 0;
+  readonly #slab: number;
+
+  constructor(initialBytes = SLAB) {
+    this.#slab = Math.max(1024, initialBytes);
+    this.buf = Buffer.allocUnsafeSlow(this.#slab) as FastBuffer;
+  }
+
+  begin(): void {
+    this.#rowStart = this.pos;
+  }
+
+  /** Forgets the row in progress. */
+  rollback(): void {
+    this.pos = this.#rowStart;
+  }
+
+  /** The row written since begin(). */
+  end(): CopySlice {
+    return { buffer: this.buf, start: this.#rowStart, end: this.pos };
+  }
+
+  /** Makes room for `bytes` more bytes of the row in progress. */
+  ensure(bytes: number): void {
+    if (this.pos + bytes <= this.buf.length) return;
+    const row = this.pos - this.#rowStart;
+    const next = Buffer.allocUnsafeSlow(Math.max(this.#slab, (row + bytes) * 2)) as FastBuffer;
+    this.buf.copy(next, 0, this.#rowStart, this.pos);
+    this.buf = next;
+    this.#rowStart = 0;
+    this.pos = row;
+  }
+
+  byte(b: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = b;
+  }
+
+  tab(): void {
+    this.ensure(1);
+    this.buf[this.pos++] = TAB;
+  }
+
+  /** `\N`. */
+  nullField(): void {
+    this.ensure(2);
+    this.buf[this.pos++] = BACKSLASH;
+    this.buf[this.pos++] = 0x4e;
+  }
+
+  /** A field as copyTextField writes it, UTF-8 (a lone surrogate as U+FFFD, as Buffer.from does). */
+  text(value: SqlText): void {
+    if (value === null) {
+      this.nullField();
+      return;
+    }
+    const n = value.length;
+    // At most 3 bytes per UTF-16 unit: an escaped ASCII character is 2, others at most 3 (a pair: 4 for 2).
+    this.ensure(3 * n);
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < n; i++) {
+      const c = value.charCodeAt(i);
+      if (c >= 0x80) {
+        // Beyond ASCII: Node's encoder for the whole field.
+        const text = SPECIAL.test(value) ? value.replace(SPECIAL_ALL, (ch) => ESCAPES[ch]!) : value;
+        this.pos += buf.utf8Write(text, this.pos, buf.length - this.pos);
+        return;
+      }
+      const letter = ESCAPE_LETTER[c]!;
+      if (letter !== 0) {
+        buf[p++] = BACKSLASH;
+        buf[p++] = letter;
+      } else buf[p++] = c;
+    }
+    this.pos = p;
+  }
+
+  /**
+   * Avro string bytes as a COPY field: copied as they are when they are UTF-8 without NUL, escaped where
+   * COPY needs it. False (nothing written) for bytes that are not UTF-8 or hold a NUL: the reference path
+   * then decides, exactly as for any other message it takes.
+   */
+  utf8Field(src: Buffer, start: number, end: number): boolean {
+    this.ensure(2 * (end - start));
+    const buf = this.buf;
+    let p = this.pos;
+    let ascii = true;
+    for (let i = start; i < end; i++) {
+      const b = src[i]!;
+      if (b < 0x0e) {
+        if (b === 0) return false;
+        const letter = ESCAPE_LETTER[b]!;
+        if (letter !== 0) {
+          buf[p++] = BACKSLASH;
+          buf[p++] = letter;
+          continue;
+        }
+      } else if (b === BACKSLASH) {
+        buf[p++] = BACKSLASH;
+        buf[p++] = BACKSLASH;
+        continue;
+      } else if (b >= 0x80) ascii = false;
+      buf[p++] = b;
+    }
+    if (!ascii && !isUtf8(src.subarray(start, end))) return false;
+    this.pos = p;
+    return true;
+  }
+
+  /** ASCII bytes that need no escaping (enum symbols, default texts), copied. */
+  raw(bytes: Uint8Array): void {
+    this.ensure(bytes.length);
+    this.buf.set(bytes, this.pos);
+    this.pos += bytes.length;
+  }
+
+  /** An integer in a double (|n| < 2^53) as String(n) writes it. */
+  integer(n: number): void {
+    this.ensure(17);
+    const buf = this.buf;
+    let p = this.pos;
+    if (n < 0) {
+      buf[p++] = 0x2d;
+      n = -n;
+    }
+    let digits = 1;
+    for (let m = n; m >= 10; m = Math.floor(m / 10)) digits++;
+    p += digits;
+    this.pos = p;
+    for (let i = 1; i <= digits; i++) {
+      const q = Math.floor(n / 10);
+      buf[p - i] = 0x30 + (n - q * 10);
+      n = q;
+    }
+  }
+
+  /** `\\x` and the bytes in lower-case hex: bytea as byteaText writes it, escaped for COPY. */
+  hex(src: Buffer, start: number, end: number): void {
+    this.ensure(3 + 2 * (end - start));
+    const buf = this.buf;
+    let p = this.pos;
+    buf[p++] = BACKSLASH;
+    buf[p++] = BACKSLASH;
+    buf[p++] = 0x78;
+    for (let i = start; i < end; i++) {
+      const b = src[i]!;
+      buf[p++] = HEX_DIGITS[b >> 4]!;
+      buf[p++] = HEX_DIGITS[b & 15]!;
+    }
+    this.pos = p;
+  }
+
+  /** 0–999 as three digits. */
+  #three(n: number): void {
+    const buf = this.buf;
+    const hundreds = Math.floor(n / 100);
+    const tens = Math.floor(n / 10) - hundreds * 10;
+    buf[this.pos++] = 0x30 + hundreds;
+    buf[this.pos++] = 0x30 + tens;
+    buf[this.pos++] = 0x30 + (n - hundreds * 100 - tens * 10);
+  }
+
+  #secondPrefix(second: number): void {
+    const at = secondPrefixAt(second);
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < PREFIX; i++) buf[p++] = cachedPrefixes[at + i]!;
+    this.pos = p;
+  }
+
+  /**
+   * A timestamp in ms since the epoch as epochMillisText writes it, when it is an integer whose year is
+   * 1–9999; false (nothing written) otherwise.
+   */
+  epochMillis(ms: number): boolean {
+    if (!Number.isInteger(ms) || ms < ISO_MIN_MS || ms > ISO_MAX_MS) return false;
+    this.ensure(PREFIX + 4);
+    const second = Math.floor(ms / 1000);
+    this.#secondPrefix(second);
+    this.#three(ms - second * 1000);
+    this.buf[this.pos++] = 0x5a;
+    return true;
+  }
+
+  /** A timestamp in µs as usualMicrosText writes it, when it would (a safe integer, year 1–9999); else false. */
+  epochMicros(us: number): boolean {
+    if (!Number.isSafeInteger(us)) return false;
+    const ms = Math.floor(us / 1000);
+    if (ms < ISO_MIN_MS || ms > ISO_MAX_MS) return false;
+    this.ensure(PREFIX + 7);
+    const second = Math.floor(ms / 1000);
+    this.#secondPrefix(second);
+    this.#three(ms - second * 1000);
+    this.#three(us - ms * 1000);
+    this.buf[this.pos++] = 0x5a;
+    return true;
+  }
+}
+
+/** The bytes of a field's text as copyTextField writes it (defaults, enum symbols: computed once). */
+export function copyFieldBytes(value: SqlText): Buffer {
+  const out = new CopyBuffer(1024);
+  out.begin();
+  out.text(value);
+  const slice = out.end();
+  return Buffer.from(slice.buffer.subarray(slice.start, slice.end));
+}
+
+/**
+ * Appends one whole line: the row's field bytes (each followed by a tab, as the transcoder writes them), then
+ * the `_kafka_*` columns as RowMapper.withMeta fills them, then the newline. `kafkaTimestampText` is the
+ * mapper's (it throws the same refusal withMeta throws for a timestamp that is not one).
+ */
+export function appendCopyLine(
+  out: CopyBuffer,
+  fields: CopySlice,
+  meta: MessageMeta,
+  kafkaTimestampText: (timestamp: string) => string,
+): CopySlice {
+  out.begin();
+  const length = fields.end - fields.start;
+  out.ensure(length);
+  fields.buffer.copy(out.buf, out.pos, fields.start, fields.end);
+  out.pos += length;
+  const { partition, offset, timestamp } = meta;
+  if (Number.isSafeInteger(partition) && partition >= 0) out.integer(partition);
+  else out.text(String(partition));
+  out.tab();
+  out.text(offset);
+  out.tab();
+  if (!out.epochMillis(Number(timestamp))) {
+    try {
+      out.text(kafkaTimestampText(timestamp));
+    } catch (error) {
+      out.rollback();
+      throw error;
+    }
+  }
+  out.byte(NEWLINE);
+  return out.end();
+}
+
+/** A reference row's line (copyTextLine), appended as bytes. */
+export function appendTextLine(out: CopyBuffer, row: readonly SqlText[]): CopySlice {
+  out.begin();
+  for (let i = 0; i < row.length; i++) {
+    if (i > 0) out.tab();
+    out.text(row[i]!);
+  }
+  out.byte(NEWLINE);
+  return out.end();
+}
