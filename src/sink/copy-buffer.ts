@@ -28,6 +28,15 @@ ESCAPE_LETTER[TAB] = 0x74;
 ESCAPE_LETTER[NEWLINE] = 0x6e;
 ESCAPE_LETTER[CR] = 0x72;
 
+const QUOTE = 0x22;
+/** JSON's one-letter escapes of control characters: \b \t \n \f \r. */
+const JSON_ESCAPE_LETTER = new Uint8Array(32);
+JSON_ESCAPE_LETTER[0x08] = 0x62;
+JSON_ESCAPE_LETTER[TAB] = 0x74;
+JSON_ESCAPE_LETTER[NEWLINE] = 0x6e;
+JSON_ESCAPE_LETTER[0x0c] = 0x66;
+JSON_ESCAPE_LETTER[CR] = 0x72;
+
 const SPECIAL = /[\\\t\n\r]/;
 const SPECIAL_ALL = /[\\\t\n\r]/g;
 const ESCAPES: Readonly<Record<string, string>> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
@@ -38,24 +47,32 @@ const HEX_DIGITS = new Uint8Array(Buffer.from('0123456789abcdef', 'latin1'));
 const ISO_MIN_MS = -62_135_596_800_000;
 const ISO_MAX_MS = 253_402_300_799_999;
 
-// The `YYYY-MM-DDTHH:MM:SS.` of the last few seconds met, as bytes: a batch's timestamps share a few seconds.
-const PREFIX = 20;
-const SECONDS_KEPT = 8;
-const cachedSeconds = new Float64Array(SECONDS_KEPT).fill(Number.NaN);
-const cachedPrefixes = new Uint8Array(SECONDS_KEPT * PREFIX);
-let nextSlot = 0;
+// A batch's timestamps spread over days more often than over seconds: the `YYYY-MM-DDT` of the days met are
+// kept as bytes (forgotten when there are a few thousand), the time of day is written digit by digit.
+const DAY_PREFIX = 11;
+const DAYS_KEPT = 4096;
+const dayPrefixes = new Map<number, Uint8Array>();
 
-/** Where in cachedPrefixes the prefix of this whole second (epoch seconds, year 1–9999) starts. */
-function secondPrefixAt(second: number): number {
-  for (let i = 0; i < SECONDS_KEPT; i++) if (cachedSeconds[i] === second) return i * PREFIX;
-  const slot = nextSlot;
-  nextSlot = (nextSlot + 1) % SECONDS_KEPT;
-  cachedPrefixes.set(
-    Buffer.from(new Date(second * 1000).toISOString().slice(0, PREFIX), 'latin1'),
-    slot * PREFIX,
-  );
-  cachedSeconds[slot] = second;
-  return slot * PREFIX;
+function dayPrefix(day: number): Uint8Array {
+  let prefix = dayPrefixes.get(day);
+  if (prefix === undefined) {
+    if (dayPrefixes.size >= DAYS_KEPT) dayPrefixes.clear();
+    prefix = new Uint8Array(
+      Buffer.from(new Date(day * 86_400_000).toISOString().slice(0, DAY_PREFIX), 'latin1'),
+    );
+    dayPrefixes.set(day, prefix);
+  }
+  return prefix;
+}
+
+/** Instants' `YYYY-MM-DDTHH:MM:SS.`: 20 bytes. */
+const PREFIX = 20;
+
+function twoDigits(buf: Buffer, p: number, n: number): number {
+  const tens = Math.floor(n / 10);
+  buf[p] = 0x30 + tens;
+  buf[p + 1] = 0x30 + n - tens * 10;
+  return p + 2;
 }
 
 /** Bytes of fresh slabs: small enough to waste little, large enough that a slab holds hundreds of rows. */
@@ -178,6 +195,62 @@ export class CopyBuffer {
     return true;
   }
 
+  /**
+   * Avro string bytes as JSON.stringify writes the decoded string (quotes; `"`, backslash and control
+   * characters escaped, the rest as it is), escaped for COPY; false (nothing written) for bytes that are not
+   * UTF-8.
+   */
+  jsonString(src: Buffer, start: number, end: number): boolean {
+    // At most 7 bytes per byte: a control character is `\u00XX` once COPY doubles the backslash.
+    this.ensure(2 + 7 * (end - start));
+    const buf = this.buf;
+    let p = this.pos;
+    let ascii = true;
+    buf[p++] = QUOTE;
+    for (let i = start; i < end; i++) {
+      const b = src[i]!;
+      if (b >= 0x80) {
+        ascii = false;
+        buf[p++] = b;
+      } else if (b === QUOTE) {
+        buf[p++] = BACKSLASH;
+        buf[p++] = BACKSLASH;
+        buf[p++] = QUOTE;
+      } else if (b === BACKSLASH) {
+        buf[p++] = BACKSLASH;
+        buf[p++] = BACKSLASH;
+        buf[p++] = BACKSLASH;
+        buf[p++] = BACKSLASH;
+      } else if (b < 0x20) {
+        buf[p++] = BACKSLASH;
+        buf[p++] = BACKSLASH;
+        const letter = JSON_ESCAPE_LETTER[b]!;
+        if (letter !== 0) buf[p++] = letter;
+        else {
+          buf[p++] = 0x75;
+          buf[p++] = 0x30;
+          buf[p++] = 0x30;
+          buf[p++] = HEX_DIGITS[b >> 4]!;
+          buf[p++] = HEX_DIGITS[b & 15]!;
+        }
+      } else buf[p++] = b;
+    }
+    buf[p++] = QUOTE;
+    if (!ascii && !isUtf8(src.subarray(start, end))) return false;
+    this.pos = p;
+    return true;
+  }
+
+  /** Where the row in progress is, for rewind(). */
+  mark(): number {
+    return this.pos - this.#rowStart;
+  }
+
+  /** Back to a mark() of the row in progress (its slab may have changed since). */
+  rewind(mark: number): void {
+    this.pos = this.#rowStart + mark;
+  }
+
   /** ASCII bytes that need no escaping (enum symbols, default texts), copied. */
   raw(bytes: Uint8Array): void {
     this.ensure(bytes.length);
@@ -231,11 +304,24 @@ export class CopyBuffer {
     buf[this.pos++] = 0x30 + (n - hundreds * 100 - tens * 10);
   }
 
+  /** `YYYY-MM-DDTHH:MM:SS.` of a whole second (epoch seconds) whose year is 1–9999. */
   #secondPrefix(second: number): void {
-    const at = secondPrefixAt(second);
+    const day = Math.floor(second / 86_400);
+    const prefix = dayPrefix(day);
     const buf = this.buf;
     let p = this.pos;
-    for (let i = 0; i < PREFIX; i++) buf[p++] = cachedPrefixes[at + i]!;
+    for (let i = 0; i < DAY_PREFIX; i++) buf[p++] = prefix[i]!;
+    let rest = second - day * 86_400;
+    const hours = Math.floor(rest / 3600);
+    rest -= hours * 3600;
+    const minutes = Math.floor(rest / 60);
+    rest -= minutes * 60;
+    p = twoDigits(buf, p, hours);
+    buf[p++] = 0x3a;
+    p = twoDigits(buf, p, minutes);
+    buf[p++] = 0x3a;
+    p = twoDigits(buf, p, rest);
+    buf[p++] = 0x2e;
     this.pos = p;
   }
 

@@ -571,6 +571,9 @@ function scalarWriter(
   const r = baseName(reader);
   const w = baseName(writer);
   switch (r) {
+    case 'map':
+    case 'array':
+      return w === r ? jsonCollectionWriter(reader, writer) : undefined;
     case 'boolean':
       if (w !== 'boolean') return undefined;
       return (s) => {
@@ -634,6 +637,107 @@ function scalarWriter(
     default:
       return undefined;
   }
+}
+
+const JSON_TRUE = Buffer.from('true');
+const JSON_FALSE = Buffer.from('false');
+
+/** JSON bytes of a map value or array item of a plain type, as jsonItemReader's text; else undefined. */
+function jsonItemWriter(reader: avro.Type, writer: avro.Type): ByteWriter | undefined {
+  const name = baseName(reader);
+  if (name !== baseName(writer)) return undefined;
+  switch (name) {
+    case 'string':
+      return (s) => {
+        const tap = s.tap;
+        const start = span(tap);
+        if (!s.out.jsonString(tap.buf, start, tap.pos)) fallback();
+      };
+    case 'int':
+    case 'long':
+      return (s) => s.out.integer(readLong(s.tap));
+    case 'boolean':
+      return (s) => {
+        const tap = s.tap;
+        if (tap.pos >= tap.buf.length) fallback();
+        s.out.raw(tap.buf[tap.pos++] !== 0 ? JSON_TRUE : JSON_FALSE);
+      };
+    default:
+      return undefined;
+  }
+}
+
+/** Keys of one map compared for duplicates, at most; a larger map takes the text path. */
+const MAX_KEYS = 32;
+
+/**
+ * jsonb bytes of a map or array of strings, ints, longs or booleans, as jsonCollectionReader's text. A map
+ * key that is not plain ASCII, that a JS object would put first or not keep (digits only, `__proto__`), met
+ * twice, or one too many, rewinds the tap and the buffer and takes the text path for the field.
+ */
+function jsonCollectionWriter(reader: avro.Type, writer: avro.Type): ByteWriter | undefined {
+  const isMap = reader.typeName === 'map';
+  const item = isMap
+    ? jsonItemWriter((reader as avro.types.MapType).valuesType, (writer as avro.types.MapType).valuesType)
+    : jsonItemWriter((reader as avro.types.ArrayType).itemsType, (writer as avro.types.ArrayType).itemsType);
+  const text = jsonCollectionReader(reader, writer);
+  if (item === undefined || text === undefined) return undefined;
+  const keyStarts = new Int32Array(MAX_KEYS);
+  const keyEnds = new Int32Array(MAX_KEYS);
+  const write = (s: State): boolean => {
+    const tap = s.tap;
+    const out = s.out;
+    out.byte(isMap ? 0x7b : 0x5b);
+    let count = 0;
+    for (;;) {
+      let n = readLong(tap);
+      if (n === 0) break;
+      if (n < 0) {
+        n = -n;
+        readLong(tap); // the block's size in bytes
+      }
+      for (; n > 0; n--) {
+        if (count > 0) out.byte(0x2c);
+        if (isMap) {
+          if (count === MAX_KEYS) return false;
+          const start = span(tap);
+          const end = tap.pos;
+          if (!plainKey(tap.buf, start, end)) return false;
+          for (let k = 0; k < count; k++) {
+            if (tap.buf.compare(tap.buf, keyStarts[k]!, keyEnds[k]!, start, end) === 0) return false;
+          }
+          keyStarts[count] = start;
+          keyEnds[count] = end;
+          out.jsonString(tap.buf, start, end);
+          out.byte(0x3a);
+        }
+        count++;
+        item(s);
+      }
+    }
+    out.byte(isMap ? 0x7d : 0x5d);
+    return true;
+  };
+  return (s) => {
+    const from = s.tap.pos;
+    const mark = s.out.mark();
+    if (write(s)) return;
+    s.tap.pos = from;
+    s.out.rewind(mark);
+    s.out.text(text(s));
+  };
+}
+
+/** ASCII, not only digits (a JS object puts array indices first), not `__proto__`. */
+function plainKey(buf: Buffer, start: number, end: number): boolean {
+  let digits = true;
+  for (let i = start; i < end; i++) {
+    const b = buf[i]!;
+    if (b >= 0x80) return false;
+    if (b < 0x30 || b > 0x39) digits = false;
+  }
+  if (digits && end > start) return false;
+  return !(end - start === 9 && (buf as FastBuffer).latin1Slice(start, end) === '__proto__');
 }
 
 /** The COPY bytes of one reader field from its writer field: compiled bytes where they pay, else its text. */

@@ -217,7 +217,7 @@ const LONGS: Array<number | bigint> = [
 ];
 const FLOATS = [0, -0, Number.NaN, Number.POSITIVE_INFINITY, 5e-324, 0.1, -1e-10, 3.4028234663852886e38];
 // biome-ignore format: one piece per entry
-const VALID = [[], [0x61], [0xef, 0xbf, 0xbd], [0xc3, 0xa9], [0xf0, 0x9f, 0x98, 0x80], [0x5c, 0x09, 0x0a, 0x0d], [0x22], [0x01, 0x1f, 0x7f], [0xe2, 0x80, 0xa8], [0x5c, 0x4e]];
+const VALID = [[], [0x61], [0xef, 0xbf, 0xbd], [0xc3, 0xa9], [0xf0, 0x9f, 0x98, 0x80], [0x5c, 0x09, 0x0a, 0x0d], [0x22], [0x01, 0x1f, 0x7f], [0x08, 0x0c, 0x22], [0xe2, 0x80, 0xa8], [0x5c, 0x4e]];
 // biome-ignore format: as above
 const INVALID = [[0xed, 0xa0, 0x80], [0xff, 0xfe], [0xc0, 0x80], [0x80]];
 const UUIDS = ['0b3f2a51-2f6c-4c4e-9a57-4d3c4ab1e001', '0B3F2A51-2F6C-4C4E-9A57-4D3C4AB1E001', 'x', ''];
@@ -271,7 +271,18 @@ function randomValue(type: avro.Type, r: Random, depth = 0): unknown {
     case 'string':
       return wild
         ? randomBytes(r)
-        : Buffer.from(r.pick(['', 'plain', 'tab\tnew\nline', 'back\\slash', 'é😀', '\u0000', '\uFFFD']));
+        : Buffer.from(
+            r.pick([
+              '',
+              'plain',
+              'tab\tnew\nline',
+              'back\\slash',
+              'é😀',
+              '\u0000',
+              '\uFFFD',
+              'ctl\u0001\b\f"q\u007f',
+            ]),
+          );
     case 'bytes':
       return wild ? decimalBytes(r) : randomBytes(r);
     case 'fixed': {
@@ -631,16 +642,31 @@ test('maps the fast path writes as JSON itself keep the reference order and valu
       false,
     ],
     [[], false],
+    [
+      [
+        ['q"uote', 'back\\slash "quoted" \u0001\u001f\b\f\t\n\r\u007f é \u2028'],
+        ['', ''],
+        ['k\tey', '\\N'],
+      ],
+      true,
+    ],
   ];
   let fast = 0;
+  let copyFast = 0;
   for (const [pairs, sized] of cases) {
     const body = mapBody(pairs, sized);
     const reference = mapper.toRow(decodeStrict(body, resolver, 'map') as Record<string, unknown>, meta);
+    const copy = transcoder.transcodeCopy(body);
+    if (copy !== undefined) {
+      copyFast++;
+      t.deepEqual(copyLineOf(mapper, copy), Buffer.from(copyTextLine(reference)), JSON.stringify(pairs));
+    }
     const fields = transcoder.transcode(body);
     if (fields === undefined) continue;
     fast++;
     t.deepEqual(mapper.withMeta(fields, meta), reference, JSON.stringify(pairs));
   }
+  t.true(copyFast >= fast, `${copyFast} of ${cases.length} as COPY bytes`);
   // Plain keys (with and without a sized block, and the empty map) take the fast path; the others may not.
   t.true(fast >= 3, `${fast} of ${cases.length} on the fast path`);
 });
