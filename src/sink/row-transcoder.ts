@@ -540,16 +540,22 @@ function scalarWriter(
         return (s) => {
           const tap = s.tap;
           const start = span(tap);
-          const end = tap.pos;
-          uuidBytes(tap.buf, start, end);
+          if (tap.pos - start !== 36) fallback();
           const out = s.out;
           out.ensure(36);
           const src = tap.buf;
           const buf = out.buf;
-          let p = out.pos;
-          // Lower case: each of a UUID's characters (hex digits, '-') has bit 0x20 set once lower-cased.
-          for (let i = start; i < end; i++) buf[p++] = src[i]! | 0x20;
-          out.pos = p;
+          const p = out.pos;
+          // Checked as uuidBytes checks and written in one pass, lower case: each of a UUID's characters
+          // (hex digits, '-') has bit 0x20 set once lower-cased.
+          for (let i = 0; i < 36; i++) {
+            const b = src[start + i]!;
+            if (i === 8 || i === 13 || i === 18 || i === 23) {
+              if (b !== 0x2d) fallback();
+            } else if (HEX[b] === 0) fallback();
+            buf[p + i] = b | 0x20;
+          }
+          out.pos = p + 36;
         };
       case 'logical:timestamp-millis':
         return (s) => {
@@ -703,9 +709,8 @@ function jsonCollectionWriter(reader: avro.Type, writer: avro.Type): ByteWriter 
           const start = span(tap);
           const end = tap.pos;
           if (!plainKey(tap.buf, start, end)) return false;
-          for (let k = 0; k < count; k++) {
-            if (tap.buf.compare(tap.buf, keyStarts[k]!, keyEnds[k]!, start, end) === 0) return false;
-          }
+          for (let k = 0; k < count; k++)
+            if (sameBytes(tap.buf, keyStarts[k]!, keyEnds[k]!, start, end)) return false;
           keyStarts[count] = start;
           keyEnds[count] = end;
           out.jsonString(tap.buf, start, end);
@@ -726,6 +731,12 @@ function jsonCollectionWriter(reader: avro.Type, writer: avro.Type): ByteWriter 
     s.out.rewind(mark);
     s.out.text(text(s));
   };
+}
+
+function sameBytes(buf: Buffer, aStart: number, aEnd: number, bStart: number, bEnd: number): boolean {
+  if (aEnd - aStart !== bEnd - bStart) return false;
+  for (let i = 0; i < aEnd - aStart; i++) if (buf[aStart + i] !== buf[bStart + i]) return false;
+  return true;
 }
 
 /** ASCII, not only digits (a JS object puts array indices first), not `__proto__`. */
