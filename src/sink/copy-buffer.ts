@@ -267,6 +267,19 @@ export class CopyBuffer {
       buf[p++] = 0x2d;
       n = -n;
     }
+    if (n < 0x80000000) {
+      // The usual int: 32-bit arithmetic.
+      let digits = 1;
+      for (let m = n; m >= 10; m = (m / 10) | 0) digits++;
+      p += digits;
+      this.pos = p;
+      for (let i = 1; i <= digits; i++) {
+        const q = (n / 10) | 0;
+        buf[p - i] = 0x30 + n - q * 10;
+        n = q;
+      }
+      return;
+    }
     let digits = 1;
     for (let m = n; m >= 10; m = Math.floor(m / 10)) digits++;
     p += digits;
