@@ -86,11 +86,10 @@ export class CopyBuffer {
   buf: FastBuffer;
   pos = 0;
   #rowStart = 0;
-  readonly #slab: number;
 
+  /** `initialBytes`: the first slab (0: none until the first row); the next ones are SLAB bytes or more. */
   constructor(initialBytes = SLAB) {
-    this.#slab = Math.max(1024, initialBytes);
-    this.buf = Buffer.allocUnsafeSlow(this.#slab) as FastBuffer;
+    this.buf = Buffer.allocUnsafeSlow(Math.max(0, initialBytes)) as FastBuffer;
   }
 
   begin(): void {
@@ -111,7 +110,7 @@ export class CopyBuffer {
   ensure(bytes: number): void {
     if (this.pos + bytes <= this.buf.length) return;
     const row = this.pos - this.#rowStart;
-    const next = Buffer.allocUnsafeSlow(Math.max(this.#slab, (row + bytes) * 2)) as FastBuffer;
+    const next = Buffer.allocUnsafeSlow(Math.max(SLAB, (row + bytes) * 2)) as FastBuffer;
     this.buf.copy(next, 0, this.#rowStart, this.pos);
     this.buf = next;
     this.#rowStart = 0;

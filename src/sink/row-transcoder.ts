@@ -884,7 +884,8 @@ export function compileTranscoder(entry: CatalogEntry, writer: avro.Type): RowTr
     tap: new StrictTap(Buffer.alloc(0)) as unknown as FastTap,
     row: [],
     version: null,
-    out: new CopyBuffer(),
+    // No slab until the first row: upsert entries never write bytes.
+    out: new CopyBuffer(0),
   };
   const setDefaultVersion = () => {
     for (const d of defaults) if (d.version !== null) state.version = d.version;
