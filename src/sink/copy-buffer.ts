@@ -337,6 +337,16 @@ export class CopyBuffer {
     this.pos = p;
   }
 
+  /** `YYYY-MM-DD` of a day (days since 1970-01-01) whose year is 1–9999, as isoDateText writes it. */
+  isoDate(day: number): void {
+    this.ensure(10);
+    const prefix = dayPrefix(day);
+    const buf = this.buf;
+    const p = this.pos;
+    for (let i = 0; i < 10; i++) buf[p + i] = prefix[i]!;
+    this.pos = p + 10;
+  }
+
   /**
    * A timestamp in ms since the epoch as epochMillisText writes it, when it is an integer whose year is
    * 1–9999; false (nothing written) otherwise.

@@ -570,6 +570,13 @@ function scalarWriter(
           if (!s.out.epochMicros(us)) fallback();
           if (onVersion !== undefined) onVersion(s, us);
         };
+      case 'logical:date':
+        return (s) => {
+          const days = readLong(s.tap);
+          if (days < ISO_MIN_DAY || days > ISO_MAX_DAY) fallback();
+          if (onVersion !== undefined) onVersion(s, days * 86_400_000);
+          s.out.isoDate(days);
+        };
       default:
         return undefined;
     }
