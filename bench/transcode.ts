@@ -19,7 +19,7 @@ import { MessageDecoder } from '../src/codec/message-decoder.ts';
 import { encodeWireFormat } from '../src/codec/wire-format.ts';
 import { type CatalogEntry, entryFor, loadCatalog } from '../src/contracts/catalog.ts';
 import { createFakeEvents } from '../src/producer/fake-events.ts';
-import { appendCopyLine, appendTextLine, CopyBuffer, type CopySlice } from '../src/sink/copy-buffer.ts';
+import { appendCopyLine, appendTextLine, CopyBufferPool, type CopySlice } from '../src/sink/copy-buffer.ts';
 import { copyTextChunks } from '../src/sink/copy-text.ts';
 import { createRowMapper, type SqlText } from '../src/sink/row-mapper.ts';
 import { copyRanges } from '../src/sink/table-writer.ts';
@@ -83,6 +83,8 @@ async function once(c: Case, path: Path): Promise<Measured> {
   // The writer schema is fetched and compiled before timing, as it is after a consumer's first batch.
   await decoder.decodeBatch(entry, c.messages.slice(0, 1));
   const hash = createHash('sha256');
+  // As partition-writer's prepare: a batch's lines in a pooled buffer, given back once the batch is written.
+  const pool = new CopyBufferPool(1);
   let fastRows = 0;
   let versions = 0n;
   // Only the consumer's work is timed: hashing the bytes (the comparison of the paths) is left out.
@@ -94,11 +96,12 @@ async function once(c: Case, path: Path): Promise<Measured> {
     const outcomes = await decoder.decodeBatch(entry, c.messages.slice(start, start + BATCH));
     const rows: SqlText[][] = [];
     const lines: CopySlice[] = [];
-    // As partition-writer's prepare: one buffer of lines per batch, sized from the field bytes.
+    // Sized from the field bytes, as prepare does.
     let bytes = 0;
     for (const outcome of outcomes)
       bytes += 64 + (outcome.kind === 'row' && outcome.copy ? outcome.copy.end - outcome.copy.start : 400);
-    const out = new CopyBuffer(bytes);
+    const out = pool.take();
+    out.reset(bytes);
     for (let i = 0; i < outcomes.length; i++) {
       const outcome = outcomes[i]!;
       if (outcome.kind !== 'row') throw new RangeError(`${c.name}: message ${start + i} is ${outcome.kind}`);
@@ -131,6 +134,7 @@ async function once(c: Case, path: Path): Promise<Measured> {
     cpuMicros += used.user + used.system;
     wallMs += performance.now() - started;
     for (const bytes of written) hash.update(bytes);
+    pool.give(out);
   }
   hash.update(String(versions));
   const n = c.messages.length;

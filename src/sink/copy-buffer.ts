@@ -92,6 +92,13 @@ export class CopyBuffer {
     this.buf = Buffer.allocUnsafeSlow(Math.max(0, initialBytes)) as FastBuffer;
   }
 
+  /** Empty again, with room for `bytes` in one slab (the current one kept when it is large enough). */
+  reset(bytes: number): void {
+    if (this.buf.length < bytes) this.buf = Buffer.allocUnsafeSlow(bytes) as FastBuffer;
+    this.pos = 0;
+    this.#rowStart = 0;
+  }
+
   begin(): void {
     this.#rowStart = this.pos;
   }
@@ -428,4 +435,28 @@ export function appendTextLine(out: CopyBuffer, row: readonly SqlText[]): CopySl
   }
   out.byte(NEWLINE);
   return out.end();
+}
+
+/**
+ * The buffers of batches whose transaction ended, for the next batches. A batch's lines take about a
+ * megabyte; allocated anew per batch, that external memory made V8 run full collections often enough to cost
+ * a quarter of the insert path's CPU (bench:transcode, page views: 2.64 → 1.91 µs per row with reuse).
+ */
+export class CopyBufferPool {
+  readonly #free: CopyBuffer[] = [];
+  readonly #max: number;
+
+  /** `max`: buffers kept at most (one per batch written at the same time is enough). */
+  constructor(max = 4) {
+    this.#max = max;
+  }
+
+  /** A buffer that is the caller's until it gives it back; no slice of it may be used after that. */
+  take(): CopyBuffer {
+    return this.#free.pop() ?? new CopyBuffer(0);
+  }
+
+  give(buffer: CopyBuffer | undefined): void {
+    if (buffer !== undefined && this.#free.length < this.#max) this.#free.push(buffer);
+  }
 }

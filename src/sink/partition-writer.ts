@@ -7,7 +7,13 @@ import type { CatalogEntry } from '../contracts/catalog.ts';
 import { describeError, PipelineError, PoisonMessageError, TransientError } from '../errors.ts';
 import { BatchPlanner, type PlanItem, runPlan } from './batch-plan.ts';
 import { type BisectBudget, writeBisecting } from './bisect.ts';
-import { appendCopyLine, appendTextLine, CopyBuffer, type CopySlice } from './copy-buffer.ts';
+import {
+  appendCopyLine,
+  appendTextLine,
+  type CopyBuffer,
+  CopyBufferPool,
+  type CopySlice,
+} from './copy-buffer.ts';
 import { parseCopyTextLine } from './copy-text.ts';
 import { classifyDatabaseError } from './database.ts';
 import { type DeadLetter, deleteDeadLetters, insertDeadLetters } from './dead-letters.ts';
@@ -165,6 +171,13 @@ class CopyLineItem implements Prepared {
 /** Bytes a line's `_kafka_*` columns usually take at most: a first guess of a batch's buffer. */
 const META_BYTES = 64;
 
+/**
+ * Insert batches' line buffers, given back once their transaction has ended, committed or not: by then every
+ * byte of its COPY reached the socket (the server answered a later statement), nothing reads a line again,
+ * and a retry prepares the batch anew.
+ */
+const lineBuffers = new CopyBufferPool();
+
 interface Dead {
   message: SinkMessage;
   error: PoisonMessageError;
@@ -175,17 +188,19 @@ function isPrepared(item: Prepared | Dead): item is Prepared {
   return 'kind' in item;
 }
 
-/** Maps every message before the transaction starts, so that the partition's lock is held only for I/O. */
+/**
+ * Maps every message before the transaction starts, so that the partition's lock is held only for I/O.
+ * Insert mode: every row's COPY line goes into `lines`, one after the other (the fast path's field bytes
+ * copied, the reference path's line encoded), so that a batch goes to PostgreSQL in one write.
+ */
 function prepare(
   messages: readonly SinkMessage[],
   entry: CatalogEntry,
   mapper: RowMapper,
+  lines: CopyBuffer | undefined,
 ): (Prepared | Dead)[] {
   const items: (Prepared | Dead)[] = [];
-  // Insert mode: every row's COPY line, one after the other in one buffer (the fast path's field bytes
-  // copied, the reference path's line encoded), so that a batch goes to PostgreSQL in one write.
-  let lines: CopyBuffer | undefined;
-  if (entry.writeMode === 'insert') {
+  if (lines !== undefined) {
     let bytes = 0;
     for (const { outcome, value } of messages) {
       bytes +=
@@ -194,7 +209,7 @@ function prepare(
           ? outcome.copy.end - outcome.copy.start
           : 2 * (value?.length ?? 0));
     }
-    lines = new CopyBuffer(bytes);
+    lines.reset(bytes);
   }
   for (const message of messages) {
     const { outcome, partition } = message;
@@ -462,7 +477,8 @@ export async function replayDeadLetterBatch(
 ): Promise<ReplayResult> {
   const { groupId, entry, messages, ids } = input;
   const sink = sinkFor(entry);
-  const items = prepare(messages, entry, sink.mapper);
+  const lines = entry.writeMode === 'insert' ? lineBuffers.take() : undefined;
+  const items = prepare(messages, entry, sink.mapper, lines);
   return inTransaction(pool, entry.table, async (client) => {
     const applied = await applyMessages(client, groupId, entry, sink, items, input.writeStrategy ?? 'copy');
     const idOf = new Map(messages.map((m, i) => [m, ids[i]!]));
@@ -473,7 +489,7 @@ export async function replayDeadLetterBatch(
     );
     await insertDeadLetters(client, applied.deadLetters);
     return { replayed: applied.settled.length, stillDead: applied.deadLetters.length };
-  });
+  }).finally(() => lineBuffers.give(lines));
 }
 
 /**
@@ -555,7 +571,8 @@ export async function writePartitionBatch(
     }
   }
   const sink = sinkFor(entry);
-  const items = prepare(messages, entry, sink.mapper);
+  const lines = entry.writeMode === 'insert' ? lineBuffers.take() : undefined;
+  const items = prepare(messages, entry, sink.mapper, lines);
 
   return inTransaction(pool, entry.table, async (client) => {
     const stored = await lockPartitionOffset(client, groupId, topic, partition);
@@ -605,5 +622,5 @@ export async function writePartitionBatch(
     }
     result.nextOffset = next.toString();
     return result;
-  });
+  }).finally(() => lineBuffers.give(lines));
 }

@@ -970,6 +970,42 @@ test('the fast path lands the same all-types rows as the reference path: random 
   t.deepEqual(tables[2], tables[1], 'fast rows through unnest = reference');
 });
 
+test('insert batches of several partitions written at once each keep their own COPY buffer; a batch refused and retried lands whole', async (t) => {
+  const { pool } = await migratedSchema(t);
+  const batches = [0, 1, 2, 3].map((partition) =>
+    Array.from({ length: 300 }, (_, offset) =>
+      rowMessage(
+        pageViews,
+        offset,
+        pageView({ url: `https://p${partition}.example/${offset}\t${'x'.repeat(offset % 50)}` }),
+        {
+          partition,
+        },
+      ),
+    ),
+  );
+  // A batch whose transaction fails (a table that is not there yet) gives its buffer back; the others, written
+  // at the same time, must not see their lines overwritten by it or by one another.
+  await pool.query('ALTER TABLE page_views RENAME TO page_views_away');
+  await t.throwsAsync(writePartitionBatch(pool, { groupId, entry: pageViews, messages: batches[3]! }));
+  await pool.query('ALTER TABLE page_views_away RENAME TO page_views');
+  const results = await Promise.all(
+    batches.map((messages) => writePartitionBatch(pool, { groupId, entry: pageViews, messages })),
+  );
+  for (const result of results) t.like(result, { written: 300, deadLettered: 0, nextOffset: '300' });
+  const { rows } = await pool.query<{ p: number; o: string; url: string }>(
+    'SELECT _kafka_partition AS p, _kafka_offset::text AS o, url FROM page_views ORDER BY 1, _kafka_offset',
+  );
+  t.deepEqual(
+    rows.map((r) => `${r.p}:${r.o}:${r.url}`),
+    batches
+      .flat()
+      .map(
+        (m) => `${m.partition}:${m.offset}:${m.outcome.kind === 'row' ? String(m.outcome.value.url) : ''}`,
+      ),
+  );
+});
+
 test('dead-letter headers keep every value\'s bytes, repeated keys and null values (was: UTF-8 text, repeats joined with ",", NUL as text)', async (t) => {
   const { pool } = await migratedSchema(t);
   const headers = [

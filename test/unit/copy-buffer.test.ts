@@ -4,7 +4,13 @@
  */
 import test from 'ava';
 import { PoisonMessageError } from '../../src/errors.ts';
-import { appendCopyLine, appendTextLine, CopyBuffer, type CopySlice } from '../../src/sink/copy-buffer.ts';
+import {
+  appendCopyLine,
+  appendTextLine,
+  CopyBuffer,
+  CopyBufferPool,
+  type CopySlice,
+} from '../../src/sink/copy-buffer.ts';
 import { copyTextLine, parseCopyTextLine } from '../../src/sink/copy-text.ts';
 import { createRowMapper, type MessageMeta, type SqlText } from '../../src/sink/row-mapper.ts';
 import { copyRanges } from '../../src/sink/table-writer.ts';
@@ -132,4 +138,24 @@ test('lines written one after the other go in one write; a slab change or a gap 
   t.deepEqual(Buffer.concat([...copyRanges(withGap)]), Buffer.concat(withGap.map(bytesOf)));
   t.is([...copyRanges(withGap)].length, slabs + 1);
   t.deepEqual([...copyRanges([])], []);
+});
+
+test('a pool hands a buffer to one taker at a time and reuses it once given back, emptied', (t) => {
+  const pool = new CopyBufferPool(1);
+  const a = pool.take();
+  const b = pool.take();
+  t.not(a, b, 'two batches in flight never share a buffer');
+  a.reset(10);
+  const first = appendTextLine(a, ['x']);
+  pool.give(a);
+  pool.give(b); // beyond the pool's size: dropped
+  const c = pool.take();
+  t.is(c, a);
+  c.reset(4096);
+  t.is(c.pos, 0);
+  t.true(c.buf.length >= 4096);
+  const again = appendTextLine(c, ['y']);
+  t.is(again.start, 0);
+  t.not(pool.take(), b);
+  t.is(bytesOf(first).length, 2);
 });
