@@ -438,6 +438,12 @@ export function appendTextLine(out: CopyBuffer, row: readonly SqlText[]): CopySl
 }
 
 /**
+ * Buffers larger than this are not kept: a batch of many rows (CONSUMER_BATCH_MAX_ROWS is 5,000 by default,
+ * about a megabyte of lines) must not pin its buffer for the life of the process.
+ */
+const MAX_POOLED_BYTES = 8 * 1024 * 1024;
+
+/**
  * The buffers of batches whose transaction ended, for the next batches. A batch's lines take about a
  * megabyte; allocated anew per batch, that external memory made V8 run full collections often enough to cost
  * a quarter of the insert path's CPU (bench:transcode, page views: 2.64 → 1.91 µs per row with reuse).
@@ -456,7 +462,9 @@ export class CopyBufferPool {
     return this.#free.pop() ?? new CopyBuffer(0);
   }
 
+  /** Keeps the buffer for the next taker, unless the pool is full or the buffer is a large batch's. */
   give(buffer: CopyBuffer | undefined): void {
-    if (buffer !== undefined && this.#free.length < this.#max) this.#free.push(buffer);
+    if (buffer === undefined || buffer.buf.length > MAX_POOLED_BYTES) return;
+    if (this.#free.length < this.#max) this.#free.push(buffer);
   }
 }

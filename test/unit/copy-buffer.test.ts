@@ -158,4 +158,8 @@ test('a pool hands a buffer to one taker at a time and reuses it once given back
   t.is(again.start, 0);
   t.not(pool.take(), b);
   t.is(bytesOf(first).length, 2);
+  // A large batch's buffer is not kept for the life of the process.
+  c.reset(16 * 1024 * 1024);
+  pool.give(c);
+  t.not(pool.take(), c);
 });
