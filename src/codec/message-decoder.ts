@@ -13,6 +13,7 @@ import type avro from 'avsc';
 import { type CatalogEntry, parseSchema } from '../contracts/catalog.ts';
 import { compatibilityProblems, formatProblem } from '../contracts/compatibility-rules.ts';
 import { PipelineError, PoisonMessageError, TransientError } from '../errors.ts';
+import type { CopySlice } from '../sink/copy-buffer.ts';
 import type { SqlText } from '../sink/row-mapper.ts';
 import { compileTranscoder, type RowTranscoder } from '../sink/row-transcoder.ts';
 import { decodeStrict } from './strict-decode.ts';
@@ -31,8 +32,10 @@ export type DecodeOutcome =
       /**
        * Set by the fast path (row-transcoder.ts): the row's text per column, `_kafka_*` columns left for
        * RowMapper.withMeta, and its upsert version. `value` is then decoded only if something asks for it.
+       * Insert mode: `copy` instead of `fields`, the row's fields as COPY text bytes (see transcodeCopy).
        */
-      fields?: SqlText[];
+      fields?: SqlText[] | undefined;
+      copy?: CopySlice | undefined;
       version?: bigint | null;
     }
   | { kind: 'tombstone' }
@@ -46,7 +49,8 @@ type Resolution =
 class TranscodedRow {
   readonly kind = 'row' as const;
   readonly schemaId: number;
-  readonly fields: SqlText[];
+  readonly fields: SqlText[] | undefined;
+  readonly copy: CopySlice | undefined;
   readonly version: bigint | null;
   readonly #framed: Buffer;
   readonly #resolver: avro.Resolver;
@@ -54,7 +58,8 @@ class TranscodedRow {
   #value: Record<string, unknown> | undefined;
 
   constructor(
-    fields: SqlText[],
+    fields: SqlText[] | undefined,
+    copy: CopySlice | undefined,
     version: bigint | null,
     schemaId: number,
     framed: Buffer,
@@ -62,6 +67,7 @@ class TranscodedRow {
     entry: CatalogEntry,
   ) {
     this.fields = fields;
+    this.copy = copy;
     this.version = version;
     this.schemaId = schemaId;
     this.#framed = framed;
@@ -217,10 +223,17 @@ export class MessageDecoder {
       }
       const transcoder = resolution.transcoder;
       if (transcoder !== undefined) {
-        const fields = transcoder.transcode(value, WIRE_HEADER_LENGTH);
-        if (fields !== undefined) {
+        // Insert mode writes COPY bytes; upserts bind texts.
+        const copy =
+          entry.writeMode === 'insert' ? transcoder.transcodeCopy(value, WIRE_HEADER_LENGTH) : undefined;
+        const fields =
+          copy === undefined && entry.writeMode !== 'insert'
+            ? transcoder.transcode(value, WIRE_HEADER_LENGTH)
+            : undefined;
+        if (copy !== undefined || fields !== undefined) {
           outcomes[i] = new TranscodedRow(
             fields,
+            copy,
             transcoder.version,
             schemaId,
             value,

@@ -3,6 +3,8 @@
  * carriage return need escaping; an empty string stays an empty field, distinct from `\N`.
  */
 
+import type { SqlText } from './row-mapper.ts';
+
 const SPECIAL = /[\\\t\n\r]/;
 const SPECIAL_ALL = /[\\\t\n\r]/g;
 const ESCAPES: Readonly<Record<string, string>> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
@@ -35,4 +37,22 @@ export function* copyTextChunks(rows: readonly (readonly (string | null)[])[], c
     }
   }
   if (chunk !== '') yield chunk;
+}
+
+const UNESCAPES: Readonly<Record<string, string>> = { '\\': '\\', t: '\t', n: '\n', r: '\r' };
+const ESCAPED_ALL = /\\([\\tnr])/g;
+
+/**
+ * The row of a COPY text line (newline included) as copyTextLine wrote it: the exact inverse, for the
+ * fast path's rows where text is needed after all (the unnest strategy, the planner's key).
+ */
+export function parseCopyTextLine(buffer: Buffer, start: number, end: number): SqlText[] {
+  const fields = buffer.toString('utf8', start, end - 1).split('\t');
+  return fields.map((field) =>
+    field === '\\N'
+      ? null
+      : field.includes('\\')
+        ? field.replace(ESCAPED_ALL, (_, c: string) => UNESCAPES[c]!)
+        : field,
+  );
 }

@@ -7,6 +7,14 @@ import type { CatalogEntry } from '../contracts/catalog.ts';
 import { describeError, PipelineError, PoisonMessageError, TransientError } from '../errors.ts';
 import { BatchPlanner, type PlanItem, runPlan } from './batch-plan.ts';
 import { type BisectBudget, writeBisecting } from './bisect.ts';
+import {
+  appendCopyLine,
+  appendTextLine,
+  type CopyBuffer,
+  CopyBufferPool,
+  type CopySlice,
+} from './copy-buffer.ts';
+import { parseCopyTextLine } from './copy-text.ts';
 import { classifyDatabaseError } from './database.ts';
 import { type DeadLetter, deleteDeadLetters, insertDeadLetters } from './dead-letters.ts';
 import type { MessageHeader } from './message-headers.ts';
@@ -34,7 +42,8 @@ export interface SinkMessage {
         kind: 'row';
         value: Record<string, unknown>;
         schemaId: number;
-        fields?: SqlText[];
+        fields?: SqlText[] | undefined;
+        copy?: CopySlice | undefined;
         version?: bigint | null;
       }
     | { kind: 'tombstone' }
@@ -108,9 +117,66 @@ function sinkFor(entry: CatalogEntry): Sink {
 
 interface Prepared extends PlanItem {
   message: SinkMessage;
+  /** The row's texts: upserts, and insert-mode rows of the reference path. */
   row: SqlText[] | undefined;
+  /** Insert mode: the row's COPY text line, bytes. */
+  line: CopySlice | undefined;
   schemaId: number | null;
 }
+
+/**
+ * An insert-mode row of the fast path: only its COPY line. Its key (insert plans never group by it) is read
+ * back from the line when something asks: the text keyOf would give of the reference row.
+ */
+class CopyLineItem implements Prepared {
+  readonly kind = 'row' as const;
+  readonly row = undefined;
+  readonly line: CopySlice;
+  readonly version: bigint | null;
+  readonly partition: number;
+  readonly offset: bigint;
+  readonly message: SinkMessage;
+  readonly schemaId: number;
+  readonly #mapper: RowMapper;
+  #key: string | undefined;
+
+  constructor(
+    line: CopySlice,
+    version: bigint | null,
+    offset: bigint,
+    message: SinkMessage,
+    schemaId: number,
+    mapper: RowMapper,
+  ) {
+    this.line = line;
+    this.version = version;
+    this.partition = message.partition;
+    this.offset = offset;
+    this.message = message;
+    this.schemaId = schemaId;
+    this.#mapper = mapper;
+  }
+
+  get key(): string {
+    this.#key ??= this.#mapper.keyOf(this.fields());
+    return this.#key;
+  }
+
+  /** The row's texts, read back from the line. */
+  fields(): SqlText[] {
+    return parseCopyTextLine(this.line.buffer, this.line.start, this.line.end);
+  }
+}
+
+/** Bytes a line's `_kafka_*` columns usually take at most: a first guess of a batch's buffer. */
+const META_BYTES = 64;
+
+/**
+ * Insert batches' line buffers, given back once their transaction has ended, committed or not: by then every
+ * byte of its COPY reached the socket (the server answered a later statement), nothing reads a line again,
+ * and a retry prepares the batch anew.
+ */
+const lineBuffers = new CopyBufferPool();
 
 interface Dead {
   message: SinkMessage;
@@ -122,13 +188,29 @@ function isPrepared(item: Prepared | Dead): item is Prepared {
   return 'kind' in item;
 }
 
-/** Maps every message before the transaction starts, so that the partition's lock is held only for I/O. */
+/**
+ * Maps every message before the transaction starts, so that the partition's lock is held only for I/O.
+ * Insert mode: every row's COPY line goes into `lines`, one after the other (the fast path's field bytes
+ * copied, the reference path's line encoded), so that a batch goes to PostgreSQL in one write.
+ */
 function prepare(
   messages: readonly SinkMessage[],
   entry: CatalogEntry,
   mapper: RowMapper,
+  lines: CopyBuffer | undefined,
 ): (Prepared | Dead)[] {
   const items: (Prepared | Dead)[] = [];
+  if (lines !== undefined) {
+    let bytes = 0;
+    for (const { outcome, value } of messages) {
+      bytes +=
+        META_BYTES +
+        (outcome.kind === 'row' && outcome.copy !== undefined
+          ? outcome.copy.end - outcome.copy.start
+          : 2 * (value?.length ?? 0));
+    }
+    lines.reset(bytes);
+  }
   for (const message of messages) {
     const { outcome, partition } = message;
     const offset = BigInt(message.offset);
@@ -164,12 +246,21 @@ function prepare(
           offset,
           message,
           row: undefined,
+          line: undefined,
           schemaId: null,
         });
       }
       continue;
     }
     try {
+      const copy = outcome.copy;
+      if (lines !== undefined && copy !== undefined) {
+        const line = appendCopyLine(lines, copy, message, mapper.kafkaTimestampText);
+        items.push(
+          new CopyLineItem(line, outcome.version ?? null, offset, message, outcome.schemaId, mapper),
+        );
+        continue;
+      }
       const fast = outcome.fields;
       const row = fast === undefined ? mapper.toRow(outcome.value, message) : mapper.withMeta(fast, message);
       items.push({
@@ -180,6 +271,7 @@ function prepare(
         offset,
         message,
         row,
+        line: lines === undefined ? undefined : appendTextLine(lines, row),
         schemaId: outcome.schemaId,
       });
     } catch (error) {
@@ -254,11 +346,17 @@ async function runStatements(
   };
   const writePart = async (part: readonly Prepared[]) => {
     if (entry.writeMode === 'insert') {
-      await writer.insert(
-        client,
-        part.map((p) => p.row!),
-        strategy,
-      );
+      if (strategy === 'copy')
+        await writer.copyLines(
+          client,
+          part.map((p) => p.line!),
+        );
+      else
+        await writer.insert(
+          client,
+          part.map((p) => p.row ?? (p as CopyLineItem).fields()),
+          strategy,
+        );
       for (const item of part) planner.record(item, 'landed');
       return;
     }
@@ -379,7 +477,8 @@ export async function replayDeadLetterBatch(
 ): Promise<ReplayResult> {
   const { groupId, entry, messages, ids } = input;
   const sink = sinkFor(entry);
-  const items = prepare(messages, entry, sink.mapper);
+  const lines = entry.writeMode === 'insert' ? lineBuffers.take() : undefined;
+  const items = prepare(messages, entry, sink.mapper, lines);
   return inTransaction(pool, entry.table, async (client) => {
     const applied = await applyMessages(client, groupId, entry, sink, items, input.writeStrategy ?? 'copy');
     const idOf = new Map(messages.map((m, i) => [m, ids[i]!]));
@@ -390,7 +489,7 @@ export async function replayDeadLetterBatch(
     );
     await insertDeadLetters(client, applied.deadLetters);
     return { replayed: applied.settled.length, stillDead: applied.deadLetters.length };
-  });
+  }).finally(() => lineBuffers.give(lines));
 }
 
 /**
@@ -472,7 +571,8 @@ export async function writePartitionBatch(
     }
   }
   const sink = sinkFor(entry);
-  const items = prepare(messages, entry, sink.mapper);
+  const lines = entry.writeMode === 'insert' ? lineBuffers.take() : undefined;
+  const items = prepare(messages, entry, sink.mapper, lines);
 
   return inTransaction(pool, entry.table, async (client) => {
     const stored = await lockPartitionOffset(client, groupId, topic, partition);
@@ -522,5 +622,5 @@ export async function writePartitionBatch(
     }
     result.nextOffset = next.toString();
     return result;
-  });
+  }).finally(() => lineBuffers.give(lines));
 }

@@ -37,6 +37,8 @@ export interface RowMapper {
   readonly fieldTexts: readonly ((value: unknown) => SqlText)[];
   /** Fills the `_kafka_*` columns of a row whose fields are set (length: columns.length); returns it. */
   withMeta(row: SqlText[], meta: MessageMeta): SqlText[];
+  /** The `_kafka_timestamp` text withMeta writes; throws the refusal withMeta throws. */
+  kafkaTimestampText(timestamp: string): string;
   /** A comparable version of a decoded value (upserts); null when the field is null. */
   versionOf(value: Readonly<Record<string, unknown>>): bigint | null;
   /** The key column's text of a row, as the in-batch dedupe compares keys. */
@@ -209,17 +211,20 @@ export function createRowMapper(entry: CatalogEntry): RowMapper {
   const kafkaTimestamp = converters['kafka-timestamp'];
   const versionField = entry.versionField;
 
-  const withMeta = (row: SqlText[], meta: MessageMeta): SqlText[] => {
-    row[fieldCount] = String(meta.partition);
-    row[fieldCount + 1] = meta.offset;
+  const kafkaTimestampText = (timestamp: string): string => {
     try {
-      row[fieldCount + 2] = kafkaTimestamp(meta.timestamp);
+      return kafkaTimestamp(timestamp);
     } catch (error) {
       throw new PoisonMessageError('ROW_REJECTED', `the message's Kafka timestamp: ${reasonOf(error)}`, {
         cause: error,
         details: { field: '_kafka_timestamp' },
       });
     }
+  };
+  const withMeta = (row: SqlText[], meta: MessageMeta): SqlText[] => {
+    row[fieldCount] = String(meta.partition);
+    row[fieldCount + 1] = meta.offset;
+    row[fieldCount + 2] = kafkaTimestampText(meta.timestamp);
     return row;
   };
 
@@ -234,6 +239,7 @@ export function createRowMapper(entry: CatalogEntry): RowMapper {
       return withMeta(row, meta);
     },
     withMeta,
+    kafkaTimestampText,
     versionOf(value) {
       if (versionField === undefined) return null;
       try {

@@ -20,6 +20,7 @@ import type { CatalogEntry } from '../contracts/catalog.ts';
 import { civilFromDays, isoDateText } from '../contracts/civil-date.ts';
 import { collectInvalidValues } from '../contracts/logical-types.ts';
 import { fieldColumns } from './column-types.ts';
+import { CopyBuffer, type CopySlice, copyFieldBytes } from './copy-buffer.ts';
 import { epochMillisText, usualMicrosText } from './pg-text.ts';
 import { createRowMapper, type RowMapper, type SqlText, versionValue } from './row-mapper.ts';
 
@@ -30,7 +31,13 @@ export interface RowTranscoder {
    * body is `buffer` from `start` to its end (a framed Kafka value is read in place).
    */
   transcode(buffer: Buffer, start?: number): SqlText[] | undefined;
-  /** The upsert version of the last row transcode returned (null when the entry has no version field). */
+  /**
+   * Insert mode: the row's fields as COPY text bytes, each followed by a tab (appendCopyLine adds the
+   * `_kafka_*` columns and the newline), appended to the transcoder's own buffer; or undefined: take the
+   * reference path. The bytes are those of `copyTextLine` of the reference row, encoded as UTF-8.
+   */
+  transcodeCopy(buffer: Buffer, start?: number): CopySlice | undefined;
+  /** The upsert version of the last row transcode or transcodeCopy returned (null without a version field). */
   readonly version: bigint | null;
 }
 
@@ -43,9 +50,12 @@ interface State {
   tap: FastTap;
   row: SqlText[];
   version: bigint | null;
+  out: CopyBuffer;
 }
 
 type Step = (s: State) => void;
+/** Reads one value and appends its COPY field bytes to `s.out`. */
+type ByteWriter = (s: State) => void;
 /** Reads one value and returns its column text. */
 type TextReader = (s: State) => SqlText;
 
@@ -512,6 +522,281 @@ function fieldReader(
 }
 
 /**
+ * A compiled writer of COPY bytes for a non-union reader type read from a non-union writer type, for the
+ * types where writing bytes straight from the Avro bytes pays (strings, UUIDs, numbers, timestamps, bytes,
+ * enums); undefined for the others, which write their text (scalarReader, avsc's resolver) as bytes.
+ */
+function scalarWriter(
+  reader: avro.Type,
+  writer: avro.Type,
+  onVersion: ((s: State, raw: number) => void) | undefined,
+): ByteWriter | undefined {
+  if (isLogical(reader) || isLogical(writer)) {
+    if (!sameLogical(reader, writer)) return undefined;
+    const underlying = (writer as avro.types.LogicalType).underlyingType;
+    switch (reader.typeName) {
+      case 'logical:uuid':
+        if (underlying.typeName !== 'string') return undefined;
+        return (s) => {
+          const tap = s.tap;
+          const start = span(tap);
+          if (tap.pos - start !== 36) fallback();
+          const out = s.out;
+          out.ensure(36);
+          const src = tap.buf;
+          const buf = out.buf;
+          const p = out.pos;
+          // Checked as uuidBytes checks and written in one pass, lower case: each of a UUID's characters
+          // (hex digits, '-') has bit 0x20 set once lower-cased.
+          for (let i = 0; i < 36; i++) {
+            const b = src[start + i]!;
+            if (i === 8 || i === 13 || i === 18 || i === 23) {
+              if (b !== 0x2d) fallback();
+            } else if (HEX[b] === 0) fallback();
+            buf[p + i] = b | 0x20;
+          }
+          out.pos = p + 36;
+        };
+      case 'logical:timestamp-millis':
+        return (s) => {
+          const ms = readLong(s.tap);
+          if (!(Math.abs(ms) <= DATE_LIMIT_MS)) fallback();
+          if (onVersion !== undefined) onVersion(s, ms);
+          if (!s.out.epochMillis(ms)) s.out.text(epochMillisText(ms));
+        };
+      case 'logical:timestamp-micros':
+        return (s) => {
+          const us = readLong(s.tap);
+          if (!s.out.epochMicros(us)) fallback();
+          if (onVersion !== undefined) onVersion(s, us);
+        };
+      case 'logical:date':
+        return (s) => {
+          const days = readLong(s.tap);
+          if (days < ISO_MIN_DAY || days > ISO_MAX_DAY) fallback();
+          if (onVersion !== undefined) onVersion(s, days * 86_400_000);
+          s.out.isoDate(days);
+        };
+      default:
+        return undefined;
+    }
+  }
+  const r = baseName(reader);
+  const w = baseName(writer);
+  switch (r) {
+    case 'map':
+    case 'array':
+      return w === r ? jsonCollectionWriter(reader, writer) : undefined;
+    case 'boolean':
+      if (w !== 'boolean') return undefined;
+      return (s) => {
+        const tap = s.tap;
+        if (tap.pos >= tap.buf.length) fallback();
+        s.out.byte(tap.buf[tap.pos++] !== 0 ? 0x74 : 0x66);
+      };
+    case 'int':
+    case 'long':
+      if (w !== 'int' && !(w === 'long' && r === 'long')) return undefined;
+      return (s) => {
+        const n = readLong(s.tap);
+        if (onVersion !== undefined) onVersion(s, n);
+        s.out.integer(n);
+      };
+    case 'float':
+    case 'double':
+      // An int or long promoted: String(n) of an integer below 2^53 is its digits.
+      if (numberReader(writer) === undefined) return undefined;
+      return (s) => s.out.integer(readLong(s.tap));
+    case 'string':
+      if (w !== 'string') return undefined;
+      return (s) => {
+        const tap = s.tap;
+        const start = span(tap);
+        if (!s.out.utf8Field(tap.buf, start, tap.pos)) fallback();
+      };
+    case 'bytes':
+      if (w !== 'bytes') return undefined;
+      return (s) => {
+        const tap = s.tap;
+        const start = span(tap);
+        s.out.hex(tap.buf, start, tap.pos);
+      };
+    case 'fixed': {
+      const size = (reader as avro.types.FixedType).size;
+      if (w !== 'fixed' || (writer as avro.types.FixedType).size !== size) return undefined;
+      return (s) => {
+        const tap = s.tap;
+        const start = tap.pos;
+        if (start + size > tap.buf.length) fallback();
+        tap.pos = start + size;
+        s.out.hex(tap.buf, start, tap.pos);
+      };
+    }
+    case 'enum': {
+      if (w !== 'enum') return undefined;
+      const readerSymbols = (reader as avro.types.EnumType).symbols;
+      const readerDefault = (reader as unknown as { default?: string }).default;
+      // As scalarReader's table, each symbol's field bytes computed once.
+      const symbols = (writer as avro.types.EnumType).symbols.map((sym) => {
+        const symbol = readerSymbols.includes(sym) ? sym : readerDefault;
+        return symbol === undefined ? undefined : copyFieldBytes(symbol);
+      });
+      return (s) => {
+        const bytes = symbols[readLong(s.tap)];
+        if (bytes === undefined) fallback();
+        s.out.raw(bytes);
+      };
+    }
+    default:
+      return undefined;
+  }
+}
+
+const JSON_TRUE = Buffer.from('true');
+const JSON_FALSE = Buffer.from('false');
+
+/** JSON bytes of a map value or array item of a plain type, as jsonItemReader's text; else undefined. */
+function jsonItemWriter(reader: avro.Type, writer: avro.Type): ByteWriter | undefined {
+  const name = baseName(reader);
+  if (name !== baseName(writer)) return undefined;
+  switch (name) {
+    case 'string':
+      return (s) => {
+        const tap = s.tap;
+        const start = span(tap);
+        if (!s.out.jsonString(tap.buf, start, tap.pos)) fallback();
+      };
+    case 'int':
+    case 'long':
+      return (s) => s.out.integer(readLong(s.tap));
+    case 'boolean':
+      return (s) => {
+        const tap = s.tap;
+        if (tap.pos >= tap.buf.length) fallback();
+        s.out.raw(tap.buf[tap.pos++] !== 0 ? JSON_TRUE : JSON_FALSE);
+      };
+    default:
+      return undefined;
+  }
+}
+
+/** Keys of one map compared for duplicates, at most; a larger map takes the text path. */
+const MAX_KEYS = 32;
+
+/**
+ * jsonb bytes of a map or array of strings, ints, longs or booleans, as jsonCollectionReader's text. A map
+ * key that is not plain ASCII, that a JS object would put first or not keep (digits only, `__proto__`), met
+ * twice, or one too many, rewinds the tap and the buffer and takes the text path for the field.
+ */
+function jsonCollectionWriter(reader: avro.Type, writer: avro.Type): ByteWriter | undefined {
+  const isMap = reader.typeName === 'map';
+  const item = isMap
+    ? jsonItemWriter((reader as avro.types.MapType).valuesType, (writer as avro.types.MapType).valuesType)
+    : jsonItemWriter((reader as avro.types.ArrayType).itemsType, (writer as avro.types.ArrayType).itemsType);
+  const text = jsonCollectionReader(reader, writer);
+  if (item === undefined || text === undefined) return undefined;
+  const keyStarts = new Int32Array(MAX_KEYS);
+  const keyEnds = new Int32Array(MAX_KEYS);
+  const write = (s: State): boolean => {
+    const tap = s.tap;
+    const out = s.out;
+    out.byte(isMap ? 0x7b : 0x5b);
+    let count = 0;
+    for (;;) {
+      let n = readLong(tap);
+      if (n === 0) break;
+      if (n < 0) {
+        n = -n;
+        readLong(tap); // the block's size in bytes
+      }
+      for (; n > 0; n--) {
+        if (count > 0) out.byte(0x2c);
+        if (isMap) {
+          if (count === MAX_KEYS) return false;
+          const start = span(tap);
+          const end = tap.pos;
+          if (!plainKey(tap.buf, start, end)) return false;
+          for (let k = 0; k < count; k++)
+            if (sameBytes(tap.buf, keyStarts[k]!, keyEnds[k]!, start, end)) return false;
+          keyStarts[count] = start;
+          keyEnds[count] = end;
+          out.jsonString(tap.buf, start, end);
+          out.byte(0x3a);
+        }
+        count++;
+        item(s);
+      }
+    }
+    out.byte(isMap ? 0x7d : 0x5d);
+    return true;
+  };
+  return (s) => {
+    const from = s.tap.pos;
+    const mark = s.out.mark();
+    if (write(s)) return;
+    s.tap.pos = from;
+    s.out.rewind(mark);
+    s.out.text(text(s));
+  };
+}
+
+function sameBytes(buf: Buffer, aStart: number, aEnd: number, bStart: number, bEnd: number): boolean {
+  if (aEnd - aStart !== bEnd - bStart) return false;
+  for (let i = 0; i < aEnd - aStart; i++) if (buf[aStart + i] !== buf[bStart + i]) return false;
+  return true;
+}
+
+/** ASCII, not only digits (a JS object puts array indices first), not `__proto__`. */
+function plainKey(buf: Buffer, start: number, end: number): boolean {
+  let digits = true;
+  for (let i = start; i < end; i++) {
+    const b = buf[i]!;
+    if (b >= 0x80) return false;
+    if (b < 0x30 || b > 0x39) digits = false;
+  }
+  if (digits && end > start) return false;
+  return !(end - start === 9 && (buf as FastBuffer).latin1Slice(start, end) === '__proto__');
+}
+
+/** The COPY bytes of one reader field from its writer field: compiled bytes where they pay, else its text. */
+function fieldWriter(
+  reader: avro.Type,
+  writer: avro.Type,
+  nullable: boolean,
+  convert: (value: unknown) => SqlText,
+  onVersion: ((s: State, raw: number) => void) | undefined,
+  isVersion: boolean,
+): ByteWriter {
+  const readerBranch = nullableBranch(reader);
+  const writerBranch = nullableBranch(writer);
+  if (readerBranch !== undefined && writerBranch !== undefined) {
+    const present = scalarWriter(readerBranch.present, writerBranch.present, onVersion);
+    if (present !== undefined) {
+      const nullIndex = writerBranch.nullIndex;
+      return (s) => {
+        const branch = readLong(s.tap);
+        if (branch === nullIndex) {
+          if (!nullable || isVersion) fallback();
+          s.out.nullField();
+          return;
+        }
+        if (branch !== 1 - nullIndex) fallback();
+        present(s);
+      };
+    }
+  } else if (writerBranch === undefined && writer.typeName.startsWith('union') === false) {
+    const present = scalarWriter(
+      readerBranch === undefined ? reader : readerBranch.present,
+      writer,
+      onVersion,
+    );
+    if (present !== undefined) return present;
+  }
+  const text = fieldReader(reader, writer, nullable, convert, onVersion, isVersion);
+  return (s) => s.out.text(text(s));
+}
+
+/**
  * Compiles the transcoder of one writer schema into the entry's reader schema and table, or undefined
  * when the pair has a shape it does not compile (every message then takes the reference path).
  */
@@ -576,15 +861,77 @@ export function compileTranscoder(entry: CatalogEntry, writer: avro.Type): RowTr
     };
   });
   const stepCount = steps.length;
+  const byteSteps = copySteps(
+    writerFields,
+    readerOf,
+    defaults,
+    readerFields.length,
+    (wField, j): ByteWriter => {
+      const rField = readerFields[j]!;
+      const isVersion = rField.name === versionField;
+      const onVersion = isVersion
+        ? (s: State, raw: number) => {
+            s.version = BigInt(raw);
+          }
+        : undefined;
+      return fieldWriter(
+        rField.type,
+        wField.type,
+        columns[j]!.nullable,
+        mapper.fieldTexts[j]!,
+        onVersion,
+        isVersion,
+      );
+    },
+  );
+  const byteStepCount = byteSteps?.length ?? 0;
+  const fieldCount = columns.length;
 
   const state: State = {
     tap: new StrictTap(Buffer.alloc(0)) as unknown as FastTap,
     row: [],
     version: null,
+    // No slab until the first row: upsert entries never write bytes.
+    out: new CopyBuffer(0),
+  };
+  const setDefaultVersion = () => {
+    for (const d of defaults) if (d.version !== null) state.version = d.version;
   };
   return {
     get version() {
       return state.version;
+    },
+    transcodeCopy(body, start = 0) {
+      const out = state.out;
+      if (byteSteps === undefined) {
+        // Writer fields in another order than the reader's: the row's texts, then their bytes.
+        const row = this.transcode(body, start);
+        if (row === undefined) return undefined;
+        out.begin();
+        for (let i = 0; i < fieldCount; i++) {
+          out.text(row[i]!);
+          out.tab();
+        }
+        return out.end();
+      }
+      const tap = state.tap;
+      tap.buf = body as FastBuffer;
+      tap.pos = start;
+      tap.bad.length = 0;
+      state.version = null;
+      out.begin();
+      try {
+        for (let i = 0; i < byteStepCount; i++) byteSteps[i]!(state);
+      } catch {
+        out.rollback();
+        return undefined;
+      }
+      if (tap.pos !== body.length || tap.bad.length > 0) {
+        out.rollback();
+        return undefined;
+      }
+      setDefaultVersion();
+      return out.end();
     },
     transcode(body, start = 0) {
       const row = new Array<SqlText>(width);
@@ -609,6 +956,54 @@ export function compileTranscoder(entry: CatalogEntry, writer: avro.Type): RowTr
     },
   };
 }
+
+/**
+ * The steps that write a row's COPY field bytes in the reader's column order while reading the writer's
+ * fields in theirs, each field followed by a tab; the reader's defaults (bytes computed once) go where their
+ * columns are. Undefined when the writer has the fields the reader keeps in another order: transcodeCopy
+ * then writes the texts of `transcode`.
+ */
+function copySteps(
+  writerFields: readonly avro.types.Field[],
+  readerOf: ReadonlyMap<string, number>,
+  defaults: ReadonlyArray<{ index: number; text: SqlText }>,
+  readerCount: number,
+  writerOf: (wField: avro.types.Field, j: number) => ByteWriter,
+): Step[] | undefined {
+  const defaultAt = new Map(defaults.map((d) => [d.index, d.text]));
+  const between = (from: number, to: number): Buffer => {
+    const parts: Buffer[] = [];
+    for (let j = from; j < to; j++) {
+      const text = defaultAt.get(j);
+      if (text !== undefined) parts.push(copyFieldBytes(text), TAB_BYTE);
+    }
+    return Buffer.concat(parts);
+  };
+  const steps: Step[] = [];
+  let last = -1;
+  for (const wField of writerFields) {
+    const j = readerOf.get(wField.name);
+    const wType = wField.type as unknown as Readable;
+    if (j === undefined) {
+      steps.push((s) => wType._skip(s.tap));
+      continue;
+    }
+    if (j < last) return undefined;
+    const before = between(last + 1, j);
+    if (before.length > 0) steps.push((s) => s.out.raw(before));
+    const write = writerOf(wField, j);
+    steps.push((s) => {
+      write(s);
+      s.out.tab();
+    });
+    last = j;
+  }
+  const after = between(last + 1, readerCount);
+  if (after.length > 0) steps.push((s) => s.out.raw(after));
+  return steps;
+}
+
+const TAB_BYTE = Buffer.from('\t');
 
 const mappers = new WeakMap<CatalogEntry, RowMapper>();
 

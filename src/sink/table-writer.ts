@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import type { ColumnSpec } from './column-types.ts';
+import type { CopySlice } from './copy-buffer.ts';
 import { copyTextChunks } from './copy-text.ts';
 import type { SqlText } from './row-mapper.ts';
 import { quoteIdentifier } from './sql-identifier.ts';
@@ -34,6 +35,8 @@ export interface TableWriterOptions {
 export interface TableWriter {
   /** Appends rows; returns how many were inserted. */
   insert(client: pg.ClientBase, rows: readonly SqlText[][], strategy: WriteStrategy): Promise<number>;
+  /** Appends rows given as COPY text lines (bytes, newline included); returns how many were inserted. */
+  copyLines(client: pg.ClientBase, lines: readonly CopySlice[]): Promise<number>;
   /**
    * Inserts rows or replaces a row of the same key with a higher-ranked one; returns the Kafka positions of
    * the rows inserted or replaced (the others were not applied: the table holds a higher-ranked row). Rows
@@ -58,6 +61,28 @@ function columnArrays(rows: readonly SqlText[][], width: number): SqlText[][] {
     for (let c = 0; c < width; c++) arrays[c]![r] = row[c] as SqlText;
   }
   return arrays;
+}
+
+/** Bytes per write at most: a long run of lines goes to the socket in pieces of this size. */
+const COPY_WRITE_BYTES = 1 << 20;
+
+/**
+ * The lines as few buffers as they allow: lines that follow each other in one buffer (a batch's lines are
+ * written one after the other) go in one write, whatever part of the batch a bisected attempt holds.
+ */
+export function* copyRanges(lines: readonly CopySlice[]): Generator<Buffer> {
+  let buffer: Buffer | undefined;
+  let start = 0;
+  let end = 0;
+  for (const line of lines) {
+    if (line.buffer === buffer && line.start === end && end - start < COPY_WRITE_BYTES) {
+      end = line.end;
+      continue;
+    }
+    if (buffer !== undefined) yield buffer.subarray(start, end);
+    ({ buffer, start, end } = line);
+  }
+  if (buffer !== undefined) yield buffer.subarray(start, end);
 }
 
 /** Prepares the statements of one table once; the per-batch work is binding arrays or streaming text. */
@@ -106,6 +131,12 @@ export function createTableWriter(options: TableWriterOptions): TableWriter {
       }
       const stream = client.query(copyStreams.from(copySql));
       await pipeline(Readable.from(copyTextChunks(rows)), stream);
+      return stream.rowCount;
+    },
+    async copyLines(client, lines) {
+      if (lines.length === 0) return 0;
+      const stream = client.query(copyStreams.from(copySql));
+      await pipeline(Readable.from(copyRanges(lines)), stream);
       return stream.rowCount;
     },
     async upsert(client, rows) {

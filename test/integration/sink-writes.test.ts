@@ -1,5 +1,6 @@
 import test from 'ava';
 import { PipelineError, PoisonMessageError, TransientError } from '../../src/errors.ts';
+import { createFakeEvents } from '../../src/producer/fake-events.ts';
 import { createPool } from '../../src/sink/database.ts';
 import { readDeadLetters } from '../../src/sink/dead-letters.ts';
 import { textHeaders } from '../../src/sink/message-headers.ts';
@@ -212,6 +213,8 @@ const insertRoundTrip = test.macro({
       pageView({ viewed_at: 1n, session_id: '', attributes: { a: '1', b: '2' } }),
     ];
     const messages = values.map((v, i) => rowMessage(pageViews, i, v, { partition: 1 }));
+    // The default: every one of these on the fast path (COPY bytes, or their texts for unnest).
+    t.true(messages.every((m) => m.outcome.kind === 'row' && m.outcome.copy !== undefined));
     const result = await writePartitionBatch(pool, {
       groupId,
       entry: pageViews,
@@ -926,6 +929,82 @@ const limitsRoundTrip = test.macro({
 });
 test(limitsRoundTrip, 'copy');
 test(limitsRoundTrip, 'unnest');
+
+test('the fast path lands the same all-types rows as the reference path: random values, limits, awkward text, COPY bytes and unnest', async (t) => {
+  const entry = allTypesEntry();
+  const values: Record<string, unknown>[] = [
+    ...(createFakeEvents(entry, { seed: 5, now: new Date('2026-01-01T00:00:00Z') }).take(400) as Record<
+      string,
+      unknown
+    >[]),
+    ...LIMITS.map(([field, value]) => ({ ...BASE, [field]: value })),
+    ...['', '\\N', 'tab\there\nnew\rcr \\ back', 'ü\u2028🎉', '\uFFFD', 'x\u0001y'].map((label) => ({
+      ...BASE,
+      label,
+      tags: { [label]: label },
+      maybe_text: label,
+    })),
+  ];
+  const tables: string[][] = [];
+  for (const [fastPath, strategy] of [
+    [true, 'copy'],
+    [false, 'copy'],
+    [true, 'unnest'],
+  ] as const) {
+    const { pool } = await migratedSchema(t, fastPath ? 'fast' : 'reference');
+    await allTypesTable(pool);
+    const messages = values.map((v, i) => rowMessage(entry, i, v, { fastPath }));
+    const fast = messages.filter((m) => m.outcome.kind === 'row' && m.outcome.copy !== undefined).length;
+    // Most bodies take the fast path; the limits beyond it (years past 9999, longs past 2^53) do not.
+    if (fastPath) t.true(fast > 400, `${fast} of ${messages.length} on the fast path`);
+    else t.is(fast, 0);
+    const result = await writePartitionBatch(pool, { groupId, entry, messages, writeStrategy: strategy });
+    t.like(result, { written: values.length, deadLettered: 0 });
+    const { rows } = await pool.query<{ row: string }>(
+      `SELECT (to_jsonb(a) - '_ingested_at')::text AS row FROM all_types a ORDER BY _kafka_offset`,
+    );
+    tables.push(rows.map((r) => r.row));
+  }
+  t.is(tables[0]!.length, values.length);
+  t.deepEqual(tables[0], tables[1], 'fast COPY bytes = reference');
+  t.deepEqual(tables[2], tables[1], 'fast rows through unnest = reference');
+});
+
+test('insert batches of several partitions written at once each keep their own COPY buffer; a batch refused and retried lands whole', async (t) => {
+  const { pool } = await migratedSchema(t);
+  const batches = [0, 1, 2, 3].map((partition) =>
+    Array.from({ length: 300 }, (_, offset) =>
+      rowMessage(
+        pageViews,
+        offset,
+        pageView({ url: `https://p${partition}.example/${offset}\t${'x'.repeat(offset % 50)}` }),
+        {
+          partition,
+        },
+      ),
+    ),
+  );
+  // A batch whose transaction fails (a table that is not there yet) gives its buffer back; the others, written
+  // at the same time, must not see their lines overwritten by it or by one another.
+  await pool.query('ALTER TABLE page_views RENAME TO page_views_away');
+  await t.throwsAsync(writePartitionBatch(pool, { groupId, entry: pageViews, messages: batches[3]! }));
+  await pool.query('ALTER TABLE page_views_away RENAME TO page_views');
+  const results = await Promise.all(
+    batches.map((messages) => writePartitionBatch(pool, { groupId, entry: pageViews, messages })),
+  );
+  for (const result of results) t.like(result, { written: 300, deadLettered: 0, nextOffset: '300' });
+  const { rows } = await pool.query<{ p: number; o: string; url: string }>(
+    'SELECT _kafka_partition AS p, _kafka_offset::text AS o, url FROM page_views ORDER BY 1, _kafka_offset',
+  );
+  t.deepEqual(
+    rows.map((r) => `${r.p}:${r.o}:${r.url}`),
+    batches
+      .flat()
+      .map(
+        (m) => `${m.partition}:${m.offset}:${m.outcome.kind === 'row' ? String(m.outcome.value.url) : ''}`,
+      ),
+  );
+});
 
 test('dead-letter headers keep every value\'s bytes, repeated keys and null values (was: UTF-8 text, repeats joined with ",", NUL as text)', async (t) => {
   const { pool } = await migratedSchema(t);

@@ -1,6 +1,7 @@
 /**
  * What the sink's integration tests share: a freshly migrated PostgreSQL schema per test, and messages as
- * the consumer hands them to writePartitionBatch (values decoded by avsc, raw bytes in the wire format).
+ * the consumer hands them to writePartitionBatch (values decoded by avsc, raw bytes in the wire format, and
+ * the fast path's row where it takes the body, as the decoder's default).
  */
 
 import { randomUUID } from 'node:crypto';
@@ -13,6 +14,7 @@ import { createPool } from '../../src/sink/database.ts';
 import { type MessageHeader, textHeaders } from '../../src/sink/message-headers.ts';
 import { migrateUp } from '../../src/sink/migrations.ts';
 import type { SinkMessage } from '../../src/sink/partition-writer.ts';
+import { compileTranscoder, type RowTranscoder } from '../../src/sink/row-transcoder.ts';
 import { quoteIdentifier } from '../../src/sink/sql-identifier.ts';
 import { config, databasePool, uniqueName } from './services.ts';
 
@@ -60,6 +62,26 @@ export interface MessageOptions {
   headers?: readonly MessageHeader[];
   /** Skip avsc: hand the value over as given (a value avsc would refuse, to make PostgreSQL refuse it). */
   raw?: boolean;
+  /**
+   * Default true, as the consumer's decoder: the row as the fast path makes it (COPY bytes for inserts,
+   * texts for upserts) when it takes the body; false: the reference path's decoded value only.
+   */
+  fastPath?: boolean;
+}
+
+const transcoders = new WeakMap<CatalogEntry, RowTranscoder | undefined>();
+
+/** What MessageDecoder.decodeBatch adds to a row outcome on the fast path (the writer is the reader). */
+function fastOutcome(entry: CatalogEntry, bytes: Buffer) {
+  if (!transcoders.has(entry)) transcoders.set(entry, compileTranscoder(entry, entry.reader.type));
+  const transcoder = transcoders.get(entry);
+  if (transcoder === undefined) return {};
+  if (entry.writeMode === 'insert') {
+    const copy = transcoder.transcodeCopy(bytes, 5);
+    return copy === undefined ? {} : { copy, version: transcoder.version };
+  }
+  const fields = transcoder.transcode(bytes, 5);
+  return fields === undefined ? {} : { fields, version: transcoder.version };
 }
 
 /** A row message; the value goes through avsc both ways, as the consumer's decoder would produce it. */
@@ -81,7 +103,12 @@ export function rowMessage(
     key: Buffer.from(String(value[entry.key])),
     value: bytes,
     headers: options.headers ?? textHeaders([['trace-id', `t-${offset}`]]),
-    outcome: { kind: 'row', value: decoded, schemaId: SCHEMA_ID },
+    outcome: {
+      kind: 'row',
+      value: decoded,
+      schemaId: SCHEMA_ID,
+      ...(options.raw || options.fastPath === false ? {} : fastOutcome(entry, bytes)),
+    },
   };
 }
 

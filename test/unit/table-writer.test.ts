@@ -18,6 +18,7 @@ test('nothing to write means no statement at all, whatever the operation', async
   const { pool, queries } = fakePool({ rowCount: 5 });
   t.is(await writer.insert(pool, [], 'unnest'), 0);
   t.is(await writer.insert(pool, [], 'copy'), 0);
+  t.is(await writer.copyLines(pool, []), 0);
   t.deepEqual(await writer.upsert(pool, []), []);
   t.deepEqual(await writer.deleteKeys(pool, []), []);
   t.deepEqual(queries, []);

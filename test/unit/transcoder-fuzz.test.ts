@@ -15,7 +15,9 @@ import { encodeWireFormat } from '../../src/codec/wire-format.ts';
 import type { CatalogEntry } from '../../src/contracts/catalog.ts';
 import { parseSchema } from '../../src/contracts/catalog.ts';
 import { PoisonMessageError } from '../../src/errors.ts';
-import { createRowMapper, type SqlText } from '../../src/sink/row-mapper.ts';
+import { appendCopyLine, CopyBuffer } from '../../src/sink/copy-buffer.ts';
+import { copyTextLine } from '../../src/sink/copy-text.ts';
+import { createRowMapper, type RowMapper, type SqlText } from '../../src/sink/row-mapper.ts';
 import { compileTranscoder } from '../../src/sink/row-transcoder.ts';
 import { allTypesSchema } from '../support/all-types.ts';
 import { type Random, seeded } from '../support/seeded-random.ts';
@@ -146,7 +148,10 @@ function randomPair(r: Random): Pair {
   }
   for (let i = r.int(3); i > 0; i--)
     writerFields.push({ name: uniqueName('gone'), type: randomFieldType(r) });
-  for (let i = writerFields.length - 1; i > 0; i--) {
+  // Half the writers keep the reader's order (defaults and dropped fields in between): the transcoder then
+  // writes COPY bytes in one pass; the others are reordered (bytes from the row's texts).
+  const shuffle = r.next() < 0.5;
+  for (let i = shuffle ? writerFields.length - 1 : 0; i > 0; i--) {
     const j = r.int(i + 1);
     [writerFields[i], writerFields[j]] = [writerFields[j]!, writerFields[i]!];
   }
@@ -212,7 +217,7 @@ const LONGS: Array<number | bigint> = [
 ];
 const FLOATS = [0, -0, Number.NaN, Number.POSITIVE_INFINITY, 5e-324, 0.1, -1e-10, 3.4028234663852886e38];
 // biome-ignore format: one piece per entry
-const VALID = [[], [0x61], [0xef, 0xbf, 0xbd], [0xc3, 0xa9], [0xf0, 0x9f, 0x98, 0x80], [0x5c, 0x09, 0x0a, 0x0d], [0x22]];
+const VALID = [[], [0x61], [0xef, 0xbf, 0xbd], [0xc3, 0xa9], [0xf0, 0x9f, 0x98, 0x80], [0x5c, 0x09, 0x0a, 0x0d], [0x22], [0x01, 0x1f, 0x7f], [0x08, 0x0c, 0x22], [0xe2, 0x80, 0xa8], [0x5c, 0x4e]];
 // biome-ignore format: as above
 const INVALID = [[0xed, 0xa0, 0x80], [0xff, 0xfe], [0xc0, 0x80], [0x80]];
 const UUIDS = ['0b3f2a51-2f6c-4c4e-9a57-4d3c4ab1e001', '0B3F2A51-2F6C-4C4E-9A57-4D3C4AB1E001', 'x', ''];
@@ -266,7 +271,18 @@ function randomValue(type: avro.Type, r: Random, depth = 0): unknown {
     case 'string':
       return wild
         ? randomBytes(r)
-        : Buffer.from(r.pick(['', 'plain', 'tab\tnew\nline', 'back\\slash', 'é😀', '\u0000', '\uFFFD']));
+        : Buffer.from(
+            r.pick([
+              '',
+              'plain',
+              'tab\tnew\nline',
+              'back\\slash',
+              'é😀',
+              '\u0000',
+              '\uFFFD',
+              'ctl\u0001\b\f"q\u007f',
+            ]),
+          );
     case 'bytes':
       return wild ? decimalBytes(r) : randomBytes(r);
     case 'fixed': {
@@ -349,6 +365,16 @@ interface Tally {
   fast: number;
   fellBack: number;
   refused: number;
+  /** Rows whose COPY bytes came from transcodeCopy (insert mode's fast path). */
+  copyFast: number;
+}
+
+const lines = new CopyBuffer(1024);
+
+/** The whole COPY line of a transcodeCopy slice, meta columns and newline included, as its own buffer. */
+function copyLineOf(mapper: RowMapper, slice: { buffer: Buffer; start: number; end: number }): Buffer {
+  const line = appendCopyLine(lines, slice, meta, mapper.kafkaTimestampText);
+  return Buffer.from(line.buffer.subarray(line.start, line.end));
 }
 
 /** Runs bodies of one writer through both paths; fails on any difference. */
@@ -395,13 +421,33 @@ function compare(
       }
       reference = error;
     }
+    const where = `writer ${JSON.stringify(writerSchema)}\nreader ${JSON.stringify(entry.reader.schema)}\nbody ${body.toString('hex')}`;
+    // Insert mode's fast path: the line's bytes must be the reference row's line, encoded, byte for byte.
+    const copy = transcoder?.transcodeCopy(body);
+    if (copy !== undefined) {
+      if (reference instanceof PoisonMessageError) {
+        t.fail(`transcodeCopy accepted what the reference refuses (${reference.message})\n${where}`);
+        return false;
+      }
+      const expected = Buffer.from(copyTextLine(reference.row));
+      const actual = copyLineOf(mapper, copy);
+      if (!actual.equals(expected) || transcoder!.version !== reference.version) {
+        t.is(
+          actual.toString('hex'),
+          expected.toString('hex'),
+          `${JSON.stringify(actual.toString())}\n${where}`,
+        );
+        t.is(transcoder!.version, reference.version, where);
+        return false;
+      }
+      tally.copyFast++;
+    }
     const fields = transcoder?.transcode(body);
     if (fields === undefined) {
       if (reference instanceof PoisonMessageError) tally.refused++;
       else tally.fellBack++;
       continue;
     }
-    const where = `writer ${JSON.stringify(writerSchema)}\nreader ${JSON.stringify(entry.reader.schema)}\nbody ${body.toString('hex')}`;
     if (reference instanceof PoisonMessageError) {
       t.fail(`the fast path accepted what the reference refuses (${reference.message})\n${where}`);
       return false;
@@ -419,7 +465,7 @@ function compare(
 
 test('the fast path makes the reference path row of random evolved schemas and bodies, or leaves the message to it', (t) => {
   const r = seeded(20261129);
-  const tally: Tally = { pairs: 0, bodies: 0, fast: 0, fellBack: 0, refused: 0 };
+  const tally: Tally = { pairs: 0, bodies: 0, fast: 0, fellBack: 0, refused: 0, copyFast: 0 };
   for (let p = 0; p < 400; p++) {
     const pair = randomPair(r);
     let entry: CatalogEntry;
@@ -435,12 +481,14 @@ test('the fast path makes the reference path row of random evolved schemas and b
   // The comparison means something only if both answers are common.
   t.true(tally.pairs > 250, JSON.stringify(tally));
   t.true(tally.fast > tally.bodies / 3, JSON.stringify(tally));
+  // The bytes path declines only what the text path declines, and strings with NUL (the reference decides).
+  t.true(tally.copyFast > tally.fast * 0.9, JSON.stringify(tally));
   t.true(tally.refused > 500, JSON.stringify(tally));
 });
 
 test('every mapped type at once (all-types record): the fast path matches the reference, same schema and raw writer', (t) => {
   const r = seeded(7);
-  const tally: Tally = { pairs: 0, bodies: 0, fast: 0, fellBack: 0, refused: 0 };
+  const tally: Tally = { pairs: 0, bodies: 0, fast: 0, fellBack: 0, refused: 0, copyFast: 0 };
   for (const versionField of [undefined, 'big']) {
     const entry = entryOf(allTypesSchema, versionField);
     if (!compare(t, entry, allTypesSchema, r, 1500, tally)) return;
@@ -450,6 +498,7 @@ test('every mapped type at once (all-types record): the fast path matches the re
   t.log(tally);
   t.is(tally.pairs, 4);
   t.true(tally.fast > 200 && tally.refused > 200, JSON.stringify(tally));
+  t.true(tally.copyFast > tally.fast * 0.9, JSON.stringify(tally));
 });
 
 test('a body the writer wrote cleanly takes the fast path for every scalar type (no silent fallback)', (t) => {
@@ -507,6 +556,13 @@ test('a body the writer wrote cleanly takes the fast path for every scalar type 
     '2026-02-28',
   ]);
   t.is(transcoder.version, 2n ** 40n);
+  // The same row as COPY bytes, written from the Avro bytes (no text fallback for these types either).
+  const copy = transcoder.transcodeCopy(body);
+  t.truthy(copy);
+  t.deepEqual(
+    copyLineOf(createRowMapper(entry), copy!),
+    Buffer.from(copyTextLine(createRowMapper(entry).withMeta(fields!, meta))),
+  );
 });
 
 /** Avro binary of a map<string> written by hand: duplicate keys and any order, which a JS object cannot hold. */
@@ -586,22 +642,37 @@ test('maps the fast path writes as JSON itself keep the reference order and valu
       false,
     ],
     [[], false],
+    [
+      [
+        ['q"uote', 'back\\slash "quoted" \u0001\u001f\b\f\t\n\r\u007f é \u2028'],
+        ['', ''],
+        ['k\tey', '\\N'],
+      ],
+      true,
+    ],
   ];
   let fast = 0;
+  let copyFast = 0;
   for (const [pairs, sized] of cases) {
     const body = mapBody(pairs, sized);
     const reference = mapper.toRow(decodeStrict(body, resolver, 'map') as Record<string, unknown>, meta);
+    const copy = transcoder.transcodeCopy(body);
+    if (copy !== undefined) {
+      copyFast++;
+      t.deepEqual(copyLineOf(mapper, copy), Buffer.from(copyTextLine(reference)), JSON.stringify(pairs));
+    }
     const fields = transcoder.transcode(body);
     if (fields === undefined) continue;
     fast++;
     t.deepEqual(mapper.withMeta(fields, meta), reference, JSON.stringify(pairs));
   }
+  t.true(copyFast >= fast, `${copyFast} of ${cases.length} as COPY bytes`);
   // Plain keys (with and without a sized block, and the empty map) take the fast path; the others may not.
   t.true(fast >= 3, `${fast} of ${cases.length} on the fast path`);
 });
 
-test('decodeBatch gives the same verdict and the same row with and without the fast path: framing, tombstones, damage', async (t) => {
-  const entry = entryOf(allTypesSchema, 'big');
+const sameVerdicts = test.macro(async (t, versionField: string | undefined) => {
+  const entry = entryOf(allTypesSchema, versionField);
   const writer = parseSchema(allTypesSchema, 'writer');
   const source = { schemaById: async () => allTypesSchema as avro.Schema };
   const fast = new MessageDecoder(source);
@@ -639,10 +710,14 @@ test('decodeBatch gives the same verdict and the same row with and without the f
         t.is(x.fields, undefined, `#${i}`);
         continue;
       }
-      // A fast row: its text; its decoded value on demand is the reference's value.
-      if (x.fields !== undefined) {
+      // A fast row: its text (upserts) or its COPY bytes (inserts); its decoded value on demand is the
+      // reference's value.
+      if (x.fields !== undefined || x.copy !== undefined) {
         rows++;
-        t.deepEqual(mapper.withMeta(x.fields, meta), expected);
+        t.is(x.fields === undefined, entry.writeMode === 'insert');
+        if (x.fields !== undefined) t.deepEqual(mapper.withMeta(x.fields, meta), expected);
+        if (x.copy !== undefined)
+          t.deepEqual(copyLineOf(mapper, x.copy), Buffer.from(copyTextLine(expected)));
         t.is(x.version, mapper.versionOf(y.value));
         t.deepEqual(mapper.toRow(x.value, meta), expected);
       }
@@ -650,3 +725,14 @@ test('decodeBatch gives the same verdict and the same row with and without the f
   }
   t.true(rows > 50, `${rows} rows on the fast path`);
 });
+
+test(
+  'decodeBatch gives the same verdict and the same row with and without the fast path: framing, tombstones, damage (upsert: texts)',
+  sameVerdicts,
+  'big',
+);
+test(
+  'decodeBatch gives the same verdict and the same COPY bytes with and without the fast path: framing, tombstones, damage (insert)',
+  sameVerdicts,
+  undefined,
+);

@@ -1,0 +1,470 @@
+/**
+ * COPY text written as bytes: the fast path appends each row's line straight into a slab of memory, instead
+ * of a JS string per value, a string per line and an encode to UTF-8 at the socket. The bytes are the ones
+ * `Buffer.from(copyTextLine(row))` makes of the reference row (the differential fuzz test holds them to it):
+ * the same escaping (backslash, tab, newline, carriage return), `\N` for NULL, UTF-8.
+ */
+import { isUtf8 } from 'node:buffer';
+import type { MessageMeta, SqlText } from './row-mapper.ts';
+
+/** A row's bytes: `buffer` from `start` to `end`. */
+export interface CopySlice {
+  readonly buffer: Buffer;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Node's unchecked writer (what avsc itself calls): no argument checks, unlike write. */
+type FastBuffer = Buffer & { utf8Write(text: string, offset: number, length: number): number };
+
+const BACKSLASH = 0x5c;
+const TAB = 0x09;
+const NEWLINE = 0x0a;
+const CR = 0x0d;
+/** The letter after a backslash that escapes a byte, or 0: tab → t, newline → n, carriage return → r. */
+const ESCAPE_LETTER = new Uint8Array(128);
+ESCAPE_LETTER[BACKSLASH] = BACKSLASH;
+ESCAPE_LETTER[TAB] = 0x74;
+ESCAPE_LETTER[NEWLINE] = 0x6e;
+ESCAPE_LETTER[CR] = 0x72;
+
+const QUOTE = 0x22;
+/** JSON's one-letter escapes of control characters: \b \t \n \f \r. */
+const JSON_ESCAPE_LETTER = new Uint8Array(32);
+JSON_ESCAPE_LETTER[0x08] = 0x62;
+JSON_ESCAPE_LETTER[TAB] = 0x74;
+JSON_ESCAPE_LETTER[NEWLINE] = 0x6e;
+JSON_ESCAPE_LETTER[0x0c] = 0x66;
+JSON_ESCAPE_LETTER[CR] = 0x72;
+
+const SPECIAL = /[\\\t\n\r]/;
+const SPECIAL_ALL = /[\\\t\n\r]/g;
+const ESCAPES: Readonly<Record<string, string>> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+const HEX_DIGITS = new Uint8Array(Buffer.from('0123456789abcdef', 'latin1'));
+
+/** Instants whose year is 1–9999: the ISO form (`YYYY-MM-DDTHH:MM:SS.fffZ`) is what pg-text.ts writes. */
+const ISO_MIN_MS = -62_135_596_800_000;
+const ISO_MAX_MS = 253_402_300_799_999;
+
+// A batch's timestamps spread over days more often than over seconds: the `YYYY-MM-DDT` of the days met are
+// kept as bytes (forgotten when there are a few thousand), the time of day is written digit by digit.
+const DAY_PREFIX = 11;
+const DAYS_KEPT = 4096;
+const dayPrefixes = new Map<number, Uint8Array>();
+
+function dayPrefix(day: number): Uint8Array {
+  let prefix = dayPrefixes.get(day);
+  if (prefix === undefined) {
+    if (dayPrefixes.size >= DAYS_KEPT) dayPrefixes.clear();
+    prefix = new Uint8Array(
+      Buffer.from(new Date(day * 86_400_000).toISOString().slice(0, DAY_PREFIX), 'latin1'),
+    );
+    dayPrefixes.set(day, prefix);
+  }
+  return prefix;
+}
+
+/** Instants' `YYYY-MM-DDTHH:MM:SS.`: 20 bytes. */
+const PREFIX = 20;
+
+function twoDigits(buf: Buffer, p: number, n: number): number {
+  const tens = Math.floor(n / 10);
+  buf[p] = 0x30 + tens;
+  buf[p + 1] = 0x30 + n - tens * 10;
+  return p + 2;
+}
+
+/** Bytes of fresh slabs: small enough to waste little, large enough that a slab holds hundreds of rows. */
+const SLAB = 256 * 1024;
+
+/**
+ * A growing run of COPY bytes. A row is written between `begin()` and `end()`; when a slab is full the row
+ * in progress moves to a new one, so the slices already handed out stay valid (they keep their slab alive).
+ */
+export class CopyBuffer {
+  buf: FastBuffer;
+  pos = 0;
+  #rowStart = 0;
+
+  /** `initialBytes`: the first slab (0: none until the first row); the next ones are SLAB bytes or more. */
+  constructor(initialBytes = SLAB) {
+    this.buf = Buffer.allocUnsafeSlow(Math.max(0, initialBytes)) as FastBuffer;
+  }
+
+  /** Empty again, with room for `bytes` in one slab (the current one kept when it is large enough). */
+  reset(bytes: number): void {
+    if (this.buf.length < bytes) this.buf = Buffer.allocUnsafeSlow(bytes) as FastBuffer;
+    this.pos = 0;
+    this.#rowStart = 0;
+  }
+
+  begin(): void {
+    this.#rowStart = this.pos;
+  }
+
+  /** Forgets the row in progress. */
+  rollback(): void {
+    this.pos = this.#rowStart;
+  }
+
+  /** The row written since begin(). */
+  end(): CopySlice {
+    return { buffer: this.buf, start: this.#rowStart, end: this.pos };
+  }
+
+  /** Makes room for `bytes` more bytes of the row in progress. */
+  ensure(bytes: number): void {
+    if (this.pos + bytes <= this.buf.length) return;
+    const row = this.pos - this.#rowStart;
+    const next = Buffer.allocUnsafeSlow(Math.max(SLAB, (row + bytes) * 2)) as FastBuffer;
+    this.buf.copy(next, 0, this.#rowStart, this.pos);
+    this.buf = next;
+    this.#rowStart = 0;
+    this.pos = row;
+  }
+
+  byte(b: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = b;
+  }
+
+  tab(): void {
+    this.ensure(1);
+    this.buf[this.pos++] = TAB;
+  }
+
+  /** `\N`. */
+  nullField(): void {
+    this.ensure(2);
+    this.buf[this.pos++] = BACKSLASH;
+    this.buf[this.pos++] = 0x4e;
+  }
+
+  /** A field as copyTextField writes it, UTF-8 (a lone surrogate as U+FFFD, as Buffer.from does). */
+  text(value: SqlText): void {
+    if (value === null) {
+      this.nullField();
+      return;
+    }
+    const n = value.length;
+    // At most 3 bytes per UTF-16 unit: an escaped ASCII character is 2, others at most 3 (a pair: 4 for 2).
+    this.ensure(3 * n);
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < n; i++) {
+      const c = value.charCodeAt(i);
+      if (c >= 0x80) {
+        // Beyond ASCII: Node's encoder for the whole field.
+        const text = SPECIAL.test(value) ? value.replace(SPECIAL_ALL, (ch) => ESCAPES[ch]!) : value;
+        this.pos += buf.utf8Write(text, this.pos, buf.length - this.pos);
+        return;
+      }
+      const letter = ESCAPE_LETTER[c]!;
+      if (letter !== 0) {
+        buf[p++] = BACKSLASH;
+        buf[p++] = letter;
+      } else buf[p++] = c;
+    }
+    this.pos = p;
+  }
+
+  /**
+   * Avro string bytes as a COPY field: copied as they are when they are UTF-8 without NUL, escaped where
+   * COPY needs it. False (nothing written) for bytes that are not UTF-8 or hold a NUL: the reference path
+   * then decides, exactly as for any other message it takes.
+   */
+  utf8Field(src: Buffer, start: number, end: number): boolean {
+    this.ensure(2 * (end - start));
+    const buf = this.buf;
+    let p = this.pos;
+    let ascii = true;
+    for (let i = start; i < end; i++) {
+      const b = src[i]!;
+      if (b < 0x0e) {
+        if (b === 0) return false;
+        const letter = ESCAPE_LETTER[b]!;
+        if (letter !== 0) {
+          buf[p++] = BACKSLASH;
+          buf[p++] = letter;
+          continue;
+        }
+      } else if (b === BACKSLASH) {
+        buf[p++] = BACKSLASH;
+        buf[p++] = BACKSLASH;
+        continue;
+      } else if (b >= 0x80) ascii = false;
+      buf[p++] = b;
+    }
+    if (!ascii && !isUtf8(src.subarray(start, end))) return false;
+    this.pos = p;
+    return true;
+  }
+
+  /**
+   * Avro string bytes as JSON.stringify writes the decoded string (quotes; `"`, backslash and control
+   * characters escaped, the rest as it is), escaped for COPY; false (nothing written) for bytes that are not
+   * UTF-8.
+   */
+  jsonString(src: Buffer, start: number, end: number): boolean {
+    // At most 7 bytes per byte: a control character is `\u00XX` once COPY doubles the backslash.
+    this.ensure(2 + 7 * (end - start));
+    const buf = this.buf;
+    let p = this.pos;
+    let ascii = true;
+    buf[p++] = QUOTE;
+    for (let i = start; i < end; i++) {
+      const b = src[i]!;
+      if (b >= 0x80) {
+        ascii = false;
+        buf[p++] = b;
+      } else if (b === QUOTE) {
+        buf[p++] = BACKSLASH;
+        buf[p++] = BACKSLASH;
+        buf[p++] = QUOTE;
+      } else if (b === BACKSLASH) {
+        buf[p++] = BACKSLASH;
+        buf[p++] = BACKSLASH;
+        buf[p++] = BACKSLASH;
+        buf[p++] = BACKSLASH;
+      } else if (b < 0x20) {
+        buf[p++] = BACKSLASH;
+        buf[p++] = BACKSLASH;
+        const letter = JSON_ESCAPE_LETTER[b]!;
+        if (letter !== 0) buf[p++] = letter;
+        else {
+          buf[p++] = 0x75;
+          buf[p++] = 0x30;
+          buf[p++] = 0x30;
+          buf[p++] = HEX_DIGITS[b >> 4]!;
+          buf[p++] = HEX_DIGITS[b & 15]!;
+        }
+      } else buf[p++] = b;
+    }
+    buf[p++] = QUOTE;
+    if (!ascii && !isUtf8(src.subarray(start, end))) return false;
+    this.pos = p;
+    return true;
+  }
+
+  /** Where the row in progress is, for rewind(). */
+  mark(): number {
+    return this.pos - this.#rowStart;
+  }
+
+  /** Back to a mark() of the row in progress (its slab may have changed since). */
+  rewind(mark: number): void {
+    this.pos = this.#rowStart + mark;
+  }
+
+  /** ASCII bytes that need no escaping (enum symbols, default texts), copied. */
+  raw(bytes: Uint8Array): void {
+    this.ensure(bytes.length);
+    this.buf.set(bytes, this.pos);
+    this.pos += bytes.length;
+  }
+
+  /** An integer in a double (|n| < 2^53) as String(n) writes it. */
+  integer(n: number): void {
+    this.ensure(17);
+    const buf = this.buf;
+    let p = this.pos;
+    if (n < 0) {
+      buf[p++] = 0x2d;
+      n = -n;
+    }
+    if (n < 0x80000000) {
+      // The usual int: 32-bit arithmetic.
+      let digits = 1;
+      for (let m = n; m >= 10; m = (m / 10) | 0) digits++;
+      p += digits;
+      this.pos = p;
+      for (let i = 1; i <= digits; i++) {
+        const q = (n / 10) | 0;
+        buf[p - i] = 0x30 + n - q * 10;
+        n = q;
+      }
+      return;
+    }
+    let digits = 1;
+    for (let m = n; m >= 10; m = Math.floor(m / 10)) digits++;
+    p += digits;
+    this.pos = p;
+    for (let i = 1; i <= digits; i++) {
+      const q = Math.floor(n / 10);
+      buf[p - i] = 0x30 + (n - q * 10);
+      n = q;
+    }
+  }
+
+  /** `\\x` and the bytes in lower-case hex: bytea as byteaText writes it, escaped for COPY. */
+  hex(src: Buffer, start: number, end: number): void {
+    this.ensure(3 + 2 * (end - start));
+    const buf = this.buf;
+    let p = this.pos;
+    buf[p++] = BACKSLASH;
+    buf[p++] = BACKSLASH;
+    buf[p++] = 0x78;
+    for (let i = start; i < end; i++) {
+      const b = src[i]!;
+      buf[p++] = HEX_DIGITS[b >> 4]!;
+      buf[p++] = HEX_DIGITS[b & 15]!;
+    }
+    this.pos = p;
+  }
+
+  /** 0–999 as three digits. */
+  #three(n: number): void {
+    const buf = this.buf;
+    const hundreds = Math.floor(n / 100);
+    const tens = Math.floor(n / 10) - hundreds * 10;
+    buf[this.pos++] = 0x30 + hundreds;
+    buf[this.pos++] = 0x30 + tens;
+    buf[this.pos++] = 0x30 + (n - hundreds * 100 - tens * 10);
+  }
+
+  /** `YYYY-MM-DDTHH:MM:SS.` of a whole second (epoch seconds) whose year is 1–9999. */
+  #secondPrefix(second: number): void {
+    const day = Math.floor(second / 86_400);
+    const prefix = dayPrefix(day);
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < DAY_PREFIX; i++) buf[p++] = prefix[i]!;
+    let rest = second - day * 86_400;
+    const hours = Math.floor(rest / 3600);
+    rest -= hours * 3600;
+    const minutes = Math.floor(rest / 60);
+    rest -= minutes * 60;
+    p = twoDigits(buf, p, hours);
+    buf[p++] = 0x3a;
+    p = twoDigits(buf, p, minutes);
+    buf[p++] = 0x3a;
+    p = twoDigits(buf, p, rest);
+    buf[p++] = 0x2e;
+    this.pos = p;
+  }
+
+  /** `YYYY-MM-DD` of a day (days since 1970-01-01) whose year is 1–9999, as isoDateText writes it. */
+  isoDate(day: number): void {
+    this.ensure(10);
+    const prefix = dayPrefix(day);
+    const buf = this.buf;
+    const p = this.pos;
+    for (let i = 0; i < 10; i++) buf[p + i] = prefix[i]!;
+    this.pos = p + 10;
+  }
+
+  /**
+   * A timestamp in ms since the epoch as epochMillisText writes it, when it is an integer whose year is
+   * 1–9999; false (nothing written) otherwise.
+   */
+  epochMillis(ms: number): boolean {
+    if (!Number.isInteger(ms) || ms < ISO_MIN_MS || ms > ISO_MAX_MS) return false;
+    this.ensure(PREFIX + 4);
+    const second = Math.floor(ms / 1000);
+    this.#secondPrefix(second);
+    this.#three(ms - second * 1000);
+    this.buf[this.pos++] = 0x5a;
+    return true;
+  }
+
+  /** A timestamp in µs as usualMicrosText writes it, when it would (a safe integer, year 1–9999); else false. */
+  epochMicros(us: number): boolean {
+    if (!Number.isSafeInteger(us)) return false;
+    const ms = Math.floor(us / 1000);
+    if (ms < ISO_MIN_MS || ms > ISO_MAX_MS) return false;
+    this.ensure(PREFIX + 7);
+    const second = Math.floor(ms / 1000);
+    this.#secondPrefix(second);
+    this.#three(ms - second * 1000);
+    this.#three(us - ms * 1000);
+    this.buf[this.pos++] = 0x5a;
+    return true;
+  }
+}
+
+/** The bytes of a field's text as copyTextField writes it (defaults, enum symbols: computed once). */
+export function copyFieldBytes(value: SqlText): Buffer {
+  const out = new CopyBuffer(1024);
+  out.begin();
+  out.text(value);
+  const slice = out.end();
+  return Buffer.from(slice.buffer.subarray(slice.start, slice.end));
+}
+
+/**
+ * Appends one whole line: the row's field bytes (each followed by a tab, as the transcoder writes them), then
+ * the `_kafka_*` columns as RowMapper.withMeta fills them, then the newline. `kafkaTimestampText` is the
+ * mapper's (it throws the same refusal withMeta throws for a timestamp that is not one).
+ */
+export function appendCopyLine(
+  out: CopyBuffer,
+  fields: CopySlice,
+  meta: MessageMeta,
+  kafkaTimestampText: (timestamp: string) => string,
+): CopySlice {
+  out.begin();
+  const length = fields.end - fields.start;
+  out.ensure(length);
+  fields.buffer.copy(out.buf, out.pos, fields.start, fields.end);
+  out.pos += length;
+  const { partition, offset, timestamp } = meta;
+  if (Number.isSafeInteger(partition) && partition >= 0) out.integer(partition);
+  else out.text(String(partition));
+  out.tab();
+  out.text(offset);
+  out.tab();
+  if (!out.epochMillis(Number(timestamp))) {
+    try {
+      out.text(kafkaTimestampText(timestamp));
+    } catch (error) {
+      out.rollback();
+      throw error;
+    }
+  }
+  out.byte(NEWLINE);
+  return out.end();
+}
+
+/** A reference row's line (copyTextLine), appended as bytes. */
+export function appendTextLine(out: CopyBuffer, row: readonly SqlText[]): CopySlice {
+  out.begin();
+  for (let i = 0; i < row.length; i++) {
+    if (i > 0) out.tab();
+    out.text(row[i]!);
+  }
+  out.byte(NEWLINE);
+  return out.end();
+}
+
+/**
+ * Buffers larger than this are not kept: a batch of many rows (CONSUMER_BATCH_MAX_ROWS is 5,000 by default,
+ * about a megabyte of lines) must not pin its buffer for the life of the process.
+ */
+const MAX_POOLED_BYTES = 8 * 1024 * 1024;
+
+/**
+ * The buffers of batches whose transaction ended, for the next batches. A batch's lines take about a
+ * megabyte; allocated anew per batch, that external memory made V8 run full collections often enough to cost
+ * a quarter of the insert path's CPU (bench:transcode, page views: 2.64 → 1.91 µs per row with reuse).
+ */
+export class CopyBufferPool {
+  readonly #free: CopyBuffer[] = [];
+  readonly #max: number;
+
+  /** `max`: buffers kept at most (one per batch written at the same time is enough). */
+  constructor(max = 4) {
+    this.#max = max;
+  }
+
+  /** A buffer that is the caller's until it gives it back; no slice of it may be used after that. */
+  take(): CopyBuffer {
+    return this.#free.pop() ?? new CopyBuffer(0);
+  }
+
+  /** Keeps the buffer for the next taker, unless the pool is full or the buffer is a large batch's. */
+  give(buffer: CopyBuffer | undefined): void {
+    if (buffer === undefined || buffer.buf.length > MAX_POOLED_BYTES) return;
+    if (this.#free.length < this.#max) this.#free.push(buffer);
+  }
+}
