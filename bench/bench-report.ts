@@ -59,7 +59,8 @@ export interface TargetResult {
   met: boolean;
 }
 
-const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');
+// `|| 0`: a mean that rounds to minus zero prints as 0, not -0.
+const int = (n: number) => (Number.isFinite(n) ? (Math.round(n) || 0).toLocaleString('en-US') : 'n/a');
 const fixed = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 const seconds = (ms: number) => `${fixed(ms / 1000, 1)} s`;
 const mb = (n: number) => (Number.isFinite(n) ? `${Math.round(n)} MB` : 'n/a');
@@ -156,13 +157,17 @@ export function evaluateTargets(results: Omit<BenchResults, 'targets' | 'finishe
       ),
     );
   }
-  const replays = [results.pipelineCopy, results.pipelineUnnest, results.upsert];
-  const replayPeak = Math.max(...replays.map((r) => r.peakRssMb));
+  // The issue's bound is the default settings replaying the page-view backlog (insert mode, COPY); the other
+  // replays are shown beside it, not hidden in a maximum: unnest is not the default, and the upsert replay is
+  // another record type and size.
+  const copyPeak = results.pipelineCopy.peakRssMb;
   targets.push(
     ceiling(
-      `consumer RSS ≤ 200 MB replaying a backlog (default; ${int(results.pipelineCopy.events)} page views)`,
-      `peak ${mb(replayPeak)} (VmHWM, max of COPY/unnest/upsert)`,
-      replayPeak,
+      `consumer RSS ≤ 200 MB replaying a backlog (default: insert, COPY; ${int(results.pipelineCopy.events)} page views)`,
+      `peak ${mb(copyPeak)} (VmHWM); beside it: unnest ${mb(results.pipelineUnnest.peakRssMb)}, upsert (${int(
+        results.upsert.events,
+      )} orders) ${mb(results.upsert.peakRssMb)}`,
+      copyPeak,
       200,
     ),
   );

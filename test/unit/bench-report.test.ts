@@ -130,8 +130,11 @@ test('targets of issue #9 on default settings, with how far each is from its bou
     /60 ms waiting for the next fetch, 20 ms the fetch, 5 ms until the write, 15 ms writing/,
   );
   t.like(byName('consumer RSS ≤ 150 MB'), { ratio: 140 / 150, met: true });
-  // The highest peak of the replays (unnest here).
-  t.like(byName('consumer RSS ≤ 200 MB'), { ratio: 230 / 200, met: false });
+  // The default settings' replay (insert, COPY) is the one held to the bound; unnest (230 MB here) and upsert
+  // are shown beside it.
+  const replay = byName('consumer RSS ≤ 200 MB');
+  t.like(replay, { ratio: 180 / 200, met: true });
+  t.regex(replay.measured, /unnest 230 MB, upsert \(\d[\d,]* orders\) \d+ MB/);
   t.like(byName('transcode'), { ratio: 2.4 / 2.5, met: true });
   // The run without the profiler counts.
   t.like(byName('consumer CPU'), { ratio: 0.95, met: true });
@@ -182,4 +185,26 @@ test('bench options: profiling on unless turned off, its interval and transcode 
     transcodeOrders: 5000,
   });
   t.throws(() => parseBenchOptions(['--cpu-prof-interval', '0'], {}), { message: /at least 1/ });
+});
+
+test('a latency part whose mean rounds to minus zero is printed as 0 (was: "-0 ms" in the split)', (t) => {
+  const r = results();
+  const [first, ...rest] = r.latency;
+  const skewed: LatencyResult = {
+    ...first!,
+    breakdown: {
+      ...first!.breakdown!,
+      // Clocks of two processes: a part measured as a hair below zero.
+      tail: { waitMs: 25, fetchMs: 13, beforeWriteMs: -0.2, writeMs: 9, events: 200 },
+    },
+  };
+  const md = renderMarkdown({
+    ...r,
+    latency: [skewed, ...rest],
+    targets: evaluateTargets(r),
+    finishedAt: 'end',
+    loadAverageAtEnd: [1],
+  });
+  t.true(md.includes('25 / 13 / 0 / 9 ms'), md);
+  t.false(/\/ -0 \//.test(md));
 });
