@@ -4,8 +4,9 @@ import type pg from 'pg';
 import { ConsumerMetrics } from '../../src/observability/consumer-metrics.ts';
 import { startHealthServer } from '../../src/observability/health-server.ts';
 
-test('the server answers /metrics, /healthz and /readyz, and nothing else', async (t) => {
-  const metrics = new ConsumerMetrics({
+// Never started: the server only reads what the consumer reports; Kafka and the pool are not touched.
+const idleMetrics = () =>
+  new ConsumerMetrics({
     kafka: {} as Kafka,
     pool: {} as pg.Pool,
     groupId: 'g',
@@ -13,6 +14,9 @@ test('the server answers /metrics, /healthz and /readyz, and nothing else', asyn
     lagIntervalMs: 60_000,
     stallMs: 1000,
   });
+
+test('the server answers /metrics, /healthz and /readyz, and nothing else', async (t) => {
+  const metrics = idleMetrics();
   const server = await startHealthServer(metrics, '127.0.0.1', 0);
   t.teardown(() => server.close());
   const base = `http://127.0.0.1:${server.port}`;
@@ -36,14 +40,7 @@ test('the server answers /metrics, /healthz and /readyz, and nothing else', asyn
 });
 
 test('a port already taken is a configuration error naming METRICS_PORT', async (t) => {
-  const metrics = new ConsumerMetrics({
-    kafka: {} as Kafka,
-    pool: {} as pg.Pool,
-    groupId: 'g',
-    topics: [],
-    lagIntervalMs: 60_000,
-    stallMs: 1000,
-  });
+  const metrics = idleMetrics();
   const first = await startHealthServer(metrics, '127.0.0.1', 0);
   t.teardown(() => first.close());
   await t.throwsAsync(startHealthServer(metrics, '127.0.0.1', first.port), {
