@@ -322,6 +322,8 @@ test('any JS value in any field maps to a row or a ROW_REJECTED naming the field
       // not a mappable value: the next seed
     }
   }
+  let accepted = 0;
+  let rejected = 0;
   for (let i = 0; i < 4000; i++) {
     const value: Record<string, unknown> = { ...(base as object) };
     for (let k = 1 + r.int(3); k > 0; k--) value[r.pick(names)] = r.pick(ODD_VALUES);
@@ -330,13 +332,18 @@ test('any JS value in any field maps to a row or a ROW_REJECTED naming the field
     try {
       mapper.toRow(value, { ...meta, timestamp });
       mapper.versionOf(value);
+      accepted++;
     } catch (error) {
       if (!(error instanceof PoisonMessageError) || error.code !== 'ROW_REJECTED') {
         t.fail(`#${i}: threw ${(error as Error)?.name}: ${(error as Error)?.message}`);
         return;
       }
       t.truthy(error.details.field, error.message);
+      rejected++;
     }
   }
+  // A mapper that wrote every odd value as text would pass the loop above: most of them must be refused.
+  t.log(`${rejected} refused, ${accepted} mapped`);
+  t.true(rejected > 2000, `only ${rejected} of 4000 odd values refused`);
   t.pass();
 });
