@@ -26,6 +26,12 @@ export interface AvscTap {
   readDouble(): number;
   readFixed(length: number): Buffer | undefined;
   unpackLongBytes(): Buffer;
+  skipBoolean(): void;
+  skipInt(): void;
+  skipLong(): void;
+  skipFloat(): void;
+  skipDouble(): void;
+  skipFixed(length: number): void;
   _invalidate(): void;
 }
 type TapClass = new (buffer: Buffer) => AvscTap;
@@ -48,8 +54,8 @@ class PastTheEnd extends Error {}
  * avsc's reads past the end return undefined or 0 and carry on, checked only once the value is done. An
  * array's or map's item count is a long read from the body: a damaged count (2^31 items) in a few bytes made
  * avsc loop and allocate until the process ran out of memory, a poison pill that kills the consumer on every
- * restart. Here any read at the end throws at once (an item count can then not exceed the bytes left, except
- * for items of zero bytes: arrays of null or of empty records).
+ * restart. Here any read or skip at the end throws at once (an item count can then not exceed the bytes left,
+ * except for items of zero bytes: arrays of null or of empty records).
  */
 export class StrictTap extends Tap {
   readonly bad: BadString[] = [];
@@ -81,6 +87,33 @@ export class StrictTap extends Tap {
   override unpackLongBytes(): Buffer {
     if (this.pos >= this.buf.length) throw new PastTheEnd();
     return super.unpackLongBytes();
+  }
+
+  // Skips too: a writer field the reader dropped is skipped item by item (avsc's ArrayType/MapType._skip), and
+  // avsc's skips only move `pos`, so a damaged count there looped 2^31 times without reading a byte.
+  override skipBoolean(): void {
+    if (this.pos >= this.buf.length) throw new PastTheEnd();
+    super.skipBoolean();
+  }
+  override skipInt(): void {
+    if (this.pos >= this.buf.length) throw new PastTheEnd();
+    super.skipInt();
+  }
+  override skipLong(): void {
+    if (this.pos >= this.buf.length) throw new PastTheEnd();
+    super.skipLong();
+  }
+  override skipFloat(): void {
+    if (this.pos + 4 > this.buf.length) throw new PastTheEnd();
+    super.skipFloat();
+  }
+  override skipDouble(): void {
+    if (this.pos + 8 > this.buf.length) throw new PastTheEnd();
+    super.skipDouble();
+  }
+  override skipFixed(length: number): void {
+    if (this.pos + length > this.buf.length) throw new PastTheEnd();
+    super.skipFixed(length);
   }
 
   readString(): string | undefined {

@@ -369,3 +369,57 @@ test('a damaged item count (2^31 items in 6 bytes) is a dead letter at once (was
     );
   }
 });
+
+test('a damaged item count in a field the reader dropped is a dead letter at once (was: avsc skipped 2^31 items without reading, the consumer hung)', (t) => {
+  const items: avro.Schema[] = [
+    'long',
+    'int',
+    'boolean',
+    'float',
+    'double',
+    { type: 'fixed', name: 'Four', size: 4 },
+    { type: 'enum', name: 'E', symbols: ['A', 'B'] },
+  ];
+  for (const item of items) {
+    const writer = parseSchema(
+      {
+        type: 'record',
+        name: 'Counts',
+        fields: [
+          { name: 'n', type: 'int' },
+          { name: 'xs', type: { type: 'array', items: item } },
+        ],
+      },
+      'counts-writer',
+    );
+    const reader = parseSchema(
+      { type: 'record', name: 'Counts', fields: [{ name: 'n', type: 'int' }] },
+      'counts-reader',
+    );
+    const resolver = reader.createResolver(writer);
+    // n = 1, then the dropped array's item count of 2^31 (zigzag varint) and one byte of items.
+    const body = Buffer.from([0x02, 0x80, 0x80, 0x80, 0x80, 0x10, 0x00]);
+    const error = t.throws(() => decodeStrict(body, resolver, 'counts', reader), {
+      instanceOf: PoisonMessageError,
+    });
+    t.regex(error.message, /truncated/, JSON.stringify(item));
+  }
+  // A map of the same damage, its values skipped the same way.
+  const mapWriter = parseSchema(
+    {
+      type: 'record',
+      name: 'Counts',
+      fields: [
+        { name: 'n', type: 'int' },
+        { name: 'm', type: { type: 'map', values: 'long' } },
+      ],
+    },
+    'counts-map-writer',
+  );
+  const reader = parseSchema({ type: 'record', name: 'Counts', fields: [{ name: 'n', type: 'int' }] }, 'r');
+  const body = Buffer.from([0x02, 0x80, 0x80, 0x80, 0x80, 0x10, 0x00, 0x00]);
+  t.throws(() => decodeStrict(body, reader.createResolver(mapWriter), 'counts', reader), {
+    instanceOf: PoisonMessageError,
+    message: /truncated/,
+  });
+});
