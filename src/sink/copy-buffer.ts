@@ -5,6 +5,8 @@
  * the same escaping (backslash, tab, newline, carriage return), `\N` for NULL, UTF-8.
  */
 import { isUtf8 } from 'node:buffer';
+import { copyTextField } from './copy-text.ts';
+import { ISO_MAX_MS, ISO_MIN_MS, isoDayPrefix } from './pg-text.ts';
 import type { MessageMeta, SqlText } from './row-mapper.ts';
 
 /** A row's bytes: `buffer` from `start` to `end`. */
@@ -37,18 +39,11 @@ JSON_ESCAPE_LETTER[NEWLINE] = 0x6e;
 JSON_ESCAPE_LETTER[0x0c] = 0x66;
 JSON_ESCAPE_LETTER[CR] = 0x72;
 
-const SPECIAL = /[\\\t\n\r]/;
-const SPECIAL_ALL = /[\\\t\n\r]/g;
-const ESCAPES: Readonly<Record<string, string>> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
-
 const HEX_DIGITS = new Uint8Array(Buffer.from('0123456789abcdef', 'latin1'));
 
-/** Instants whose year is 1–9999: the ISO form (`YYYY-MM-DDTHH:MM:SS.fffZ`) is what pg-text.ts writes. */
-const ISO_MIN_MS = -62_135_596_800_000;
-const ISO_MAX_MS = 253_402_300_799_999;
-
-// A batch's timestamps spread over days more often than over seconds: the `YYYY-MM-DDT` of the days met are
-// kept as bytes (forgotten when there are a few thousand), the time of day is written digit by digit.
+// A batch's timestamps spread over days more often than over seconds: the `YYYY-MM-DDT` of the days met
+// (pg-text.ts's, as bytes) are kept (forgotten when there are a few thousand), the time of day is written
+// digit by digit.
 const DAY_PREFIX = 11;
 const DAYS_KEPT = 4096;
 const dayPrefixes = new Map<number, Uint8Array>();
@@ -57,9 +52,7 @@ function dayPrefix(day: number): Uint8Array {
   let prefix = dayPrefixes.get(day);
   if (prefix === undefined) {
     if (dayPrefixes.size >= DAYS_KEPT) dayPrefixes.clear();
-    prefix = new Uint8Array(
-      Buffer.from(new Date(day * 86_400_000).toISOString().slice(0, DAY_PREFIX), 'latin1'),
-    );
+    prefix = new Uint8Array(Buffer.from(isoDayPrefix(day), 'latin1'));
     dayPrefixes.set(day, prefix);
   }
   return prefix;
@@ -156,8 +149,7 @@ export class CopyBuffer {
       const c = value.charCodeAt(i);
       if (c >= 0x80) {
         // Beyond ASCII: Node's encoder for the whole field.
-        const text = SPECIAL.test(value) ? value.replace(SPECIAL_ALL, (ch) => ESCAPES[ch]!) : value;
-        this.pos += buf.utf8Write(text, this.pos, buf.length - this.pos);
+        this.pos += buf.utf8Write(copyTextField(value), this.pos, buf.length - this.pos);
         return;
       }
       const letter = ESCAPE_LETTER[c]!;

@@ -139,6 +139,7 @@ class CopyLineItem implements Prepared {
   readonly schemaId: number;
   readonly #mapper: RowMapper;
   #key: string | undefined;
+  #fields: SqlText[] | undefined;
 
   constructor(
     line: CopySlice,
@@ -162,9 +163,10 @@ class CopyLineItem implements Prepared {
     return this.#key;
   }
 
-  /** The row's texts, read back from the line. */
+  /** The row's texts, read back from the line once (unnest: each bisecting attempt asks again). */
   fields(): SqlText[] {
-    return parseCopyTextLine(this.line.buffer, this.line.start, this.line.end);
+    this.#fields ??= parseCopyTextLine(this.line.buffer, this.line.start, this.line.end);
+    return this.#fields;
   }
 }
 
@@ -355,7 +357,6 @@ async function runStatements(
         await writer.insert(
           client,
           part.map((p) => p.row ?? (p as CopyLineItem).fields()),
-          strategy,
         );
       for (const item of part) planner.record(item, 'landed');
       return;

@@ -45,8 +45,8 @@ function utcText(epochSeconds: number, fraction6: string): string {
 }
 
 // Instants whose year is 1–9999, where Date.toISOString() writes what PostgreSQL reads.
-const ISO_MIN_MS = -62_135_596_800_000;
-const ISO_MAX_MS = 253_402_300_799_999;
+export const ISO_MIN_MS = -62_135_596_800_000;
+export const ISO_MAX_MS = 253_402_300_799_999;
 
 // toISOString costs about a microsecond; the values of a batch mostly share a few seconds (each row's
 // Kafka timestamp, its event time, its update time…), so the `YYYY-MM-DDTHH:MM:SS.` text of the last few
@@ -64,7 +64,8 @@ const DAYS_KEPT = 4096;
 const dayPrefixes = new Map<number, string>();
 const TWO_DIGITS = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, '0'));
 
-function isoDayPrefix(day: number): string {
+/** `YYYY-MM-DDT` of a day (days since the epoch) whose year is 1–9999. */
+export function isoDayPrefix(day: number): string {
   let prefix = dayPrefixes.get(day);
   if (prefix === undefined) {
     if (dayPrefixes.size >= DAYS_KEPT) dayPrefixes.clear();

@@ -8,7 +8,6 @@ import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import type { ColumnSpec } from './column-types.ts';
 import type { CopySlice } from './copy-buffer.ts';
-import { copyTextChunks } from './copy-text.ts';
 import type { SqlText } from './row-mapper.ts';
 import { quoteIdentifier } from './sql-identifier.ts';
 
@@ -33,8 +32,8 @@ export interface TableWriterOptions {
 }
 
 export interface TableWriter {
-  /** Appends rows; returns how many were inserted. */
-  insert(client: pg.ClientBase, rows: readonly SqlText[][], strategy: WriteStrategy): Promise<number>;
+  /** Appends rows with `INSERT … SELECT * FROM unnest(…)` (the `unnest` strategy); returns how many. */
+  insert(client: pg.ClientBase, rows: readonly SqlText[][]): Promise<number>;
   /** Appends rows given as COPY text lines (bytes, newline included); returns how many were inserted. */
   copyLines(client: pg.ClientBase, lines: readonly CopySlice[]): Promise<number>;
   /**
@@ -123,15 +122,10 @@ export function createTableWriter(options: TableWriterOptions): TableWriter {
     `${guard} RETURNING t.${partitionColumn} AS partition, t.${offsetColumn}::text AS offset`;
 
   return {
-    async insert(client, rows, strategy) {
+    async insert(client, rows) {
       if (rows.length === 0) return 0;
-      if (strategy === 'unnest') {
-        const result = await client.query(insertSql, columnArrays(rows, columns.length));
-        return result.rowCount ?? 0;
-      }
-      const stream = client.query(copyStreams.from(copySql));
-      await pipeline(Readable.from(copyTextChunks(rows)), stream);
-      return stream.rowCount;
+      const result = await client.query(insertSql, columnArrays(rows, columns.length));
+      return result.rowCount ?? 0;
     },
     async copyLines(client, lines) {
       if (lines.length === 0) return 0;

@@ -16,8 +16,7 @@ const rows = [
 test('nothing to write means no statement at all, whatever the operation', async (t) => {
   const writer = createTableWriter({ table: 'orders', columns, key: 'order_id', versionField: 'version' });
   const { pool, queries } = fakePool({ rowCount: 5 });
-  t.is(await writer.insert(pool, [], 'unnest'), 0);
-  t.is(await writer.insert(pool, [], 'copy'), 0);
+  t.is(await writer.insert(pool, []), 0);
   t.is(await writer.copyLines(pool, []), 0);
   t.deepEqual(await writer.upsert(pool, []), []);
   t.deepEqual(await writer.deleteKeys(pool, []), []);
@@ -27,7 +26,7 @@ test('nothing to write means no statement at all, whatever the operation', async
 test('unnest binds one array per column, never one parameter per value', async (t) => {
   const writer = createTableWriter({ table: 'orders', columns, key: 'order_id' });
   const { pool, queries } = fakePool({ rowCount: 2 });
-  t.is(await writer.insert(pool, rows, 'unnest'), 2);
+  t.is(await writer.insert(pool, rows), 2);
   t.is(
     queries[0]!.text,
     'INSERT INTO "orders" ("order_id", "version", "note") SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[])',
@@ -70,7 +69,7 @@ test('tombstones delete by the key typed as its column, all keys in one array, c
 test('a statement that reports no row count counts as nothing written, never as NaN', async (t) => {
   const { pool } = fakePool({});
   const writer = createTableWriter({ table: 'orders', columns, key: 'order_id' });
-  t.is(await writer.insert(pool, rows, 'unnest'), 0);
+  t.is(await writer.insert(pool, rows), 0);
   t.deepEqual(await writer.upsert(pool, rows), []);
   t.deepEqual(await writer.deleteKeys(pool, ['k']), [0]);
 });
