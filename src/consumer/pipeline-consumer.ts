@@ -18,6 +18,7 @@ import { PipelineError, TransientError } from '../errors.ts';
 import { destroyKafkaSockets } from '../kafka/kafka-client.ts';
 import { headersOf } from '../sink/message-headers.ts';
 import { readNextOffsets, type SinkMessage, writePartitionBatch } from '../sink/partition-writer.ts';
+import { sqlString } from '../sink/sql-literal.ts';
 import type { ConsumerObserver, RetryKind } from './consumer-observer.ts';
 import { fetchLimits } from './fetch-limits.ts';
 import { heartbeatWhile } from './heartbeat-while.ts';
@@ -578,16 +579,17 @@ function offsetsBeyondLogEnd(
   const lines = beyond.map(
     (b) => `${b.topic} partition ${b.partition}: stored next offset ${b.stored}, log end ${b.logEnd}`,
   );
-  const topics = [...new Set(beyond.map((b) => b.topic))];
+  const group = sqlString(groupId);
+  const topicList = [...new Set(beyond.map((b) => b.topic))].map(sqlString).join(', ');
   return new PipelineError(
     'OFFSETS_BEYOND_LOG_END',
     `refusing to consume: the database has written further than the topic holds (was the topic deleted and ` +
       `recreated, or truncated?):\n  - ${lines.join('\n  - ')}\n` +
       `The rows already in the tables came from the old log. To start the new log from its beginning, ` +
-      `delete the stored offsets (and, for insert-mode tables, the old rows, or they collide by offset):\n` +
-      `  DELETE FROM pipeline_offsets WHERE consumer_group = '${groupId.replaceAll("'", "''")}' AND topic IN (${topics
-        .map((t) => `'${t.replaceAll("'", "''")}'`)
-        .join(', ')});`,
+      `delete the stored offsets and the old log's dead letters (and, for insert-mode tables, the old rows, or ` +
+      `they collide by offset):\n` +
+      `  DELETE FROM pipeline_offsets WHERE consumer_group = ${group} AND topic IN (${topicList});\n` +
+      `  DELETE FROM dead_letters WHERE consumer_group = ${group} AND topic IN (${topicList});`,
     { details: { group: groupId, partitions: beyond.length } },
   );
 }

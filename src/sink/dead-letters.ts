@@ -75,8 +75,20 @@ const headerArray = (index: 0 | 1) =>
 const SELECTED = PARAMETERS.flatMap(([name]) =>
   name === 'headers' ? [headerArray(0), headerArray(1)] : [`u.${quoteIdentifier(name)}`],
 );
-const UPDATED = ['schema_id', 'error_class', 'sql_state', 'message'].map(quoteIdentifier);
-// A replayed message that fails again refreshes its dead letter instead of failing the replay.
+// A replayed message that fails again refreshes its dead letter instead of failing the replay. The bytes are
+// refreshed too: after a topic was recreated, the offset's letter must hold the message that failed now,
+// not the old log's (a replay would otherwise apply the old message).
+const UPDATED = [
+  'key',
+  'value',
+  'header_keys',
+  'header_values',
+  'kafka_timestamp',
+  'schema_id',
+  'error_class',
+  'sql_state',
+  'message',
+].map(quoteIdentifier);
 const INSERT = `INSERT INTO ${TABLE} (${COLUMNS.join(', ')})
   SELECT ${SELECTED.join(', ')}
     FROM unnest(${PARAMETERS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')})

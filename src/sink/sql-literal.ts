@@ -1,6 +1,6 @@
 /**
- * SQL literals for the one place a value cannot be a bound parameter: DDL. A column DEFAULT and an enum
- * CHECK in a drafted migration are SQL text, so the value is quoted here, and nowhere else.
+ * SQL literals for where a value cannot be a bound parameter: DDL (a column DEFAULT and an enum CHECK in a
+ * drafted migration are SQL text) and SQL printed for an operator to run. Quoted here, and nowhere else.
  */
 import { PipelineError } from '../errors.ts';
 import type { ColumnSpec } from './column-types.ts';
