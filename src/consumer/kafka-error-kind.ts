@@ -29,7 +29,7 @@ export interface KafkaErrorKind {
 }
 
 /** Walks `cause` / `originalError` (kafkajs nests both ways) from the outer error inwards, at most 10 deep. */
-function causeChain(error: unknown): unknown[] {
+export function causeChain(error: unknown): unknown[] {
   const chain: unknown[] = [];
   let current = error;
   for (let depth = 0; depth < 10 && current !== undefined && current !== null; depth++) {

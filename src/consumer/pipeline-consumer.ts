@@ -22,7 +22,7 @@ import { sqlString } from '../sink/sql-literal.ts';
 import type { ConsumerObserver, RetryKind } from './consumer-observer.ts';
 import { fetchLimits } from './fetch-limits.ts';
 import { heartbeatWhile } from './heartbeat-while.ts';
-import { kafkaErrorKind, rootCause } from './kafka-error-kind.ts';
+import { causeChain, kafkaErrorKind, rootCause } from './kafka-error-kind.ts';
 import { offsetBelow } from './kafka-offset.ts';
 import { retryTransient } from './retry-transient.ts';
 
@@ -553,7 +553,7 @@ async function brokerCall<T>(what: string, call: () => Promise<T>): Promise<T> {
     return await call();
   } catch (error) {
     if (error instanceof PipelineError || !kafkaErrorKind(error).canRetry) throw error;
-    const cause = rootKafkaCause(error);
+    const cause = causeChain(error).at(-1) ?? error;
     // The innermost error as the cause: the message already says it, so the CLI prints one line.
     throw new TransientError('BROKER_UNAVAILABLE', `${what}: ${(cause as Error)?.message ?? cause}`, {
       cause,
@@ -562,16 +562,6 @@ async function brokerCall<T>(what: string, call: () => Promise<T>): Promise<T> {
 }
 
 /** kafkajs wraps "retries exceeded" around the connection error that explains it. */
-function rootKafkaCause(error: unknown): unknown {
-  let current = error;
-  for (let depth = 0; depth < 10; depth++) {
-    const next = (current as { cause?: unknown })?.cause;
-    if (next === undefined || next === null || next === current) return current;
-    current = next;
-  }
-  return current;
-}
-
 function offsetsBeyondLogEnd(
   groupId: string,
   beyond: { topic: string; partition: number; stored: string; logEnd: string }[],
