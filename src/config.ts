@@ -208,6 +208,12 @@ export interface ConsumerSettings {
   /** Partition batches written at the same time, each in its own transaction. Default 4. */
   partitionConcurrency: number;
   /**
+   * Chunks of a partition fetched and decoded while an earlier one is still being written (each waits its
+   * turn: a partition's chunks commit in log order, and none after one that failed). 0 writes each chunk
+   * before the next fetch. Memory holds at most 1 + this many chunks per partition. Default 1.
+   */
+  writeAhead: number;
+  /**
    * Decode through the compiled per-writer-schema transcoder (src/sink/row-transcoder.ts), the reference
    * decode → map path only for the messages it leaves. Default true; false is the reference path alone.
    */
@@ -396,6 +402,7 @@ export function parseConfig(env: Env): PipelineConfig {
     fetchMaxBytes: p.integer('CONSUMER_FETCH_MAX_BYTES', 524_288, 16_384, 268_435_456),
     fromBeginning: p.boolean('CONSUMER_FROM_BEGINNING', true),
     partitionConcurrency: p.integer('CONSUMER_PARTITION_CONCURRENCY', 4, 1, 64),
+    writeAhead: p.integer('CONSUMER_WRITE_AHEAD', 1, 0, 8),
     fastPath: p.boolean('CONSUMER_FAST_PATH', true),
     sessionTimeoutMs: p.integer('CONSUMER_SESSION_TIMEOUT_MS', 10_000, 6_000, 1_800_000),
     heartbeatIntervalMs: p.integer('CONSUMER_HEARTBEAT_INTERVAL_MS', 1_000, 100, 600_000),

@@ -6,7 +6,13 @@
  * skips anything below it. On (re)assignment the consumer seeks to the stored offset, so it resumes where the
  * database says; a stale or duplicate delivery (a fetch in flight across a rebalance, a crash between the
  * database commit and the Kafka commit) is skipped by the database, whatever the client does. Kafka offsets
- * are still committed after the database commit, for lag tools.
+ * are still committed after the database commit, for lag tools (and only then: kafkajs' auto-commit is off).
+ *
+ * A partition's chunks go through a WriteLane: the next chunk is fetched and decoded while one is written
+ * (CONSUMER_WRITE_AHEAD), the chunks commit one after the other in log order, and once a write fails or is
+ * abandoned nothing behind it is written; the transaction itself refuses a chunk whose predecessor is not
+ * stored (`follows`). kafkajs fetches from the offsets resolved when a chunk is queued, so a broken lane is
+ * reset from the stored offset, by the next assignment or by a seek of its own.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Admin, Consumer, ConsumerRunConfig, EachBatchPayload, Kafka } from 'kafkajs';
@@ -25,6 +31,8 @@ import { heartbeatWhile } from './heartbeat-while.ts';
 import { causeChain, kafkaErrorKind, rootCause } from './kafka-error-kind.ts';
 import { offsetBelow } from './kafka-offset.ts';
 import { retryTransient } from './retry-transient.ts';
+import { type LaneWriteResult, WriteLane } from './write-lane.ts';
+import { WriteSlots } from './write-slots.ts';
 
 export interface TopicCounters {
   /** Rows inserted, or upserted with a higher version. */
@@ -85,6 +93,12 @@ export class PipelineConsumer {
   #fatal: PipelineError | undefined;
   /** Per `topic:partition`, the log start already reported as a retention gap, so it is counted once. */
   readonly #gapsReported = new Map<string, bigint>();
+  /** Per `topic:partition`, the chunks on their way to the database. */
+  readonly #lanes = new Map<string, WriteLane>();
+  readonly #slots: WriteSlots;
+  /** Kafka commits waiting to be sent (the latest offset per partition), and the one in flight. */
+  readonly #kafkaCommits = new Map<string, { topic: string; partition: number; offset: string }>();
+  #kafkaCommitting: Promise<void> | undefined;
   #done: Promise<void> | undefined;
   #settle: { resolve(): void; reject(error: unknown): void } | undefined;
 
@@ -103,6 +117,7 @@ export class PipelineConsumer {
         lost: 0,
       });
     }
+    this.#slots = new WriteSlots(options.settings.partitionConcurrency);
     this.#consumer = options.kafka.consumer({
       groupId: options.settings.groupId,
       // Heartbeats go on while a chunk is written (heartbeatWhile), so the session timeout only has to cover a
@@ -134,7 +149,10 @@ export class PipelineConsumer {
       this.#brokerRestarts = 0;
       this.#options.observer?.assigned?.(assigned);
       consumer.pause(assigned);
-      void this.#seekToStoredOffsets(assigned)
+      // Chunks still being written (of this generation's partitions or of lost ones) commit first, so that
+      // the stored offsets read next are final and the lanes start afresh from them.
+      void this.#lanesIdle()
+        .then(() => this.#seekToStoredOffsets(assigned))
         .then(() => consumer.resume(assigned))
         .catch((error) => this.#fail(error));
     });
@@ -170,6 +188,9 @@ export class PipelineConsumer {
 
   #runConfig(): ConsumerRunConfig {
     return {
+      // Kafka learns an offset only once PostgreSQL stores it (#noteKafkaCommit): chunks are resolved when
+      // queued, before they are written, so kafkajs' own commits would run ahead of the database.
+      autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.#options.settings.partitionConcurrency,
       eachBatch: (payload) => this.#eachBatch(payload),
@@ -224,13 +245,24 @@ export class PipelineConsumer {
     const expired = new Promise<false>((resolve) => {
       timer = setTimeout(() => resolve(false), timeoutMs);
     });
-    const left = this.#consumer.disconnect().then(
-      () => true,
-      (error: unknown) => {
-        this.#options.log?.(`leaving the group: ${(error as Error)?.message ?? error}`);
-        return true;
-      },
-    );
+    try {
+      // No fetch for the lanes to wait behind: the chunk being written commits or rolls back, the ones queued
+      // behind it are dropped unwritten, Kafka hears what was stored, then the member leaves.
+      this.#consumer.pause(this.#entries.map((e) => ({ topic: e.topic })));
+    } catch {
+      // kafkajs refuses a pause before run() (a stop during start): nothing is being fetched then.
+    }
+    for (const lane of this.#lanes.values()) lane.wake();
+    const left = this.#lanesIdle()
+      .then(() => this.#kafkaCommitting)
+      .then(() => this.#consumer.disconnect())
+      .then(
+        () => true,
+        (error: unknown) => {
+          this.#options.log?.(`leaving the group: ${(error as Error)?.message ?? error}`);
+          return true;
+        },
+      );
     const inTime = await Promise.race([left, expired]);
     clearTimeout(timer);
     if (!inTime) {
@@ -345,7 +377,7 @@ export class PipelineConsumer {
       heartbeat: async () => undefined,
     };
     const beyond: { topic: string; partition: number; stored: string; logEnd: string }[] = [];
-    const seeks: { topic: string; partition: number; offset: string }[] = [];
+    const seeks: { topic: string; partition: number; offset: string; stored: string }[] = [];
     for (const { topic, partitions } of assigned) {
       const stored = await retryTransient(
         () => readNextOffsets(this.#options.pool, this.#options.settings.groupId, topic),
@@ -368,14 +400,20 @@ export class PipelineConsumer {
           beyond.push({ topic, partition, stored: offset, logEnd: bounds.high.toString() });
         } else if (next < bounds.low) {
           this.#reportGap(topic, partition, next, bounds.low);
-          seeks.push({ topic, partition, offset: bounds.low.toString() });
+          seeks.push({ topic, partition, offset: bounds.low.toString(), stored: offset });
         } else {
-          seeks.push({ topic, partition, offset });
+          seeks.push({ topic, partition, offset, stored: offset });
         }
       }
     }
     if (beyond.length > 0) throw offsetsBeyondLogEnd(this.#options.settings.groupId, beyond);
-    for (const seek of seeks) this.#consumer.seek(seek);
+    // Nothing is pending (the lanes went idle first): they start afresh, each chunk after the stored offset
+    // (a partition the database knows nothing of yet starts without `follows`).
+    this.#lanes.clear();
+    for (const { topic, partition, offset, stored } of seeks) {
+      this.#consumer.seek({ topic, partition, offset });
+      this.#laneFor(topic, partition, (BigInt(stored) - 1n).toString());
+    }
   }
 
   /** Low (log start) and high (log end) watermark per partition of `topic`. */
@@ -431,18 +469,25 @@ export class PipelineConsumer {
   }
 
   async #writeBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary } = payload;
+    const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
     const entry = entryFor(this.#options.catalog, batch.topic);
-    const counters = this.counters.get(entry.topic)!;
+    const { topic, partition } = batch;
     const max = this.#options.settings.batchMaxRows;
-    // Nothing is resolved unless it is in the database: leaving early (shutdown, lost partition) only means
-    // the next owner gets these messages again, and the offsets table skips what was already written.
+    const beat = this.#options.settings.heartbeatIntervalMs;
+    // Leaving early (shutdown, lost partition) resolves nothing more: the next owner gets the rest again, and
+    // the offsets table skips whatever was already written.
     const live = () => isRunning() && !isStale() && !this.#stopping;
+    // A write keeps going after a rebalance (the database decides who writes what), only not after a stop.
+    const writing = () => isRunning() && !this.#stopping;
+    const lane = this.#laneFor(topic, partition);
+    if (lane.broken) {
+      await this.#resetLane(topic, partition, lane, live, heartbeat);
+      return;
+    }
 
     for (let start = 0; start < batch.messages.length; start += max) {
       if (!live()) return;
       const chunk = batch.messages.slice(start, start + max);
-      const beat = this.#options.settings.heartbeatIntervalMs;
       const outcomes = await retryTransient(
         () =>
           heartbeatWhile(
@@ -462,8 +507,7 @@ export class PipelineConsumer {
       );
       // One plain object per message and nothing else: headers are mostly absent (headersOf then returns a
       // shared empty list), and offsets compare as decimal strings, never through a BigInt per message.
-      const { topic, partition } = batch;
-      let messages: SinkMessage[] = new Array<SinkMessage>(chunk.length);
+      const messages: SinkMessage[] = new Array<SinkMessage>(chunk.length);
       for (let i = 0; i < chunk.length; i++) {
         const m = chunk[i]!;
         messages[i] = {
@@ -477,67 +521,178 @@ export class PipelineConsumer {
           outcome: outcomes[i]!,
         };
       }
-      // Usually one transaction; more when PostgreSQL refuses so many rows that the sink commits a settled
-      // prefix to bound how long it holds the partition's lock, and hands back the rest.
-      while (messages.length > 0) {
-        const pending = messages;
-        const writeStarted = performance.now();
-        const result = await retryTransient(
+      await heartbeatWhile(() => lane.room(() => !live()), heartbeat, beat);
+      if (!live()) return;
+      const last = chunk.at(-1)!.offset;
+      const follows = lane.follows;
+      if (!lane.accept(() => this.#writeChunk(entry, messages, follows, writing), chunk[0]!.offset, last))
+        return;
+      // kafkajs fetches from here next, while the chunk is written; it reaches Kafka's committed offsets
+      // only once the database stored it.
+      resolveOffset(last);
+      await heartbeat();
+    }
+    // At most CONSUMER_WRITE_AHEAD chunks wait when the next fetch begins: memory stays bounded.
+    await heartbeatWhile(() => lane.room(() => !live()), heartbeat, beat);
+  }
+
+  /**
+   * Writes one queued chunk: usually one transaction; more when PostgreSQL refuses so many rows that the sink
+   * commits a settled prefix to bound how long it holds the partition's lock, and hands back the rest.
+   * `abandoned` when a stop came first: the lane then drops whatever is queued behind.
+   */
+  async #writeChunk(
+    entry: CatalogEntry,
+    chunk: SinkMessage[],
+    firstFollows: string | undefined,
+    writing: () => boolean,
+  ): Promise<LaneWriteResult> {
+    const { topic, partition } = chunk[0]!;
+    const counters = this.counters.get(entry.topic)!;
+    let messages = chunk;
+    let follows = firstFollows;
+    while (messages.length > 0) {
+      if (!writing()) return 'abandoned';
+      const pending = messages;
+      const writeStarted = performance.now();
+      const result = await this.#slots.run(() =>
+        retryTransient(
           () =>
-            heartbeatWhile(
-              () =>
-                writePartitionBatch(this.#options.pool, {
-                  groupId: this.#options.settings.groupId,
-                  entry,
-                  messages: pending,
-                  ...(this.#options.writeStrategy ? { writeStrategy: this.#options.writeStrategy } : {}),
-                }),
-              heartbeat,
-              beat,
-            ),
+            writePartitionBatch(this.#options.pool, {
+              groupId: this.#options.settings.groupId,
+              entry,
+              messages: pending,
+              ...(follows === undefined ? {} : { follows }),
+              ...(this.#options.writeStrategy ? { writeStrategy: this.#options.writeStrategy } : {}),
+            }),
           {
-            shouldContinue: live,
-            heartbeat,
+            shouldContinue: writing,
+            // kafkajs' runner heartbeats between fetches; this chunk's batch has returned already.
+            heartbeat: async () => undefined,
             onRetry: (e, n, ms) =>
               this.#retried('database', `database: ${e.message}; retry ${n} in ${ms} ms`),
           },
-        );
-        const next = result.nextOffset!;
-        let committed = pending;
-        messages = [];
-        if (!pending.every((m) => offsetBelow(m.offset, next))) {
-          committed = pending.filter((m) => offsetBelow(m.offset, next));
-          messages = pending.filter((m) => !offsetBelow(m.offset, next));
-        }
-        const committedAt = Date.now();
-        const { observer, onCommitted } = this.#options;
-        // Built only for a hook that reads them, once for both.
-        const timestamps =
-          observer?.committed !== undefined || onCommitted !== undefined
-            ? committed.map((m) => Number(m.timestamp))
-            : [];
-        observer?.committed?.({
-          topic,
-          partition,
-          table: entry.table,
-          messages: committed.length,
-          writeSeconds: (performance.now() - writeStarted) / 1000,
-          result,
-          timestamps,
-          committedAt,
-        });
-        onCommitted?.({ topic, partition, timestamps, committedAt });
-        counters.written += result.written;
-        counters.deleted += result.deleted;
-        counters.superseded += result.superseded;
-        counters.deadLettered += result.deadLettered;
-        counters.skipped += result.skipped;
-        if (committed.length > 0) resolveOffset(committed.at(-1)!.offset);
-        await heartbeat();
-        if (messages.length > 0 && !live()) return;
+        ),
+      );
+      const next = result.nextOffset!;
+      let committed = pending;
+      messages = [];
+      if (!pending.every((m) => offsetBelow(m.offset, next))) {
+        committed = pending.filter((m) => offsetBelow(m.offset, next));
+        messages = pending.filter((m) => !offsetBelow(m.offset, next));
+      }
+      follows = (BigInt(next) - 1n).toString();
+      const committedAt = Date.now();
+      const { observer, onCommitted } = this.#options;
+      // Built only for a hook that reads them, once for both.
+      const timestamps =
+        observer?.committed !== undefined || onCommitted !== undefined
+          ? committed.map((m) => Number(m.timestamp))
+          : [];
+      observer?.committed?.({
+        topic,
+        partition,
+        table: entry.table,
+        messages: committed.length,
+        writeSeconds: (performance.now() - writeStarted) / 1000,
+        result,
+        timestamps,
+        committedAt,
+      });
+      onCommitted?.({ topic, partition, timestamps, committedAt });
+      counters.written += result.written;
+      counters.deleted += result.deleted;
+      counters.superseded += result.superseded;
+      counters.deadLettered += result.deadLettered;
+      counters.skipped += result.skipped;
+      this.#noteKafkaCommit(topic, partition, next);
+    }
+    return 'written';
+  }
+
+  #laneFor(topic: string, partition: number, follows?: string): WriteLane {
+    const key = `${topic}:${partition}`;
+    let lane = this.#lanes.get(key);
+    if (lane === undefined) {
+      lane = new WriteLane(
+        {
+          writeAhead: this.#options.settings.writeAhead,
+          onError: (error) => this.#laneFailed(error),
+        },
+        follows,
+      );
+      this.#lanes.set(key, lane);
+    }
+    return lane;
+  }
+
+  /**
+   * A write that threw: retrying gave up (the database still down when a stop or a runner restart came: the
+   * next start resumes from the stored offsets), or something no retry fixes, which stops the consumer.
+   */
+  #laneFailed(error: unknown): void {
+    if (error instanceof TransientError || this.#stopping) return;
+    this.#fail(error);
+  }
+
+  /**
+   * A broken lane while kafkajs goes on fetching (its resolved offset is past the chunk that was not
+   * written): the partition is sought back to the offset the database stores, or to where the lane began
+   * when the database stores none yet, and a fresh lane follows from there. Nothing of this batch is written.
+   */
+  async #resetLane(
+    topic: string,
+    partition: number,
+    broken: WriteLane,
+    live: () => boolean,
+    heartbeat: () => Promise<void>,
+  ): Promise<void> {
+    const stored = await retryTransient(
+      () => readNextOffsets(this.#options.pool, this.#options.settings.groupId, topic),
+      {
+        shouldContinue: live,
+        heartbeat,
+        onRetry: (e, n, ms) => this.#retried('database', `database: ${e.message}; retry ${n} in ${ms} ms`),
+      },
+    );
+    if (!live() || this.#lanes.get(`${topic}:${partition}`) !== broken) return;
+    const offset = stored.get(partition) ?? broken.origin;
+    this.#lanes.delete(`${topic}:${partition}`);
+    if (offset === undefined) return;
+    this.#laneFor(topic, partition, stored.has(partition) ? (BigInt(offset) - 1n).toString() : undefined);
+    this.#consumer.seek({ topic, partition, offset });
+    this.#options.log?.(
+      `${topic} partition ${partition}: a write did not complete; reading again from ${offset}`,
+    );
+  }
+
+  /** Resolves once no lane has a chunk pending. */
+  async #lanesIdle(): Promise<void> {
+    for (const lane of [...this.#lanes.values()]) await lane.idle();
+  }
+
+  /**
+   * Tells Kafka the partition's next offset now that PostgreSQL stores it: for lag tools only (the seek on
+   * assignment reads the database), so one commit at a time with the latest offsets, and a refusal (a
+   * rebalance under way) is left to the next commit.
+   */
+  #noteKafkaCommit(topic: string, partition: number, offset: string): void {
+    this.#kafkaCommits.set(`${topic}:${partition}`, { topic, partition, offset });
+    this.#kafkaCommitting ??= this.#sendKafkaCommits().finally(() => {
+      this.#kafkaCommitting = undefined;
+    });
+  }
+
+  async #sendKafkaCommits(): Promise<void> {
+    while (this.#kafkaCommits.size > 0) {
+      const offsets = [...this.#kafkaCommits.values()];
+      this.#kafkaCommits.clear();
+      try {
+        await this.#consumer.commitOffsets(offsets);
+      } catch (error) {
+        this.#options.log?.(`committing offsets to Kafka: ${(error as Error)?.message ?? error}`, 'info');
       }
     }
-    await commitOffsetsIfNecessary();
   }
 }
 

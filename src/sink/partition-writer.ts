@@ -89,6 +89,14 @@ export interface WritePartitionBatchInput {
   writeStrategy?: WriteStrategy;
   /** Default DEFAULT_BISECT_BUDGET. */
   bisectBudget?: number;
+  /**
+   * Offset (kafkajs string) of the last message of the chunk this one follows in the log: the write is
+   * refused (INVARIANT_BROKEN, nothing written) unless the stored next offset is above it, so that a chunk
+   * is never written over an earlier one that did not commit, whatever the caller's queueing does. Offsets
+   * are not contiguous (transaction markers, compaction), so the caller's order is what says "follows".
+   * Default: no check.
+   */
+  follows?: string;
 }
 
 interface Sink {
@@ -577,6 +585,15 @@ export async function writePartitionBatch(
 
   return inTransaction(pool, entry.table, async (client) => {
     const stored = await lockPartitionOffset(client, groupId, topic, partition);
+    if (input.follows !== undefined && stored <= BigInt(input.follows)) {
+      throw new PipelineError(
+        'INVARIANT_BROKEN',
+        `writePartitionBatch: a chunk of ${topic}[${partition}] follows offset ${input.follows}` +
+          `, but the database stores next offset ${stored}: an earlier chunk did not commit, ` +
+          'and writing this one would leave a gap',
+        { details: { topic, partition, follows: input.follows, stored: stored.toString() } },
+      );
+    }
     const seen = new Set<bigint>();
     const fresh: (Prepared | Dead)[] = [];
     let last = stored - 1n;

@@ -1,0 +1,124 @@
+/**
+ * One partition's chunks on their way to PostgreSQL, written one after the other while the next ones are
+ * fetched and decoded: the overlap that keeps the consumer busy during a COPY.
+ *
+ * Its whole reason to exist is one rule: a chunk is never written after an earlier chunk of its partition
+ * failed or was abandoned. The moment a write does not complete, the lane is broken and every chunk queued
+ * behind it is dropped unwritten; nothing more is accepted until the owner resets the lane from the offset
+ * the database stores. (The database checks the same rule on its side: see `follows` in partition-writer.ts.)
+ */
+
+/** What a write reports: `abandoned` when it stopped before its messages were all stored (a shutdown). */
+export type LaneWriteResult = 'written' | 'abandoned';
+
+export type LaneJob = () => Promise<LaneWriteResult>;
+
+export interface WriteLaneOptions {
+  /**
+   * Chunks that may wait behind the one being written: 0 writes each chunk before the next is decoded,
+   * 1 (the consumer's default) decodes the next chunk while one is written.
+   */
+  writeAhead: number;
+  /** Called once when a write throws (not for `abandoned`), with the error; the lane is broken by then. */
+  onError(error: unknown): void;
+}
+
+export class WriteLane {
+  readonly #options: WriteLaneOptions;
+  readonly #queue: LaneJob[] = [];
+  #running = false;
+  #broken = false;
+  /** Chunks accepted and not yet finished (queued and the one running). */
+  #pending = 0;
+  #wakers: (() => void)[] = [];
+  /**
+   * Offset (kafkajs string) of the last message of the last chunk accepted, or where the lane was reset
+   * from, less one: the next chunk may be written only once the database stores a next offset above it.
+   * Undefined when the lane starts at an offset the database does not know yet (a new partition).
+   */
+  follows: string | undefined;
+  /** Offset of the first message the lane accepted: where to read again when the database stores nothing. */
+  origin: string | undefined;
+
+  constructor(options: WriteLaneOptions, follows?: string) {
+    this.#options = options;
+    this.follows = follows;
+  }
+
+  /** True once a write failed or was abandoned: the lane takes nothing more until it is replaced. */
+  get broken(): boolean {
+    return this.#broken;
+  }
+
+  get pending(): number {
+    return this.#pending;
+  }
+
+  /**
+   * Queues a chunk of the messages from `firstOffset` to `lastOffset`; its job runs after every chunk
+   * accepted before it has been written. Refused (false) on a broken lane.
+   */
+  accept(job: LaneJob, firstOffset: string, lastOffset: string): boolean {
+    if (this.#broken) return false;
+    this.origin ??= firstOffset;
+    this.#queue.push(job);
+    this.#pending++;
+    this.follows = lastOffset;
+    if (!this.#running) void this.#drain();
+    return true;
+  }
+
+  /**
+   * Resolves once at most `writeAhead` chunks are pending (so one more may be accepted and memory stays
+   * bounded), or at once when the lane is broken or `stop()` returns true.
+   */
+  async room(stop: () => boolean = () => false): Promise<void> {
+    while (this.#pending > this.#options.writeAhead && !this.#broken && !stop()) {
+      await new Promise<void>((resolve) => this.#wakers.push(resolve));
+    }
+  }
+
+  /** Resolves once nothing is pending (written, dropped or broken). */
+  async idle(): Promise<void> {
+    while (this.#pending > 0) await new Promise<void>((resolve) => this.#wakers.push(resolve));
+  }
+
+  /** Wakes every `room()` and `idle()` waiter to look again (a stop began). */
+  wake(): void {
+    const wakers = this.#wakers;
+    this.#wakers = [];
+    for (const wake of wakers) wake();
+  }
+
+  async #drain(): Promise<void> {
+    this.#running = true;
+    try {
+      for (let job = this.#queue.shift(); job !== undefined; job = this.#queue.shift()) {
+        let result: LaneWriteResult;
+        try {
+          result = await job();
+        } catch (error) {
+          this.#break();
+          this.#options.onError(error);
+          return;
+        }
+        this.#pending--;
+        if (result === 'abandoned') {
+          this.#break();
+          return;
+        }
+        this.wake();
+      }
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  #break(): void {
+    this.#broken = true;
+    // The failed chunk and every one behind it: none of them will be written by this lane.
+    this.#queue.length = 0;
+    this.#pending = 0;
+    this.wake();
+  }
+}

@@ -1,0 +1,108 @@
+import test from 'ava';
+import { MessageDecoder } from '../../src/codec/message-decoder.ts';
+import { PipelineConsumer } from '../../src/consumer/pipeline-consumer.ts';
+import { PipelineError } from '../../src/errors.ts';
+import { TypedProducer } from '../../src/producer/typed-producer.ts';
+import { readNextOffsets, writePartitionBatch } from '../../src/sink/partition-writer.ts';
+import { consumeUntilCaughtUp } from '../support/consume-until-caught-up.ts';
+import { pageViews as views } from '../support/page-views.ts';
+import { createPipelineFixture } from '../support/pipeline-fixture.ts';
+import { migratedSchema, pageView, pageViews, rowMessage } from '../support/sink-fixtures.ts';
+
+const chunk = (from: number, count: number) =>
+  Array.from({ length: count }, (_, i) =>
+    rowMessage(pageViews, from + i, pageView({ duration_ms: from + i })),
+  );
+
+test('the database refuses a chunk whose predecessor is not stored: nothing is written over the gap', async (t) => {
+  const { pool } = await migratedSchema(t, 'follows');
+  const write = (from: number, follows?: string) =>
+    writePartitionBatch(pool, {
+      groupId: 'g',
+      entry: pageViews,
+      messages: chunk(from, 10),
+      ...(follows === undefined ? {} : { follows }),
+    });
+  const offsets = async () =>
+    (
+      await pool.query<{ o: string }>(
+        'SELECT _kafka_offset::text AS o FROM page_views ORDER BY _kafka_offset',
+      )
+    ).rows.map((r) => Number(r.o));
+
+  t.is((await write(0)).nextOffset, '10');
+  // Offsets 10..19 never committed: 20..29 follows 19.
+  const error = await t.throwsAsync(write(20, '19'), { instanceOf: PipelineError });
+  t.is(error?.code, 'INVARIANT_BROKEN');
+  t.regex(error?.message ?? '', /follows offset 19, but the database stores next offset 10/);
+  t.is((await readNextOffsets(pool, 'g', pageViews.topic)).get(0), '10');
+  t.is((await offsets()).length, 10, 'the refused chunk left nothing');
+
+  t.is((await write(10, '9')).nextOffset, '20');
+  t.is((await write(20, '19')).nextOffset, '30');
+  // A redelivery that follows an offset long stored is no gap: it is skipped as before.
+  const again = await write(10, '9');
+  t.is(again.skipped, 10);
+  t.deepEqual(
+    await offsets(),
+    Array.from({ length: 30 }, (_, i) => i),
+  );
+});
+
+test('a write refused for good stops the consumer, and the chunks queued behind it are never written; after the fix every offset lands once', async (t) => {
+  const fx = await createPipelineFixture(t, { partitions: 1 });
+  const topic = fx.topic('shop.page-views');
+  const producer = new TypedProducer({ kafka: fx.kafka, catalog: fx.catalog, registry: fx.registry });
+  await producer.connect();
+  t.teardown(() => producer.disconnect());
+  await producer.sendUnchecked(topic, undefined, views(0, 300));
+
+  // The first chunk that would store next offset 100 or more is refused after a pause (the chunks behind it
+  // are queued by then), once only: a sequence counts outside the transaction that rolls back. PostgreSQL
+  // refusing the pipeline's own bookkeeping is final, not retried. Any chunk written after it would land.
+  await fx.pool.query(`
+    CREATE SEQUENCE refusals;
+    CREATE FUNCTION refuse_offset() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF NEW.next_offset >= 100 AND OLD.next_offset < 100 THEN
+        IF nextval('refusals') = 1 THEN
+          PERFORM pg_sleep(0.5);
+          RAISE EXCEPTION 'offset % refused by the test', NEW.next_offset USING ERRCODE = '23514';
+        END IF;
+      END IF;
+      RETURN NEW;
+    END $$;
+    CREATE TRIGGER refuse_offset BEFORE UPDATE ON pipeline_offsets
+      FOR EACH ROW EXECUTE FUNCTION refuse_offset();`);
+
+  const consumer = new PipelineConsumer({
+    kafka: fx.kafka,
+    pool: fx.pool,
+    decoder: new MessageDecoder(fx.registry),
+    catalog: fx.catalog,
+    settings: { ...fx.config.consumer, batchMaxRows: 20, writeAhead: 3 },
+  });
+  await consumer.start();
+  const error = await t.throwsAsync(consumer.done, { instanceOf: PipelineError });
+  t.is(error?.code, 'CONTRACT_MISMATCH', error?.message);
+
+  const stored = Number((await readNextOffsets(fx.pool, fx.config.consumer.groupId, topic)).get(0));
+  const offsets = (
+    await fx.pool.query<{ o: string }>(
+      'SELECT _kafka_offset::text AS o FROM page_views ORDER BY _kafka_offset',
+    )
+  ).rows.map((r) => Number(r.o));
+  t.true(stored > 0 && stored < 100, `stored next offset ${stored}`);
+  t.deepEqual(
+    offsets,
+    Array.from({ length: stored }, (_, i) => i),
+    'exactly the offsets below the stored one: nothing after the refused chunk',
+  );
+
+  await fx.pool.query('DROP TRIGGER refuse_offset ON pipeline_offsets');
+  await consumeUntilCaughtUp(fx);
+  const after = await fx.pool.query<{ n: number; d: number }>(
+    'SELECT count(*)::int AS n, count(DISTINCT _kafka_offset)::int AS d FROM page_views',
+  );
+  t.deepEqual(after.rows[0], { n: 300, d: 300 });
+});
