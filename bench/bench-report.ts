@@ -38,6 +38,11 @@ export interface BenchResults {
   pipelineUnnest: PipelineRunResult;
   /** COPY again, with the tuned settings. */
   pipelineTuned: PipelineRunResult;
+  /**
+   * COPY with CONSUMER_WRITE_AHEAD=0: each chunk written before the next fetch, as before the write lanes;
+   * next to `pipelineCopy`, what the overlap buys (absent in results of older runs).
+   */
+  pipelineSerial?: PipelineRunResult;
   upsert: PipelineRunResult & { rows: number };
   baseline: ThroughputResult;
   latency: LatencyResult[];
@@ -231,8 +236,45 @@ function pipelineRow(mode: string, run: PipelineRunResult, limit: number, note: 
     median: run.medianRssMb,
     cpu: run.cpuMicrosPerEvent,
     cores: run.cpuCores,
-    note: `${note}${coarse}`,
+    note: `${note}${coarse}${machineNote(run)}`,
   });
+}
+
+function ceilingLines(results: BenchResults): string[] {
+  const ceiling = cpuCeiling(results);
+  if (ceiling === undefined) return [];
+  return [
+    `**The shared machine's ceiling.** The raw COPY text limit costs the machine ${fixed(
+      results.rawCopy.machineCpuMicrosPerEvent!,
+      1,
+    )} µs of CPU per row (${fixed(results.rawCopy.machineBusyCores!)} cores busy); the pipeline (insert, COPY, default) ${fixed(
+      results.pipelineCopy.machineCpuMicrosPerEvent!,
+      1,
+    )} µs per event (${fixed(results.pipelineCopy.machineBusyCores!)} cores busy: Kafka, PostgreSQL and the consumer together). Once the ${
+      results.machine.cpus
+    } cores are busy, the pipeline cannot exceed ${fixed(ceiling)} × the raw limit here; it reached ${fixed(
+      results.pipelineCopy.perSecond / results.rawCopy.perSecond,
+    )} ×.`,
+    '',
+  ];
+}
+
+/** The whole machine's CPU over a run, when it was measured (bench/machine-cpu.ts). */
+function machineNote(run: { machineCpuMicrosPerEvent?: number; machineBusyCores?: number }): string {
+  const { machineCpuMicrosPerEvent: perEvent, machineBusyCores: cores } = run;
+  if (perEvent === undefined || cores === undefined || !Number.isFinite(perEvent)) return '';
+  return `; machine: ${fixed(perEvent, 1)} µs CPU/event, ${fixed(cores)} cores busy`;
+}
+
+/**
+ * With Kafka, PostgreSQL and the consumer sharing the machine's cores, the pipeline's throughput is at most
+ * the raw limit × (the raw COPY's machine CPU per row ÷ the pipeline's per event), once the machine is busy.
+ */
+export function cpuCeiling(results: Pick<BenchResults, 'rawCopy' | 'pipelineCopy'>): number | undefined {
+  const raw = results.rawCopy.machineCpuMicrosPerEvent;
+  const pipeline = results.pipelineCopy.machineCpuMicrosPerEvent;
+  if (raw === undefined || pipeline === undefined || !(raw > 0) || !(pipeline > 0)) return undefined;
+  return raw / pipeline;
 }
 
 const PROFILED_RUNS: [keyof BenchResults & string, string][] = [
@@ -336,7 +378,7 @@ export function renderMarkdown(results: BenchResults): string {
       `raw COPY text limit (rows pre-built, ${int(results.rawCopy.batchRows)}-row COPYs)`,
       results.rawCopy,
       limit,
-      { note: `${results.rawCopy.connections} connections` },
+      { note: `${results.rawCopy.connections} connections${machineNote(results.rawCopy)}` },
     ),
     throughputRow(
       `raw COPY binary limit (same rows as binary tuples, ${int(results.rawCopyBinary.batchRows)}-row COPYs)`,
@@ -366,6 +408,20 @@ export function renderMarkdown(results: BenchResults): string {
             )}× the run above`,
           ),
         ]),
+    ...(results.pipelineSerial === undefined
+      ? []
+      : [
+          pipelineRow(
+            'pipeline, insert, COPY, no write-ahead (CONSUMER_WRITE_AHEAD=0)',
+            results.pipelineSerial,
+            limit,
+            `the default (one chunk written while the next is fetched) is ${fixed(
+              results.pipelineCopy.perSecond / results.pipelineSerial.perSecond,
+            )}× this; CPU/event ${fixed(
+              results.pipelineSerial.cpuMicrosPerEvent / results.pipelineCopy.cpuMicrosPerEvent,
+            )}× the default's`,
+          ),
+        ]),
     pipelineRow(
       'pipeline, insert, unnest',
       results.pipelineUnnest,
@@ -389,6 +445,7 @@ export function renderMarkdown(results: BenchResults): string {
       note: `bulk/baseline = ${fixed(results.pipelineCopy.perSecond / results.baseline.perSecond, 1)}×`,
     }),
     '',
+    ...ceilingLines(results),
     "**Latency** (producer CreateTime → row committed, events created after the warm-up; split from kafkajs' instrumentation events and the consumer's observer: waiting for the fetch that brought the event to begin (kafkajs fetches again only when the last fetch is processed: the consumer busy) / that fetch until kafkajs handed the batch over / then until the write began / the write, BEGIN … COMMIT)",
     '',
     '| settings | rate (events/s) | achieved | events | p50 | p99 | p99.9 | max | split, medians | split, slowest 1 % (means) | dominant in the slowest 1 % | RSS median | RSS max (window) | RSS peak (life) |',

@@ -10,6 +10,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../src/config.ts';
 import type { DatabaseSpace } from './bench-space.ts';
+import { readMachineCpu } from './machine-cpu.ts';
 import { readProcessCpuMs } from './process-cpu.ts';
 import { MemorySampler } from './process-memory.ts';
 import { monotonicMicros, type ProfileWindow } from './profile-summary.ts';
@@ -53,6 +54,13 @@ export interface PipelineRunResult extends ThroughputResult {
   cpuCores: number;
   /** The CPU time itself, ms: below a second the 10 ms ticks make the per-event figure coarse. */
   cpuMs: number;
+  /**
+   * The whole machine's busy CPU (Kafka, PostgreSQL, the consumer, anything else running) over the same span
+   * ÷ events, µs (bench/machine-cpu.ts). Absent in results of older runs.
+   */
+  machineCpuMicrosPerEvent?: number;
+  /** That busy CPU ÷ wall time: cores kept busy; near the machine's count, the run is CPU-bound. */
+  machineBusyCores?: number;
   /** Path of the V8 CPU profile the process wrote, when profiled. */
   cpuProfile?: string;
   /** First committed row → last, in the profile's clock: the part of the profile that is the drain. */
@@ -125,6 +133,8 @@ export async function runPipelineProcess(options: PipelineRunOptions): Promise<P
   let firstUs = 0;
   let doneUs = 0;
   let cpuAtDone = Number.NaN;
+  let machineAtFirst = Number.NaN;
+  let machineAtDone = Number.NaN;
   let exitCode: number | null = null;
   try {
     const deadline = spawnedAt + options.timeoutMs;
@@ -136,12 +146,14 @@ export async function runPipelineProcess(options: PipelineRunOptions): Promise<P
       const now = performance.now();
       if (committed > 0 && firstAt === undefined) {
         cpuAtFirst = readProcessCpuMs(child.pid ?? -1) ?? Number.NaN;
+        machineAtFirst = readMachineCpu()?.busyMs ?? Number.NaN;
         firstUs = monotonicMicros();
         firstAt = now;
         firstCommitted = committed;
       }
       if (committed >= expected) {
         cpuAtDone = readProcessCpuMs(child.pid ?? -1) ?? Number.NaN;
+        machineAtDone = readMachineCpu()?.busyMs ?? Number.NaN;
         doneUs = monotonicMicros();
         doneAt = now;
         break;
@@ -180,6 +192,8 @@ export async function runPipelineProcess(options: PipelineRunOptions): Promise<P
     cpuMicrosPerEvent: (cpuMs * 1000) / (expected - firstCommitted),
     cpuCores: cpuMs / steadyMs,
     cpuMs,
+    machineCpuMicrosPerEvent: ((machineAtDone - machineAtFirst) * 1000) / (expected - firstCommitted),
+    machineBusyCores: (machineAtDone - machineAtFirst) / steadyMs,
     drainWindow: { fromUs: firstUs || doneUs, toUs: doneUs },
     ...(options.cpuProfileDir === undefined
       ? {}

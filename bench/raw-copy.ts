@@ -6,6 +6,7 @@
  * COPY tuples (bench/copy-binary.ts): the raw binary COPY limit, checked against the text one by comparing
  * both tables' contents.
  */
+
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
@@ -16,6 +17,7 @@ import { copyTextLine } from '../src/sink/copy-text.ts';
 import { createRowMapper, type SqlText } from '../src/sink/row-mapper.ts';
 import { quoteIdentifier } from '../src/sink/sql-identifier.ts';
 import { binaryColumnType, copyBinaryStream } from './copy-binary.ts';
+import { readMachineCpu } from './machine-cpu.ts';
 import type { EventSeed } from './produce-backlog.ts';
 import type { ThroughputResult } from './raw-consume.ts';
 
@@ -28,6 +30,10 @@ export interface RawCopyResult extends ThroughputResult {
   connections: number;
   /** Milliseconds spent building the rows in both formats (not timed; the same figure for both). */
   prepareMs: number;
+  /** The whole machine's busy CPU over the COPYs ÷ rows, µs (bench/machine-cpu.ts); NaN without /proc. */
+  machineCpuMicrosPerEvent?: number;
+  /** That busy CPU ÷ wall time: how many cores the COPYs kept busy. */
+  machineBusyCores?: number;
 }
 
 /**
@@ -92,9 +98,11 @@ export async function measureRawCopy(
       client.release();
     }
   };
+  const machineBefore = readMachineCpu()?.busyMs ?? Number.NaN;
   const started = performance.now();
   await Promise.all(Array.from({ length: options.connections }, worker));
   const ms = performance.now() - started;
+  const machineMs = (readMachineCpu()?.busyMs ?? Number.NaN) - machineBefore;
   return {
     events: rows,
     totalMs: ms,
@@ -104,6 +112,8 @@ export async function measureRawCopy(
     batchRows: options.batchRows,
     connections: options.connections,
     prepareMs: options.prepareMs,
+    machineCpuMicrosPerEvent: (machineMs * 1000) / rows,
+    machineBusyCores: machineMs / ms,
   };
 }
 

@@ -52,8 +52,11 @@ const settingsEnv: Record<string, string> = {
   CONSUMER_BATCH_MAX_WAIT_MS: String(config.consumer.batchMaxWaitMs),
   CONSUMER_PARTITION_CONCURRENCY: String(config.consumer.partitionConcurrency),
   CONSUMER_FETCH_MAX_BYTES: String(config.consumer.fetchMaxBytes),
+  CONSUMER_WRITE_AHEAD: String(config.consumer.writeAhead),
   CONSUMER_FROM_BEGINNING: 'true',
 };
+/** The defaults without the write lanes' overlap: what it buys, measured in the same run. */
+const serialEnv: Record<string, string> = { ...settingsEnv, CONSUMER_WRITE_AHEAD: '0' };
 /**
  * The deployment settings tried next to the defaults: every partition of a fetch written at the same time,
  * and fetches four times the default bound (more rows per transaction bought with memory). No V8 heap
@@ -247,6 +250,7 @@ async function run(): Promise<BenchResults> {
   // (whose CPU per event, next to the first, is what the profiler costs).
   const pipelineCopy = await replay('copy', 'copy', settingsEnv, [], false);
   const pipelineCopyProfiled = options.cpuProfile ? await replay('copyprof', 'copy') : undefined;
+  const pipelineSerial = await replay('copyserial', 'copy', serialEnv, [], false);
   const pipelineUnnest = await replay('unnest', 'unnest');
   const pipelineTuned = await replay('copytuned', 'copy', tunedEnv);
 
@@ -386,6 +390,7 @@ async function run(): Promise<BenchResults> {
     ...(pipelineCopyProfiled === undefined ? {} : { pipelineCopyProfiled }),
     pipelineUnnest,
     pipelineTuned,
+    pipelineSerial,
     upsert,
     baseline,
     latency,

@@ -1,6 +1,8 @@
 import test from 'ava';
+import { cpuCeiling } from '../../bench/bench-report.ts';
 import { latencyBreakdown } from '../../bench/latency-breakdown.ts';
-import { cpuTicksOfStat, readProcessCpuMs } from '../../bench/process-cpu.ts';
+import { machineCpuOfStat, readMachineCpu } from '../../bench/machine-cpu.ts';
+import { clockTicksPerSecond, cpuTicksOfStat, readProcessCpuMs } from '../../bench/process-cpu.ts';
 import { parseTranscodeResults } from '../../bench/transcode-results.ts';
 
 test('utime + stime are read after the command name, spaces and parentheses in it included', (t) => {
@@ -80,4 +82,22 @@ test('transcode JSON without a figure, without page views, or older than the run
     message: /before this run started it/,
   });
   t.throws(() => parseTranscodeResults([]), { message: /not an object/ });
+});
+
+test("the machine's busy CPU counts user, nice, system, irq, softirq and steal, not idle or iowait", (t) => {
+  const stat = 'cpu  100 20 30 5000 70 1 2 3 0 0\ncpu0 50 10 15 2500 35 1 1 2 0 0\nintr 1\n';
+  const ticks = 100 + 20 + 30 + 1 + 2 + 3;
+  t.is(machineCpuOfStat(stat).busyMs, (ticks * 1000) / clockTicksPerSecond());
+  t.throws(() => machineCpuOfStat('intr 1\n'), { message: /unreadable \/proc\/stat/ });
+  const now = readMachineCpu();
+  t.true(now !== undefined && now.busyMs > 0);
+});
+
+test("the shared machine's ceiling is the raw COPY's machine CPU per row over the pipeline's; absent without figures", (t) => {
+  const run = (machineCpuMicrosPerEvent?: number) =>
+    ({ machineCpuMicrosPerEvent }) as unknown as Parameters<typeof cpuCeiling>[0]['rawCopy'] &
+      Parameters<typeof cpuCeiling>[0]['pipelineCopy'];
+  t.is(cpuCeiling({ rawCopy: run(10), pipelineCopy: run(25) }), 0.4);
+  t.is(cpuCeiling({ rawCopy: run(undefined), pipelineCopy: run(25) }), undefined);
+  t.is(cpuCeiling({ rawCopy: run(10), pipelineCopy: run(Number.NaN) }), undefined);
 });
