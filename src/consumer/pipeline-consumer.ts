@@ -11,8 +11,9 @@
  * A partition's chunks go through a WriteLane: the next chunk is fetched and decoded while one is written
  * (CONSUMER_WRITE_AHEAD), the chunks commit one after the other in log order, and once a write fails or is
  * abandoned nothing behind it is written; the transaction itself refuses a chunk whose predecessor is not
- * stored (`follows`). kafkajs fetches from the offsets resolved when a chunk is queued, so a broken lane is
- * reset from the stored offset, by the next assignment or by a seek of its own.
+ * stored (`follows`). kafkajs fetches from the offsets resolved when a chunk is queued; a lane breaks only
+ * when the consumer stops or kafkajs' runner does, and the next assignment replaces every lane from the
+ * stored offsets.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Admin, Consumer, ConsumerRunConfig, EachBatchPayload, Kafka } from 'kafkajs';
@@ -479,10 +480,18 @@ export class PipelineConsumer {
     const live = () => isRunning() && !isStale() && !this.#stopping;
     // A write keeps going after a rebalance (the database decides who writes what), only not after a stop.
     const writing = () => isRunning() && !this.#stopping;
+    if (!live()) return;
     const lane = this.#laneFor(topic, partition);
     if (lane.broken) {
-      await this.#resetLane(topic, partition, lane, live, heartbeat);
-      return;
+      // A lane breaks only when its write threw (the consumer then stops) or gave up because kafkajs' runner
+      // stopped (a new one rejoins, and the assignment replaces every lane): a batch meeting one is a bug.
+      // Its offset is past the chunk that was not written, so nothing of it may be written: stop, loudly.
+      throw new PipelineError(
+        'INVARIANT_BROKEN',
+        `${topic} partition ${partition}: a batch from ${batch.firstOffset()} arrived after a write of the ` +
+          'partition did not complete; stopping rather than writing over the gap (a restart resumes from ' +
+          'the stored offsets)',
+      );
     }
 
     for (let start = 0; start < batch.messages.length; start += max) {
@@ -525,8 +534,7 @@ export class PipelineConsumer {
       if (!live()) return;
       const last = chunk.at(-1)!.offset;
       const follows = lane.follows;
-      if (!lane.accept(() => this.#writeChunk(entry, messages, follows, writing), chunk[0]!.offset, last))
-        return;
+      if (!lane.accept(() => this.#writeChunk(entry, messages, follows, writing), last)) return;
       // kafkajs fetches from here next, while the chunk is written; it reaches Kafka's committed offsets
       // only once the database stored it.
       resolveOffset(last);
@@ -633,37 +641,6 @@ export class PipelineConsumer {
   #laneFailed(error: unknown): void {
     if (error instanceof TransientError || this.#stopping) return;
     this.#fail(error);
-  }
-
-  /**
-   * A broken lane while kafkajs goes on fetching (its resolved offset is past the chunk that was not
-   * written): the partition is sought back to the offset the database stores, or to where the lane began
-   * when the database stores none yet, and a fresh lane follows from there. Nothing of this batch is written.
-   */
-  async #resetLane(
-    topic: string,
-    partition: number,
-    broken: WriteLane,
-    live: () => boolean,
-    heartbeat: () => Promise<void>,
-  ): Promise<void> {
-    const stored = await retryTransient(
-      () => readNextOffsets(this.#options.pool, this.#options.settings.groupId, topic),
-      {
-        shouldContinue: live,
-        heartbeat,
-        onRetry: (e, n, ms) => this.#retried('database', `database: ${e.message}; retry ${n} in ${ms} ms`),
-      },
-    );
-    if (!live() || this.#lanes.get(`${topic}:${partition}`) !== broken) return;
-    const offset = stored.get(partition) ?? broken.origin;
-    this.#lanes.delete(`${topic}:${partition}`);
-    if (offset === undefined) return;
-    this.#laneFor(topic, partition, stored.has(partition) ? (BigInt(offset) - 1n).toString() : undefined);
-    this.#consumer.seek({ topic, partition, offset });
-    this.#options.log?.(
-      `${topic} partition ${partition}: a write did not complete; reading again from ${offset}`,
-    );
   }
 
   /** Resolves once no lane has a chunk pending. */

@@ -4,8 +4,8 @@
  *
  * Its whole reason to exist is one rule: a chunk is never written after an earlier chunk of its partition
  * failed or was abandoned. The moment a write does not complete, the lane is broken and every chunk queued
- * behind it is dropped unwritten; nothing more is accepted until the owner resets the lane from the offset
- * the database stores. (The database checks the same rule on its side: see `follows` in partition-writer.ts.)
+ * behind it is dropped unwritten; nothing more is accepted until the owner replaces the lane, starting from
+ * the offset the database stores. (The database checks the same rule on its side: see `follows` in partition-writer.ts.)
  */
 
 /** What a write reports: `abandoned` when it stopped before its messages were all stored (a shutdown). */
@@ -37,8 +37,6 @@ export class WriteLane {
    * Undefined when the lane starts at an offset the database does not know yet (a new partition).
    */
   follows: string | undefined;
-  /** Offset of the first message the lane accepted: where to read again when the database stores nothing. */
-  origin: string | undefined;
 
   constructor(options: WriteLaneOptions, follows?: string) {
     this.#options = options;
@@ -55,12 +53,11 @@ export class WriteLane {
   }
 
   /**
-   * Queues a chunk of the messages from `firstOffset` to `lastOffset`; its job runs after every chunk
-   * accepted before it has been written. Refused (false) on a broken lane.
+   * Queues a chunk whose last message is at `lastOffset`; its job runs after every chunk accepted before it
+   * has been written. Refused (false) on a broken lane.
    */
-  accept(job: LaneJob, firstOffset: string, lastOffset: string): boolean {
+  accept(job: LaneJob, lastOffset: string): boolean {
     if (this.#broken) return false;
-    this.origin ??= firstOffset;
     this.#queue.push(job);
     this.#pending++;
     this.follows = lastOffset;

@@ -36,9 +36,9 @@ test('chunks are written one after the other, in the order they were accepted', 
   const a = manualWrite(log, 'a');
   const b = manualWrite(log, 'b');
   const c = manualWrite(log, 'c');
-  t.true(l.accept(a.job, '0', '9'));
-  t.true(l.accept(b.job, '10', '19'));
-  t.true(l.accept(c.job, '20', '29'));
+  t.true(l.accept(a.job, '9'));
+  t.true(l.accept(b.job, '19'));
+  t.true(l.accept(c.job, '29'));
   await settle();
   t.deepEqual(log, ['start a']);
   c.finish();
@@ -51,7 +51,6 @@ test('chunks are written one after the other, in the order they were accepted', 
   t.is(l.pending, 0);
   t.false(l.broken);
   t.is(l.follows, '29');
-  t.is(l.origin, '0');
 });
 
 test('a failed write drops every chunk queued behind it, and the lane takes nothing more', async (t) => {
@@ -61,14 +60,14 @@ test('a failed write drops every chunk queued behind it, and the lane takes noth
   const a = manualWrite(log, 'a');
   const b = manualWrite(log, 'b');
   const c = manualWrite(log, 'c');
-  l.accept(a.job, '0', '9');
-  l.accept(b.job, '10', '19');
+  l.accept(a.job, '9');
+  l.accept(b.job, '19');
   const refused = new Error('refused');
   a.fail(refused);
   await l.idle();
   t.true(l.broken);
   t.deepEqual(errors, [refused]);
-  t.false(l.accept(c.job, '20', '29'), 'a broken lane accepts nothing');
+  t.false(l.accept(c.job, '29'), 'a broken lane accepts nothing');
   b.finish();
   c.finish();
   await settle();
@@ -82,8 +81,8 @@ test('an abandoned write (a stop) breaks the lane without an error, and what was
   const l = lane(1, errors);
   const a = manualWrite(log, 'a');
   const b = manualWrite(log, 'b');
-  l.accept(a.job, '0', '9');
-  l.accept(b.job, '10', '19');
+  l.accept(a.job, '9');
+  l.accept(b.job, '19');
   a.finish('abandoned');
   await l.idle();
   t.true(l.broken);
@@ -102,7 +101,7 @@ test('room() lets at most writeAhead chunks wait behind the one being written (0
     const feeder = (async () => {
       for (const w of writes) {
         await l.room();
-        l.accept(w.job, String(accepted * 10), String(accepted * 10 + 9));
+        l.accept(w.job, String(accepted * 10 + 9));
         accepted++;
       }
     })();
@@ -124,7 +123,7 @@ test('room() gives up waiting when its stop condition turns true and the lane is
   const log: string[] = [];
   const l = lane(0);
   const a = manualWrite(log, 'a');
-  l.accept(a.job, '0', '9');
+  l.accept(a.job, '9');
   let stopping = false;
   let returned = false;
   const waiting = l
@@ -146,10 +145,8 @@ test('room() gives up waiting when its stop condition turns true and the lane is
 test('follows starts where the lane was reset from and moves to the last offset of each accepted chunk', (t) => {
   const l = lane(1, [], '41');
   t.is(l.follows, '41');
-  t.is(l.origin, undefined);
-  l.accept(async () => 'written', '42', '50');
+  l.accept(async () => 'written', '50');
   t.is(l.follows, '50');
-  t.is(l.origin, '42');
 });
 
 test('write slots: at most `size` writes at once, a slot given back when a write throws', async (t) => {
