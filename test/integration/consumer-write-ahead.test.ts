@@ -4,6 +4,7 @@ import { PipelineConsumer } from '../../src/consumer/pipeline-consumer.ts';
 import { PipelineError } from '../../src/errors.ts';
 import { TypedProducer } from '../../src/producer/typed-producer.ts';
 import { readNextOffsets, writePartitionBatch } from '../../src/sink/partition-writer.ts';
+import { waitUntil } from '../support/cli-process.ts';
 import { consumeUntilCaughtUp } from '../support/consume-until-caught-up.ts';
 import { pageViews as views } from '../support/page-views.ts';
 import { createPipelineFixture } from '../support/pipeline-fixture.ts';
@@ -105,4 +106,63 @@ test('a write refused for good stops the consumer, and the chunks queued behind 
     'SELECT count(*)::int AS n, count(DISTINCT _kafka_offset)::int AS d FROM page_views',
   );
   t.deepEqual(after.rows[0], { n: 300, d: 300 });
+});
+
+test("Kafka's committed offset never runs ahead of the database while chunks wait behind a slow write (was: kafkajs auto-committed offsets resolved when queued)", async (t) => {
+  const fx = await createPipelineFixture(t, { partitions: 1 });
+  const topic = fx.topic('shop.page-views');
+  const groupId = fx.config.consumer.groupId;
+  const producer = new TypedProducer({ kafka: fx.kafka, catalog: fx.catalog, registry: fx.registry });
+  await producer.connect();
+  t.teardown(() => producer.disconnect());
+  await producer.sendUnchecked(topic, undefined, views(0, 300));
+  // The chunk that crosses offset 260 holds its transaction for 3 s. It is among the last of the fetch, so the
+  // batch has returned to kafkajs with it and the chunks behind it resolved (queued in the lane), none stored:
+  // what kafkajs' auto-commit would have sent.
+  await fx.pool.query(`
+    CREATE FUNCTION slow_offset() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF NEW.next_offset >= 260 AND OLD.next_offset < 260 THEN PERFORM pg_sleep(3); END IF;
+      RETURN NEW;
+    END $$;
+    CREATE TRIGGER slow_offset BEFORE UPDATE ON pipeline_offsets
+      FOR EACH ROW EXECUTE FUNCTION slow_offset();`);
+
+  const admin = fx.kafka.admin();
+  await admin.connect();
+  t.teardown(() => admin.disconnect());
+  const kafkaCommitted = async () => {
+    const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return Number(offsets!.partitions.find((p) => p.partition === 0)!.offset);
+  };
+  const stored = async () => Number((await readNextOffsets(fx.pool, groupId, topic)).get(0) ?? -1);
+
+  const consumer = new PipelineConsumer({
+    kafka: fx.kafka,
+    pool: fx.pool,
+    decoder: new MessageDecoder(fx.registry),
+    catalog: fx.catalog,
+    settings: { ...fx.config.consumer, batchMaxRows: 20, writeAhead: 3 },
+  });
+  await consumer.start();
+  t.teardown(() => consumer.stop());
+  const slow = await fx.pool.connect();
+  t.teardown(() => slow.release());
+  // Observed while the slow transaction sleeps (its backend runs pg_sleep): Kafka at most at the database.
+  let observed = 0;
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline && (await stored()) < 260; ) {
+    const sleeping = await slow.query(
+      "SELECT 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND query LIKE '%pipeline_offsets%'",
+    );
+    const [committed, inDatabase] = [await kafkaCommitted(), await stored()];
+    t.true(committed <= inDatabase, `Kafka committed ${committed}, database stores ${inDatabase}`);
+    if (sleeping.rowCount! > 0 && inDatabase < 260) observed++;
+  }
+  t.true(observed > 0, 'polled while the slow chunk was in its transaction');
+  await consumer.caughtUp(60_000);
+  await consumer.stop();
+  await consumer.done;
+  // And once every chunk is stored, Kafka hears of the last one (lag tools read it).
+  t.is(await stored(), 300);
+  await waitUntil('Kafka hears of the last offset', async () => (await kafkaCommitted()) === 300, 10_000);
 });
