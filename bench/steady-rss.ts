@@ -1,0 +1,75 @@
+/**
+ * `node --import tsx bench/steady-rss.ts [rate] [seconds] [variant…]`: the latency scenario's consumer
+ * (bench/latency-worker.ts, compiled when dist/ is current) at a fixed rate, once per variant back to back in
+ * one run, so that the steady RSS and the CPU per event of each are read as ratios on a shared machine. A
+ * variant is `label=NODE_OPTIONS` (e.g. `semi8=--max-semi-space-size=8`), or `label@/other/checkout=…` to run
+ * another checkout's worker (a build before a change); `default=` is the process as the bench runs it. Each
+ * variant has its own topic, schema and group, dropped after it.
+ */
+import { loadConfig } from '../src/config.ts';
+import { RegistryClient } from '../src/contracts/registry-client.ts';
+import { createKafka } from '../src/kafka/kafka-client.ts';
+import { TypedProducer } from '../src/producer/typed-producer.ts';
+import { DatabaseSpace, deleteGroups, TopicSpace } from './bench-space.ts';
+import { measureLatency } from './latency.ts';
+
+const [rateArg = '10000', secondsArg = '15', ...variantArgs] = process.argv.slice(2);
+const rate = Number(rateArg);
+const seconds = Number(secondsArg);
+const variants = (variantArgs.length > 0 ? variantArgs : ['default=']).map((v) => {
+  const at = v.indexOf('=');
+  const [label = v, root] = (at < 0 ? v : v.slice(0, at)).split('@');
+  return { label, root, nodeOptions: at < 0 ? '' : v.slice(at + 1) };
+});
+
+const config = loadConfig();
+const kafka = createKafka(config.kafka, { clientId: 'pipeline-steady-rss', quiet: true });
+const registry = new RegistryClient(config.registry);
+const runId = `rss_${Date.now().toString(36)}`;
+const settingsEnv: Record<string, string> = {
+  CONSUMER_FROM_BEGINNING: 'true',
+};
+
+const rows: string[] = [];
+try {
+  for (const [i, variant] of variants.entries()) {
+    const name = `${runId}_${i}`;
+    const topics = await TopicSpace.create(kafka, registry, name, 4);
+    const db = await DatabaseSpace.create(config, name, config.consumer.partitionConcurrency + 2);
+    const producer = new TypedProducer({ kafka, catalog: topics.catalog, registry });
+    await producer.connect();
+    try {
+      const env = {
+        ...settingsEnv,
+        NODE_OPTIONS: [process.env.STEADY_RSS_NODE_OPTIONS ?? '', variant.nodeOptions].join(' ').trim(),
+        RSS_PROBE_FILE: process.env.RSS_PROBE_DIR
+          ? `${process.env.RSS_PROBE_DIR}/${variant.label}.jsonl`
+          : '',
+      };
+      const result = await measureLatency({
+        entry: topics.entry('shop.page-views'),
+        database: db,
+        label: variant.label,
+        groupId: name,
+        schemasDir: topics.schemasDir,
+        producer,
+        ratePerSecond: rate,
+        warmupSeconds: 3,
+        seconds,
+        settingsEnv: env,
+        ...(variant.root === undefined ? {} : { workerRoot: variant.root }),
+      });
+      const line = `${variant.label.padEnd(12)} rate ${Math.round(result.achievedRate)}/s  RSS median ${result.steadyRssMb.toFixed(1)} MB  max ${result.steadyMaxRssMb.toFixed(1)} MB  peak ${result.peakRssMb.toFixed(1)} MB  CPU ${result.cpuMicrosPerEvent.toFixed(2)} µs/event  p99 ${result.latencyMs.p99} ms`;
+      console.log(line);
+      rows.push(line);
+    } finally {
+      await producer.disconnect();
+      await db.cleanup();
+      await topics.cleanup(kafka);
+      await deleteGroups(kafka, [name]);
+    }
+  }
+} finally {
+  registry.close();
+}
+console.log(rows.join('\n'));
