@@ -2,7 +2,8 @@
  * `node --import tsx bench/steady-rss.ts [rate] [seconds] [variant…]`: the latency scenario's consumer
  * (bench/latency-worker.ts, compiled when dist/ is current) at a fixed rate, once per variant back to back in
  * one run, so that the steady RSS and the CPU per event of each are read as ratios on a shared machine. A
- * variant is `label=NODE_OPTIONS` (e.g. `semi8=--max-semi-space-size=8`), or `label@/other/checkout=…` to run
+ * variant is `label=NODE_OPTIONS` (e.g. `semi8=--max-semi-space-size=8`; `NAME=value` words are environment
+ * variables, e.g. `arena2=MALLOC_ARENA_MAX=2`), or `label@/other/checkout=…` to run
  * another checkout's worker (a build before a change); `default=` is the process as the bench runs it. Each
  * variant has its own topic, schema and group, dropped after it.
  */
@@ -19,7 +20,19 @@ const seconds = Number(secondsArg);
 const variants = (variantArgs.length > 0 ? variantArgs : ['default=']).map((v) => {
   const at = v.indexOf('=');
   const [label = v, root] = (at < 0 ? v : v.slice(0, at)).split('@');
-  return { label, root, nodeOptions: at < 0 ? '' : v.slice(at + 1) };
+  // Words like MALLOC_ARENA_MAX=2 are environment variables of the process, the rest node flags.
+  const words =
+    at < 0
+      ? []
+      : v
+          .slice(at + 1)
+          .split(' ')
+          .filter(Boolean);
+  const isEnv = (w: string) => /^[A-Z_][A-Z0-9_]*=/.test(w);
+  const env = Object.fromEntries(
+    words.filter(isEnv).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]),
+  );
+  return { label, root, env, nodeOptions: words.filter((w) => !isEnv(w)).join(' ') };
 });
 
 const config = loadConfig();
@@ -41,6 +54,7 @@ try {
     try {
       const env = {
         ...settingsEnv,
+        ...variant.env,
         NODE_OPTIONS: [process.env.STEADY_RSS_NODE_OPTIONS ?? '', variant.nodeOptions].join(' ').trim(),
         RSS_PROBE_FILE: process.env.RSS_PROBE_DIR
           ? `${process.env.RSS_PROBE_DIR}/${variant.label}.jsonl`
