@@ -13,8 +13,12 @@ import { createKafka } from '../src/kafka/kafka-client.ts';
 import { TypedProducer } from '../src/producer/typed-producer.ts';
 import { DatabaseSpace, deleteGroups, TopicSpace } from './bench-space.ts';
 import { measureLatency } from './latency.ts';
+import { runPipelineProcess } from './pipeline-process.ts';
+import { produceBacklog } from './produce-backlog.ts';
 
+// `drain` as the rate: `pipeline consume` (the CLI) replays a backlog of `seconds` × 10,000 page views instead.
 const [rateArg = '10000', secondsArg = '15', ...variantArgs] = process.argv.slice(2);
+const drain = rateArg === 'drain';
 const rate = Number(rateArg);
 const seconds = Number(secondsArg);
 const variants = (variantArgs.length > 0 ? variantArgs : ['default=']).map((v) => {
@@ -60,20 +64,39 @@ try {
           ? `${process.env.RSS_PROBE_DIR}/${variant.label}.jsonl`
           : '',
       };
-      const result = await measureLatency({
-        entry: topics.entry('shop.page-views'),
-        database: db,
-        label: variant.label,
-        groupId: name,
-        schemasDir: topics.schemasDir,
-        producer,
-        ratePerSecond: rate,
-        warmupSeconds: 3,
-        seconds,
-        settingsEnv: env,
-        ...(variant.root === undefined ? {} : { workerRoot: variant.root }),
-      });
-      const line = `${variant.label.padEnd(12)} rate ${Math.round(result.achievedRate)}/s  RSS median ${result.steadyRssMb.toFixed(1)} MB  max ${result.steadyMaxRssMb.toFixed(1)} MB  peak ${result.peakRssMb.toFixed(1)} MB  CPU ${result.cpuMicrosPerEvent.toFixed(2)} µs/event  p99 ${result.latencyMs.p99} ms`;
+      const entry = topics.entry('shop.page-views');
+      let line: string;
+      if (drain) {
+        const events = seconds * 10_000;
+        await produceBacklog(producer, entry, events, { seed: 20251128, now: new Date() });
+        const run = await runPipelineProcess({
+          label: variant.label,
+          topic: entry.topic,
+          groupId: name,
+          database: db,
+          schemasDir: topics.schemasDir,
+          expected: events,
+          settingsEnv: env,
+          timeoutMs: 600_000,
+          ...(variant.root === undefined ? {} : { root: variant.root }),
+        });
+        line = `${variant.label.padEnd(12)} drain ${events} at ${Math.round(run.perSecond)}/s  RSS median ${run.medianRssMb.toFixed(1)} MB  peak ${run.peakRssMb.toFixed(1)} MB  CPU ${run.cpuMicrosPerEvent.toFixed(2)} µs/event`;
+      } else {
+        const result = await measureLatency({
+          entry,
+          database: db,
+          label: variant.label,
+          groupId: name,
+          schemasDir: topics.schemasDir,
+          producer,
+          ratePerSecond: rate,
+          warmupSeconds: 3,
+          seconds,
+          settingsEnv: env,
+          ...(variant.root === undefined ? {} : { workerRoot: variant.root }),
+        });
+        line = `${variant.label.padEnd(12)} rate ${Math.round(result.achievedRate)}/s  RSS median ${result.steadyRssMb.toFixed(1)} MB  max ${result.steadyMaxRssMb.toFixed(1)} MB  peak ${result.peakRssMb.toFixed(1)} MB  CPU ${result.cpuMicrosPerEvent.toFixed(2)} µs/event  p99 ${result.latencyMs.p99} ms`;
+      }
       console.log(line);
       rows.push(line);
     } finally {

@@ -14,11 +14,11 @@ import { fileURLToPath } from 'node:url';
 export const projectRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /**
- * Newest modification time of what the build compiles: the TypeScript files of a folder and its subfolders,
- * and the folders themselves (a deleted file changes its folder). Other files do not count, nor the
- * folders in `outputs`: `npm run bench` writes its profiles and results into bench/results while it runs,
- * and counting them made every process it started afterwards run its TypeScript through tsx (about 35 MB
- * more RSS) instead of the build it had just checked.
+ * Newest modification time of what the build compiles: the TypeScript (and JSON, which TypeScript may import)
+ * files of a folder and its subfolders, and the folders themselves (a deleted file changes its folder).
+ * Other files do not count, nor the folders in `outputs`: `npm run bench` writes its profiles and results
+ * into bench/results while it runs, and counting them made every process it started afterwards run its
+ * TypeScript through tsx (about 35 MB more RSS) instead of the build it had just checked.
  * @param {string} dir
  * @param {ReadonlySet<string>} outputs
  */
@@ -28,7 +28,7 @@ function newestIn(dir, outputs) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) {
       if (!outputs.has(path)) newest = Math.max(newest, newestIn(path, outputs));
-    } else if (entry.name.endsWith('.ts')) {
+    } else if (/\.(ts|json)$/.test(entry.name)) {
       newest = Math.max(newest, statSync(path).mtimeMs);
     }
   }
