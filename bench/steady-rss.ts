@@ -5,8 +5,13 @@
  * variant is `label=NODE_OPTIONS` (e.g. `semi8=--max-semi-space-size=8`; `NAME=value` words are environment
  * variables, e.g. `arena2=MALLOC_ARENA_MAX=2`), or `label@/other/checkout=…` to run
  * another checkout's worker (a build before a change); `default=` is the process as the bench runs it. Each
- * variant has its own topic, schema and group, dropped after it.
+ * variant has its own topic, schema and group, dropped after it. `drain` as the rate replays a backlog of
+ * `seconds` × 10,000 page views through `pipeline consume` instead (CPU per event of a drain).
+ *
+ * With STEADY_RSS_PROBE_DIR set, each process loads bench/memory-probe.mjs and writes its memory breakdown,
+ * a JSON line a second, to <dir>/<label>.jsonl (what docs/performance.md, "Steady RSS", was read from).
  */
+import { join } from 'node:path';
 import { loadConfig } from '../src/config.ts';
 import { RegistryClient } from '../src/contracts/registry-client.ts';
 import { createKafka } from '../src/kafka/kafka-client.ts';
@@ -16,9 +21,9 @@ import { measureLatency } from './latency.ts';
 import { runPipelineProcess } from './pipeline-process.ts';
 import { produceBacklog } from './produce-backlog.ts';
 
-// `drain` as the rate: `pipeline consume` (the CLI) replays a backlog of `seconds` × 10,000 page views instead.
 const [rateArg = '10000', secondsArg = '15', ...variantArgs] = process.argv.slice(2);
 const drain = rateArg === 'drain';
+const probeDir = process.env.STEADY_RSS_PROBE_DIR;
 const rate = Number(rateArg);
 const seconds = Number(secondsArg);
 const variants = (variantArgs.length > 0 ? variantArgs : ['default=']).map((v) => {
@@ -59,10 +64,13 @@ try {
       const env = {
         ...settingsEnv,
         ...variant.env,
-        NODE_OPTIONS: [process.env.STEADY_RSS_NODE_OPTIONS ?? '', variant.nodeOptions].join(' ').trim(),
-        RSS_PROBE_FILE: process.env.RSS_PROBE_DIR
-          ? `${process.env.RSS_PROBE_DIR}/${variant.label}.jsonl`
-          : '',
+        NODE_OPTIONS: [
+          probeDir ? `--import ${join(import.meta.dirname, 'memory-probe.mjs')}` : '',
+          variant.nodeOptions,
+        ]
+          .join(' ')
+          .trim(),
+        RSS_PROBE_FILE: probeDir ? join(probeDir, `${variant.label}.jsonl`) : '',
       };
       const entry = topics.entry('shop.page-views');
       let line: string;
