@@ -448,15 +448,15 @@ export function renderMarkdown(results: BenchResults): string {
     ...ceilingLines(results),
     "**Latency** (producer CreateTime → row committed, events created after the warm-up; split from kafkajs' instrumentation events and the consumer's observer: waiting for the fetch that brought the event to begin (kafkajs fetches again only when the last fetch is processed: the consumer busy) / that fetch until kafkajs handed the batch over / then until the write began / the write, BEGIN … COMMIT)",
     '',
-    '| settings | rate (events/s) | achieved | events | p50 | p99 | p99.9 | max | split, medians | split, slowest 1 % (means) | dominant in the slowest 1 % | RSS median | RSS max (window) | RSS peak (life) |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |',
+    '| settings | rate (events/s) | achieved | events | p50 | p99 | p99.9 | max | split, medians | split, slowest 1 % (means) | dominant in the slowest 1 % | RSS median | RSS max (window) | RSS peak (life) | CPU µs/event |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |',
     ...results.latency.map(
       (l) =>
         `| ${l.label} | ${int(l.targetRate)} | ${int(l.achievedRate)} | ${int(l.latencyMs.count)} | ${int(l.latencyMs.p50)} ms | ${int(
           l.latencyMs.p99,
         )} ms | ${int(l.latencyMs.p999)} ms | ${int(l.latencyMs.max)} ms | ${latencyCells(l)} | ${mb(l.steadyRssMb)} | ${mb(
           l.steadyMaxRssMb,
-        )} | ${mb(l.peakRssMb)} |`,
+        )} | ${mb(l.peakRssMb)} | ${fixed(l.cpuMicrosPerEvent, 1)} |`,
     ),
     '',
     '**Producer** (ready events; idempotent, acks=all, gzip, 5,000 per request)',

@@ -6,7 +6,7 @@
  * batches are processed), that fetch until the batch was handed over (`consumer.start_batch_process`), from
  * there until the chunk's write began (decode, earlier chunks of the batch, a free connection), and the write
  * itself (BEGIN … COMMIT). Talks to the parent over the fork IPC channel: parent → `stop`; worker → `ready`, then
- * `result`.
+ * `samples` every second (what it recorded since, then forgotten), and `result` with the rest.
  *
  * Configured like `pipeline consume`, through the environment (DATABASE_SCHEMA, CONSUMER_GROUP_ID,
  * PIPELINE_SCHEMAS_DIR, CONSUMER_BATCH_*); the topic is argv[2].
@@ -19,22 +19,24 @@ import { RegistryClient } from '../src/contracts/registry-client.ts';
 import { createKafka } from '../src/kafka/kafka-client.ts';
 import { createPool } from '../src/sink/database.ts';
 
+/** Per committed message, in the order committed; sent to the parent a second at a time (see `flush`). */
+export interface LatencySamples {
+  latencies: number[];
+  createTimes: number[];
+  /** Per message as `latencies`: fetch began − CreateTime, ms (NaN if not matched; may be negative). */
+  fetchStartedAfter: number[];
+  /** Batch handed to the consumer − CreateTime, ms (NaN if not matched). */
+  fetchedAfter: number[];
+  /** Write began − batch handed over, ms. */
+  writeStartedAfter: number[];
+  /** BEGIN … COMMIT of the message's chunk, ms. */
+  writeMs: number[];
+}
+
 export type WorkerMessage =
   | { type: 'ready' }
-  | {
-      type: 'result';
-      latencies: number[];
-      createTimes: number[];
-      /** Per message as `latencies`: fetch began − CreateTime, ms (NaN if not matched; may be negative). */
-      fetchStartedAfter: number[];
-      /** Batch handed to the consumer − CreateTime, ms (NaN if not matched). */
-      fetchedAfter: number[];
-      /** Write began − batch handed over, ms. */
-      writeStartedAfter: number[];
-      /** BEGIN … COMMIT of the message's chunk, ms. */
-      writeMs: number[];
-      written: number;
-    }
+  | ({ type: 'samples' } & LatencySamples)
+  | ({ type: 'result'; written: number } & LatencySamples)
   | { type: 'failed'; error: string };
 
 const topic = process.argv[2];
@@ -52,12 +54,28 @@ const pool = createPool(config.database, {
   log: (line) => console.error(line),
 });
 const registry = new RegistryClient(config.registry);
-const latencies: number[] = [];
-const createTimes: number[] = [];
-const fetchStartedAfter: number[] = [];
-const fetchedAfter: number[] = [];
-const writeStartedAfter: number[] = [];
-const writeMs: number[] = [];
+const emptySamples = (): LatencySamples => ({
+  latencies: [],
+  createTimes: [],
+  fetchStartedAfter: [],
+  fetchedAfter: [],
+  writeStartedAfter: [],
+  writeMs: [],
+});
+let samples = emptySamples();
+/**
+ * The samples so far, handed to the parent and forgotten: kept here until the end, 200,000 events' six
+ * arrays grew this process' old and large-object spaces by 10–15 MB, which the steady RSS then charged to
+ * the consumer.
+ */
+function takeSamples(): LatencySamples {
+  const taken = samples;
+  samples = emptySamples();
+  return taken;
+}
+const flushTimer = setInterval(() => {
+  if (samples.latencies.length > 0) void send({ type: 'samples', ...takeSamples() });
+}, 1000);
 
 /** Batches kafkajs handed over, per partition, until a commit past their last offset. */
 const started = new Map<number, { at: number; fetchAt: number; first: bigint; last: bigint }[]>();
@@ -109,12 +127,12 @@ const consumer = new PipelineConsumer({
       const writeStart = committedAt - write;
       const batch = batchOf(partition, BigInt(result.nextOffset) - 1n);
       for (const created of timestamps) {
-        latencies.push(committedAt - created);
-        createTimes.push(created);
-        fetchStartedAfter.push(batch.fetchAt - created);
-        fetchedAfter.push(batch.at - created);
-        writeStartedAfter.push(writeStart - batch.at);
-        writeMs.push(write);
+        samples.latencies.push(committedAt - created);
+        samples.createTimes.push(created);
+        samples.fetchStartedAfter.push(batch.fetchAt - created);
+        samples.fetchedAfter.push(batch.at - created);
+        samples.writeStartedAfter.push(writeStart - batch.at);
+        samples.writeMs.push(write);
       }
     },
   },
@@ -124,14 +142,10 @@ process.on('message', (message: { type?: string }) => {
   if (message.type !== 'stop') return;
   void (async () => {
     await consumer.stop();
+    clearInterval(flushTimer);
     await send({
       type: 'result',
-      latencies,
-      createTimes,
-      fetchStartedAfter,
-      fetchedAfter,
-      writeStartedAfter,
-      writeMs,
+      ...takeSamples(),
       written: consumer.counters.get(topic)?.written ?? 0,
     });
     registry.close();
@@ -145,6 +159,7 @@ try {
   await send({ type: 'ready' });
 } catch (error) {
   await send({ type: 'failed', error: (error as Error).stack ?? String(error) });
+  clearInterval(flushTimer);
   process.exitCode = 1;
   process.disconnect();
 }

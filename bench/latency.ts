@@ -13,8 +13,9 @@ import { createFakeEvents } from '../src/producer/fake-events.ts';
 import type { TypedProducer } from '../src/producer/typed-producer.ts';
 import type { DatabaseSpace } from './bench-space.ts';
 import { type LatencyBreakdown, type LatencySample, latencyBreakdown } from './latency-breakdown.ts';
-import type { WorkerMessage } from './latency-worker.ts';
+import type { LatencySamples, WorkerMessage } from './latency-worker.ts';
 import { type Distribution, distribution } from './percentiles.ts';
+import { readProcessCpuMs } from './process-cpu.ts';
 import { MemorySampler } from './process-memory.ts';
 import { sleep, waitUntil, withTimeout } from './wait-until.ts';
 
@@ -30,6 +31,11 @@ export interface LatencyOptions {
   warmupSeconds: number;
   seconds: number;
   settingsEnv: Record<string, string>;
+  /**
+   * The checkout whose latency worker runs (its dist/ when current, as `entryPoint` chooses); this one when
+   * undefined. Lets bench/steady-rss.ts compare two builds back to back.
+   */
+  workerRoot?: string;
 }
 
 export interface LatencyResult {
@@ -48,19 +54,51 @@ export interface LatencyResult {
   steadyMaxRssMb: number;
   /** Peak RSS of the process over its life (VmHWM: start-up and warm-up included), MB. */
   peakRssMb: number;
+  /**
+   * User + system CPU time of the consumer process over the measured window ÷ events sent in it, µs (NaN
+   * without /proc): what its memory settings cost, next to the RSS they buy.
+   */
+  cpuMicrosPerEvent: number;
   settings: Record<string, string>;
 }
 
-function nextMessage(child: ChildProcess): Promise<WorkerMessage> {
-  return new Promise((resolve, reject) => {
-    const onExit = (code: number | null) => reject(new Error(`latency worker exited with ${code}`));
-    child.once('exit', onExit);
-    child.once('message', (message: WorkerMessage) => {
-      child.off('exit', onExit);
-      resolve(message);
-    });
+/**
+ * The worker's messages other than `samples`, one at a time; its samples appended to `into` as they come
+ * (the worker keeps none, so that its memory is the consumer's).
+ */
+function messagesOf(child: ChildProcess, into: LatencySamples): () => Promise<WorkerMessage> {
+  const waiting: ((message: WorkerMessage) => void)[] = [];
+  const queued: WorkerMessage[] = [];
+  child.on('message', (message: WorkerMessage) => {
+    if (message.type === 'samples' || message.type === 'result') {
+      for (const key of SAMPLE_KEYS) for (const value of message[key]) into[key].push(value);
+    }
+    if (message.type === 'samples') return;
+    const next = waiting.shift();
+    if (next) next(message);
+    else queued.push(message);
   });
+  return () =>
+    new Promise((resolve, reject) => {
+      const ready = queued.shift();
+      if (ready !== undefined) return resolve(ready);
+      const onExit = (code: number | null) => reject(new Error(`latency worker exited with ${code}`));
+      child.once('exit', onExit);
+      waiting.push((message) => {
+        child.off('exit', onExit);
+        resolve(message);
+      });
+    });
 }
+
+const SAMPLE_KEYS = [
+  'latencies',
+  'createTimes',
+  'fetchStartedAfter',
+  'fetchedAfter',
+  'writeStartedAfter',
+  'writeMs',
+] as const satisfies readonly (keyof LatencySamples)[];
 
 export async function measureLatency(options: LatencyOptions): Promise<LatencyResult> {
   const { entry, ratePerSecond, database } = options;
@@ -73,7 +111,7 @@ export async function measureLatency(options: LatencyOptions): Promise<LatencyRe
   const { entryPoint } = (await import(
     pathToFileURL(join(projectRoot, 'bin', 'entry-point.js')).href
   )) as typeof EntryPoint;
-  const worker = entryPoint('bench/latency-worker.ts');
+  const worker = entryPoint('bench/latency-worker.ts', options.workerRoot);
   const child = fork(worker.path, [entry.topic], {
     execArgv: worker.execArgv,
     env: {
@@ -87,8 +125,17 @@ export async function measureLatency(options: LatencyOptions): Promise<LatencyRe
   });
   let sampler: MemorySampler | undefined;
   let stopped = false;
+  const recorded: LatencySamples = {
+    latencies: [],
+    createTimes: [],
+    fetchStartedAfter: [],
+    fetchedAfter: [],
+    writeStartedAfter: [],
+    writeMs: [],
+  };
+  const nextMessage = messagesOf(child, recorded);
   try {
-    const ready = await withTimeout(nextMessage(child), 60_000, () => 'the latency worker to join its group');
+    const ready = await withTimeout(nextMessage(), 60_000, () => 'the latency worker to join its group');
     if (ready.type !== 'ready')
       throw new Error(`latency worker: ${ready.type === 'failed' ? ready.error : ready.type}`);
     sampler = new MemorySampler(child.pid ?? -1, 500);
@@ -99,10 +146,14 @@ export async function measureLatency(options: LatencyOptions): Promise<LatencyRe
     const measureFrom = started + options.warmupSeconds * 1000;
     let sent = 0;
     let sentAtMeasureStart = 0;
+    let cpuAtMeasureStart = Number.NaN;
     for (;;) {
       const elapsed = performance.now() - started;
       if (elapsed >= totalSeconds * 1000) break;
-      if (sentAtMeasureStart === 0 && performance.now() >= measureFrom) sentAtMeasureStart = sent;
+      if (sentAtMeasureStart === 0 && performance.now() >= measureFrom) {
+        sentAtMeasureStart = sent;
+        cpuAtMeasureStart = readProcessCpuMs(child.pid ?? -1) ?? Number.NaN;
+      }
       const due = Math.min(events.length, Math.floor((elapsed / 1000) * ratePerSecond));
       if (due > sent) {
         await options.producer.sendUnchecked(entry.topic, undefined, events.slice(sent, due));
@@ -112,6 +163,7 @@ export async function measureLatency(options: LatencyOptions): Promise<LatencyRe
       }
     }
     const measureTo = performance.now();
+    const cpuAtMeasureEnd = readProcessCpuMs(child.pid ?? -1) ?? Number.NaN;
     const achievedRate = (sent - sentAtMeasureStart) / ((measureTo - measureFrom) / 1000);
     await waitUntil(
       `the latency worker to commit ${sent} events`,
@@ -120,27 +172,27 @@ export async function measureLatency(options: LatencyOptions): Promise<LatencyRe
       { timeoutMs: 60_000 },
     );
     sampler.stop();
-    const resultPromise = nextMessage(child);
+    const resultPromise = nextMessage();
     child.send({ type: 'stop' });
     stopped = true;
     const result = await withTimeout(resultPromise, 30_000, () => 'the latency worker to stop');
     if (result.type !== 'result') throw new Error(`latency worker: ${result.type}`);
     const measured: number[] = [];
     const samples: LatencySample[] = [];
-    for (let i = 0; i < result.latencies.length; i++) {
-      if (result.createTimes[i]! < measureFromEpoch) continue;
-      measured.push(result.latencies[i]!);
+    for (let i = 0; i < recorded.latencies.length; i++) {
+      if (recorded.createTimes[i]! < measureFromEpoch) continue;
+      measured.push(recorded.latencies[i]!);
       // NaN crosses the IPC channel (JSON) as null.
-      const fetchStarted = result.fetchStartedAfter[i] ?? Number.NaN;
-      const fetched = result.fetchedAfter[i] ?? Number.NaN;
+      const fetchStarted = recorded.fetchStartedAfter[i] ?? Number.NaN;
+      const fetched = recorded.fetchedAfter[i] ?? Number.NaN;
       // A message produced while the fetch already waited at the broker did not wait for the consumer.
       const waited = Math.max(0, fetchStarted);
       samples.push({
-        latencyMs: result.latencies[i]!,
+        latencyMs: recorded.latencies[i]!,
         waitMs: waited,
         fetchMs: fetched - waited,
-        beforeWriteMs: result.writeStartedAfter[i] ?? Number.NaN,
-        writeMs: result.writeMs[i] ?? Number.NaN,
+        beforeWriteMs: recorded.writeStartedAfter[i] ?? Number.NaN,
+        writeMs: recorded.writeMs[i] ?? Number.NaN,
       });
     }
     return {
@@ -153,6 +205,7 @@ export async function measureLatency(options: LatencyOptions): Promise<LatencyRe
       steadyRssMb: sampler.medianBetween(measureFrom, measureTo),
       steadyMaxRssMb: sampler.maxBetween(measureFrom, measureTo),
       peakRssMb: sampler.peakMb,
+      cpuMicrosPerEvent: ((cpuAtMeasureEnd - cpuAtMeasureStart) * 1000) / (sent - sentAtMeasureStart),
       settings: options.settingsEnv,
     };
   } finally {

@@ -35,6 +35,8 @@ export interface PipelineRunOptions {
   cpuProfileDir?: string;
   /** Sampling interval of that profile, µs; V8's default (1,000) when undefined. */
   cpuProfileIntervalUs?: number;
+  /** The checkout whose bin/pipeline.js runs; this one when undefined (bench/steady-rss.ts compares two). */
+  root?: string;
 }
 
 export interface PipelineRunResult extends ThroughputResult {
@@ -94,7 +96,7 @@ export async function runPipelineProcess(options: PipelineRunOptions): Promise<P
   const args = [
     ...(options.nodeFlags ?? []),
     ...profile,
-    join(projectRoot, 'bin', 'pipeline.js'),
+    join(options.root ?? projectRoot, 'bin', 'pipeline.js'),
     'consume',
     '--topic',
     options.topic,

@@ -6,8 +6,6 @@ import { loadCatalog } from '../contracts/catalog.ts';
 import { RegistryClient } from '../contracts/registry-client.ts';
 import { PipelineError, UsageError } from '../errors.ts';
 import { createKafka } from '../kafka/kafka-client.ts';
-import { ConsumerMetrics } from '../observability/consumer-metrics.ts';
-import { startHealthServer } from '../observability/health-server.ts';
 import { createPool } from '../sink/database.ts';
 import type { Command } from './command.ts';
 import { exitCodeOf } from './exit-codes.ts';
@@ -62,10 +60,18 @@ export const consumeCommand: Command = {
       const kafka = createKafka(config.kafka, { logger: log, muted: () => !running, retries: 5 });
       const entries = topics ?? catalog.entries.map((e) => e.topic);
       const { metricsPort, metricsHost, healthStallMs, lagIntervalMs } = config.observability;
-      const metrics =
+      // Loaded only when served: prom-client and its OpenTelemetry API are ~90 modules, ~2 MB of heap.
+      const observability =
         metricsPort === undefined
           ? undefined
-          : new ConsumerMetrics({
+          : await Promise.all([
+              import('../observability/consumer-metrics.ts'),
+              import('../observability/health-server.ts'),
+            ]);
+      const metrics =
+        observability === undefined
+          ? undefined
+          : new observability[0].ConsumerMetrics({
               kafka,
               pool,
               groupId: config.consumer.groupId,
@@ -86,7 +92,9 @@ export const consumeCommand: Command = {
         ...(metrics ? { observer: metrics } : {}),
       });
       const server =
-        metrics === undefined ? undefined : await startHealthServer(metrics, metricsHost, metricsPort!);
+        metrics === undefined || observability === undefined
+          ? undefined
+          : await observability[1].startHealthServer(metrics, metricsHost, metricsPort!);
       if (server)
         log.info(
           { host: metricsHost, port: server.port },

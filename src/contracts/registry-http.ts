@@ -17,7 +17,10 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+// The library's API client alone (what `new SchemaRegistry(…).api` is): its index also loads the JSON Schema
+// and Protobuf helpers (ajv, protobufjs: ~130 modules, ~2 MB of heap) that an Avro-only consumer never calls.
+import apiClientModule from '@kafkajs/confluent-schema-registry/dist/api/index.js';
 import type { RegistrySettings } from '../config.ts';
 import { PipelineError, TransientError } from '../errors.ts';
 import { certificateError, isCertificateError } from '../tls-error.ts';
@@ -232,11 +235,12 @@ function ownMiddlewares(api: RegistryApi, keep: Middleware): void {
     .map((m) => (m.name === 'errorMiddleware' ? keep : m));
 }
 
+// A CommonJS module compiled from `export default`: Node gives its `exports`, the factory is `default`.
+const createApiClient = apiClientModule.default;
+
 export class RegistryHttp {
   /** The URL without credentials, for messages. */
   readonly displayUrl: string;
-  /** The design's registry library; its `api` is what every call goes through. */
-  readonly library: SchemaRegistry;
   private readonly api: RegistryApi;
   private readonly agent: http.Agent;
 
@@ -255,7 +259,8 @@ export class RegistryHttp {
             ...(settings.ca ? { ca: settings.ca } : {}),
           })
         : new http.Agent({ keepAlive: true });
-    this.library = new SchemaRegistry({
+    // What `new SchemaRegistry(options).api` builds, with the same options.
+    const api = createApiClient({
       host,
       clientId: 'schema-first-pipeline',
       agent: this.agent,
@@ -263,8 +268,7 @@ export class RegistryHttp {
       // No `retry`: 3.9 merges it into a default shared by every instance in the process.
       middlewares: [deadlineAndRetries(options.timeoutMs ?? 10_000, options.retries ?? 2, this.displayUrl)],
     });
-    // `api` is private in the typings, the documented way to reach what the high-level API lacks.
-    this.api = (this.library as unknown as { api: RegistryApi }).api;
+    this.api = api as unknown as RegistryApi;
     ownMiddlewares(this.api, keepErrorBody(this.displayUrl));
   }
 

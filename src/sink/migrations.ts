@@ -6,7 +6,6 @@
 import { createHash } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
-import { runner } from 'node-pg-migrate';
 import pg from 'pg';
 import type { DatabaseSettings } from '../config.ts';
 import { PipelineError, TransientError } from '../errors.ts';
@@ -106,6 +105,9 @@ async function run(
   options: MigrateOptions,
 ): Promise<string[]> {
   const log = options.log ?? (() => {});
+  // Loaded when migrations run, not with this module: `pipeline consume` reads the applied migrations through
+  // here (the start-up gate) and never runs one; node-pg-migrate and its loader are ~5 MB of heap.
+  const { runner } = await import('node-pg-migrate');
   return withClient(settings, async (client) => {
     const ran = await runner({
       dbClient: client,

@@ -56,6 +56,7 @@ const latency = (label: string, rate: number, p99: number): LatencyResult => ({
   steadyRssMb: 120,
   steadyMaxRssMb: 140,
   peakRssMb: 150,
+  cpuMicrosPerEvent: 30,
   settings: {},
 });
 
