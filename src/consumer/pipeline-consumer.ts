@@ -94,8 +94,15 @@ export class PipelineConsumer {
   #fatal: PipelineError | undefined;
   /** Per `topic:partition`, the log start already reported as a retention gap, so it is counted once. */
   readonly #gapsReported = new Map<string, bigint>();
+  /**
+   * Counts joins and crashes: an assignment's seek runs only while no later join or crash happened (kafkajs
+   * throws on a seek after its group is gone, and a newer assignment's lanes must not be replaced).
+   */
+  #joinEpoch = 0;
   /** Per `topic:partition`, the chunks on their way to the database. */
   readonly #lanes = new Map<string, WriteLane>();
+  /** Lanes an assignment replaced while a write of theirs was in flight: a stop still waits for it. */
+  readonly #retiredLanes = new Set<WriteLane>();
   readonly #slots: WriteSlots;
   /** Kafka commits waiting to be sent (the latest offset per partition), and the one in flight. */
   readonly #kafkaCommits = new Map<string, { topic: string; partition: number; offset: string }>();
@@ -150,14 +157,22 @@ export class PipelineConsumer {
       this.#brokerRestarts = 0;
       this.#options.observer?.assigned?.(assigned);
       consumer.pause(assigned);
+      const epoch = ++this.#joinEpoch;
+      const current = () => epoch === this.#joinEpoch && !this.#stopping;
       // Chunks still being written (of this generation's partitions or of lost ones) commit first, so that
       // the stored offsets read next are final and the lanes start afresh from them.
       void this.#lanesIdle()
-        .then(() => this.#seekToStoredOffsets(assigned))
-        .then(() => consumer.resume(assigned))
-        .catch((error) => this.#fail(error));
+        .then(() => this.#seekToStoredOffsets(assigned, current))
+        .then(() => {
+          if (current()) consumer.resume(assigned);
+        })
+        // A later join reads the offsets again; a crash or a stop ends this assignment anyway.
+        .catch((error) => {
+          if (current()) this.#fail(error);
+        });
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
+      this.#joinEpoch++;
       this.#options.observer?.unassigned?.();
       if (this.#stopping) {
         // Leaving anyway: a crash while disconnecting (the broker gone) is not a reason to exit non-zero. But
@@ -371,9 +386,12 @@ export class PipelineConsumer {
    * instead. One below the log start (retention deleted messages never written) is a gap: logged, counted
    * as `lost`, and consumption goes on from the log start.
    */
-  async #seekToStoredOffsets(assigned: { topic: string; partitions: number[] }[]): Promise<void> {
+  async #seekToStoredOffsets(
+    assigned: { topic: string; partitions: number[] }[],
+    current: () => boolean,
+  ): Promise<void> {
     const retry = {
-      shouldContinue: () => !this.#stopping,
+      shouldContinue: current,
       // The partitions are paused; kafkajs keeps the membership alive on its own meanwhile.
       heartbeat: async () => undefined,
     };
@@ -408,8 +426,18 @@ export class PipelineConsumer {
       }
     }
     if (beyond.length > 0) throw offsetsBeyondLogEnd(this.#options.settings.groupId, beyond);
-    // Nothing is pending (the lanes went idle first): they start afresh, each chunk after the stored offset
-    // (a partition the database knows nothing of yet starts without `follows`).
+    if (!current()) return;
+    // The lanes start afresh, each chunk after the stored offset (a partition the database knows nothing of
+    // yet starts without `follows`). The old ones are retired first: kafkajs rejoins from inside a fetch too
+    // (a leader moved), while another broker's fetcher may still be decoding a batch that holds an old lane;
+    // that batch must neither queue a chunk nor resolve an offset past the seek. A write in flight finishes.
+    for (const lane of this.#lanes.values()) {
+      lane.retire();
+      if (lane.pending > 0) {
+        this.#retiredLanes.add(lane);
+        void lane.idle().then(() => this.#retiredLanes.delete(lane));
+      }
+    }
     this.#lanes.clear();
     for (const { topic, partition, offset, stored } of seeks) {
       this.#consumer.seek({ topic, partition, offset });
@@ -534,6 +562,7 @@ export class PipelineConsumer {
       if (!live()) return;
       const last = chunk.at(-1)!.offset;
       const follows = lane.follows;
+      // A retired lane (an assignment replaced it while this batch was decoded) refuses: nothing is resolved.
       if (!lane.accept(() => this.#writeChunk(entry, messages, follows, writing), last)) return;
       // kafkajs fetches from here next, while the chunk is written; it reaches Kafka's committed offsets
       // only once the database stored it.
@@ -563,25 +592,30 @@ export class PipelineConsumer {
       if (!writing()) return 'abandoned';
       const pending = messages;
       const writeStarted = performance.now();
+      // Looked at again once a slot is free: a stop while this chunk waited for one must not cost a whole
+      // attempt (up to the connect timeout) per waiting chunk.
       const result = await this.#slots.run(() =>
-        retryTransient(
-          () =>
-            writePartitionBatch(this.#options.pool, {
-              groupId: this.#options.settings.groupId,
-              entry,
-              messages: pending,
-              ...(follows === undefined ? {} : { follows }),
-              ...(this.#options.writeStrategy ? { writeStrategy: this.#options.writeStrategy } : {}),
-            }),
-          {
-            shouldContinue: writing,
-            // kafkajs' runner heartbeats between fetches; this chunk's batch has returned already.
-            heartbeat: async () => undefined,
-            onRetry: (e, n, ms) =>
-              this.#retried('database', `database: ${e.message}; retry ${n} in ${ms} ms`),
-          },
-        ),
+        !writing()
+          ? Promise.resolve(undefined)
+          : retryTransient(
+              () =>
+                writePartitionBatch(this.#options.pool, {
+                  groupId: this.#options.settings.groupId,
+                  entry,
+                  messages: pending,
+                  ...(follows === undefined ? {} : { follows }),
+                  ...(this.#options.writeStrategy ? { writeStrategy: this.#options.writeStrategy } : {}),
+                }),
+              {
+                shouldContinue: writing,
+                // kafkajs' runner heartbeats between fetches; this chunk's batch has returned already.
+                heartbeat: async () => undefined,
+                onRetry: (e, n, ms) =>
+                  this.#retried('database', `database: ${e.message}; retry ${n} in ${ms} ms`),
+              },
+            ),
       );
+      if (result === undefined) return 'abandoned';
       const next = result.nextOffset!;
       let committed = pending;
       messages = [];
@@ -645,7 +679,7 @@ export class PipelineConsumer {
 
   /** Resolves once no lane has a chunk pending. */
   async #lanesIdle(): Promise<void> {
-    for (const lane of [...this.#lanes.values()]) await lane.idle();
+    for (const lane of [...this.#lanes.values(), ...this.#retiredLanes]) await lane.idle();
   }
 
   /**

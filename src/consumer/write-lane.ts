@@ -15,8 +15,9 @@ export type LaneJob = () => Promise<LaneWriteResult>;
 
 export interface WriteLaneOptions {
   /**
-   * Chunks that may wait behind the one being written: 0 writes each chunk before the next is decoded,
-   * 1 (the consumer's default) decodes the next chunk while one is written.
+   * Chunks that may wait behind the one being written: 0 lets a batch return to kafkajs (which then fetches
+   * again) only once its chunks are written, 1 (the consumer's default) fetches and decodes the next chunk
+   * while one is written.
    */
   writeAhead: number;
   /** Called once when a write throws (not for `abandoned`), with the error; the lane is broken by then. */
@@ -78,6 +79,18 @@ export class WriteLane {
   /** Resolves once nothing is pending (written, dropped or broken). */
   async idle(): Promise<void> {
     while (this.#pending > 0) await new Promise<void>((resolve) => this.#wakers.push(resolve));
+  }
+
+  /**
+   * Takes the lane out of service when an assignment replaces it: nothing more is accepted, what is queued
+   * is dropped unwritten (the new lane reads it again from the stored offset), a write in flight finishes.
+   * Unlike a failure, no error is reported.
+   */
+  retire(): void {
+    this.#broken = true;
+    this.#queue.length = 0;
+    this.#pending = this.#running ? 1 : 0;
+    this.wake();
   }
 
   /** Wakes every `room()` and `idle()` waiter to look again (a stop began). */

@@ -179,3 +179,40 @@ test('CONSUMER_WRITE_AHEAD is 1 by default, 0 to 8', (t) => {
     message: /CONSUMER_WRITE_AHEAD=9 must be a whole number from 0 to 8/,
   });
 });
+
+test('a retired lane (replaced by an assignment) finishes the write in flight, drops what is queued, accepts nothing, reports no error', async (t) => {
+  const log: string[] = [];
+  const errors: unknown[] = [];
+  const l = lane(2, errors);
+  const a = manualWrite(log, 'a');
+  const b = manualWrite(log, 'b');
+  const c = manualWrite(log, 'c');
+  l.accept(a.job, '9');
+  l.accept(b.job, '19');
+  await settle();
+  l.retire();
+  t.true(l.broken);
+  t.is(l.pending, 1, 'the write in flight is still pending');
+  t.false(l.accept(c.job, '29'), 'a batch still holding the old lane can queue nothing');
+  await l.room();
+  let idle = false;
+  const idled = l.idle().then(() => {
+    idle = true;
+  });
+  await settle();
+  t.false(idle, 'idle() waits for the write in flight');
+  a.finish();
+  await idled;
+  b.finish();
+  c.finish();
+  await settle();
+  t.deepEqual(log, ['start a', 'end a']);
+  t.deepEqual(errors, []);
+});
+
+test('a retired idle lane has nothing pending', (t) => {
+  const l = lane(1);
+  l.retire();
+  t.is(l.pending, 0);
+  t.false(l.accept(async () => 'written', '9'));
+});
