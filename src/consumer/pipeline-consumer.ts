@@ -195,6 +195,14 @@ export class PipelineConsumer {
         void this.#restartAfterBrokerLoss(payload.error);
       else this.#fail(rootCause(payload.error));
     });
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      // A batch of control records only (a transaction's markers) never reaches eachBatch: kafkajs resolves it
+      // itself, and fetches next from past it.
+      if (payload.batchSize !== 0) return;
+      const lane = this.#lanes.get(`${payload.topic}:${payload.partition}`);
+      const after = BigInt(payload.lastOffset) + 1n;
+      if (lane?.next !== undefined && after > BigInt(lane.next)) lane.next = after.toString();
+    });
     await brokerCall('connecting the consumer', () => consumer.connect());
     for (const entry of this.#entries) {
       await consumer.subscribe({ topic: entry.topic, fromBeginning: this.#options.settings.fromBeginning });
@@ -441,7 +449,7 @@ export class PipelineConsumer {
     this.#lanes.clear();
     for (const { topic, partition, offset, stored } of seeks) {
       this.#consumer.seek({ topic, partition, offset });
-      this.#laneFor(topic, partition, (BigInt(stored) - 1n).toString());
+      this.#laneFor(topic, partition, { follows: (BigInt(stored) - 1n).toString(), next: offset });
     }
   }
 
@@ -520,6 +528,10 @@ export class PipelineConsumer {
           'partition did not complete; stopping rather than writing over the gap (a restart resumes from ' +
           'the stored offsets)',
       );
+    }
+    const fetched = fetchedOffsetOf(batch);
+    if (lane.next !== undefined && fetched !== undefined && fetched !== lane.next) {
+      if (!(await this.#positionMoved(topic, partition, lane, fetched, live, heartbeat))) return;
     }
 
     for (let start = 0; start < batch.messages.length; start += max) {
@@ -652,7 +664,7 @@ export class PipelineConsumer {
     return 'written';
   }
 
-  #laneFor(topic: string, partition: number, follows?: string): WriteLane {
+  #laneFor(topic: string, partition: number, start?: { follows: string; next: string }): WriteLane {
     const key = `${topic}:${partition}`;
     let lane = this.#lanes.get(key);
     if (lane === undefined) {
@@ -661,7 +673,7 @@ export class PipelineConsumer {
           writeAhead: this.#options.settings.writeAhead,
           onError: (error) => this.#laneFailed(error),
         },
-        follows,
+        start,
       );
       this.#lanes.set(key, lane);
     }
@@ -675,6 +687,47 @@ export class PipelineConsumer {
   #laneFailed(error: unknown): void {
     if (error instanceof TransientError || this.#stopping) return;
     this.#fail(error);
+  }
+
+  /**
+   * kafkajs fetched from another offset than the lane's next: its out-of-range recovery moved the position
+   * by itself, to the earliest offset or (CONSUMER_FROM_BEGINNING=false) the latest, and committed that to
+   * Kafka. Judged as at assignment: past the log end (the topic recreated under a running consumer) refuses;
+   * below the log start (retention deleted messages not yet written) is a counted, logged gap, and reading
+   * goes on from the log start, never from the log end past messages still there. True when this batch is
+   * where reading goes on; otherwise the partition is sought there and nothing of the batch is taken.
+   */
+  async #positionMoved(
+    topic: string,
+    partition: number,
+    lane: WriteLane,
+    fetched: string,
+    live: () => boolean,
+    heartbeat: () => Promise<void>,
+  ): Promise<boolean> {
+    const expected = BigInt(lane.next!);
+    const range = await retryTransient(() => this.#logRange(topic), {
+      shouldContinue: live,
+      heartbeat,
+      onRetry: (e, n, ms) => this.#retried('kafka', `kafka: ${e.message}; retry ${n} in ${ms} ms`),
+    });
+    const bounds = range.get(partition);
+    if (bounds === undefined || !live()) return false;
+    if (expected > bounds.high) {
+      throw offsetsBeyondLogEnd(this.#options.settings.groupId, [
+        { topic, partition, stored: expected.toString(), logEnd: bounds.high.toString() },
+      ]);
+    }
+    const from = expected < bounds.low ? bounds.low : expected;
+    if (expected < bounds.low) this.#reportGap(topic, partition, expected, bounds.low);
+    lane.next = from.toString();
+    if (BigInt(fetched) === from) return true;
+    this.#options.log?.(
+      `${topic} partition ${partition}: kafkajs moved the position to ${fetched} by itself; reading from ${from}`,
+      'warn',
+    );
+    this.#consumer.seek({ topic, partition, offset: from.toString() });
+    return false;
   }
 
   /** Resolves once no lane has a chunk pending. */
@@ -705,6 +758,15 @@ export class PipelineConsumer {
       }
     }
   }
+}
+
+/**
+ * The offset kafkajs asked the broker for when it fetched the batch (`Batch.fetchedOffset`, set by kafkajs
+ * 2.x but missing from its type definitions); undefined if a version lacks it, which disables the check.
+ */
+function fetchedOffsetOf(batch: EachBatchPayload['batch']): string | undefined {
+  const fetched = (batch as { fetchedOffset?: unknown }).fetchedOffset;
+  return typeof fetched === 'string' ? fetched : undefined;
 }
 
 /** kafkajs' retries of the admin requests at start and at assignment (connecting follows the client's). */

@@ -38,10 +38,17 @@ export class WriteLane {
    * Undefined when the lane starts at an offset the database does not know yet (a new partition).
    */
   follows: string | undefined;
+  /**
+   * The offset kafkajs should fetch next for the partition: after the last chunk accepted, where the lane was
+   * sought to, or past a batch kafkajs resolved by itself (control records). Undefined until known. A batch
+   * fetched from anywhere else means kafkajs moved the position on its own (its out-of-range recovery).
+   */
+  next: string | undefined;
 
-  constructor(options: WriteLaneOptions, follows?: string) {
+  constructor(options: WriteLaneOptions, start: { follows?: string; next?: string } = {}) {
     this.#options = options;
-    this.follows = follows;
+    this.follows = start.follows;
+    this.next = start.next;
   }
 
   /** True once a write failed or was abandoned: the lane takes nothing more until it is replaced. */
@@ -62,6 +69,7 @@ export class WriteLane {
     this.#queue.push(job);
     this.#pending++;
     this.follows = lastOffset;
+    this.next = (BigInt(lastOffset) + 1n).toString();
     if (!this.#running) void this.#drain();
     return true;
   }

@@ -2,7 +2,7 @@ import test from 'ava';
 import { MessageDecoder } from '../../src/codec/message-decoder.ts';
 import { PipelineConsumer } from '../../src/consumer/pipeline-consumer.ts';
 import { TypedProducer } from '../../src/producer/typed-producer.ts';
-import { spawnPipeline } from '../support/cli-process.ts';
+import { spawnPipeline, waitUntil } from '../support/cli-process.ts';
 import { pageViews } from '../support/page-views.ts';
 import { createPipelineFixture, type PipelineFixture } from '../support/pipeline-fixture.ts';
 
@@ -88,6 +88,86 @@ test('a stored offset below the log start is a counted, logged gap; the rest is 
   const { rows } = await fx.pool.query('SELECT min(_kafka_offset)::int AS min FROM page_views');
   t.is(rows[0].min, 50);
 });
+
+for (const fromBeginning of [true, false]) {
+  test(`a running consumer that falls behind retention counts and logs the gap and reads on from the log start, CONSUMER_FROM_BEGINNING=${fromBeginning} (was: kafkajs reset the position silently${fromBeginning ? '' : ', past messages still in the log'})`, async (t) => {
+    const fx = await createPipelineFixture(t, { partitions: 1 });
+    const views = fx.topic('shop.page-views');
+    const producer = new TypedProducer({ kafka: fx.kafka, catalog: fx.catalog, registry: fx.registry });
+    await producer.connect();
+    t.teardown(() => producer.disconnect());
+    await producer.sendUnchecked(views, undefined, pageViews(0, 100));
+    // Stored at 0, so that CONSUMER_FROM_BEGINNING (what kafkajs resets to) does not decide where it starts.
+    await plantOffset(fx, views, 0, 0);
+    // The chunk storing next offset 100 sleeps in its transaction; with no write-ahead the batch does not
+    // return to kafkajs meanwhile, so nothing past offset 99 is fetched before retention moves the log start.
+    await fx.pool.query(`
+      CREATE FUNCTION slow_offset() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.next_offset >= 100 AND OLD.next_offset < 100 THEN PERFORM pg_sleep(2); END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER slow_offset BEFORE UPDATE ON pipeline_offsets
+        FOR EACH ROW EXECUTE FUNCTION slow_offset();`);
+    const lines: string[] = [];
+    const consumer = new PipelineConsumer({
+      kafka: fx.kafka,
+      pool: fx.pool,
+      decoder: new MessageDecoder(fx.registry),
+      catalog: fx.catalog,
+      topics: [views],
+      settings: { ...fx.config.consumer, batchMaxRows: 20, writeAhead: 0, fromBeginning },
+      log: (line) => lines.push(line),
+    });
+    await consumer.start();
+    t.teardown(() => consumer.stop());
+    const stored = async () =>
+      Number(
+        (
+          await fx.pool.query<{ n: string }>(
+            'SELECT next_offset::text AS n FROM pipeline_offsets WHERE consumer_group = $1',
+            [fx.config.consumer.groupId],
+          )
+        ).rows[0]?.n ?? -1,
+      );
+    await waitUntil('the chunk before offset 100 is in its transaction', async () => (await stored()) === 80);
+    await producer.sendUnchecked(views, undefined, pageViews(100, 200));
+    const admin = fx.kafka.admin();
+    await admin.connect();
+    t.teardown(() => admin.disconnect());
+    await admin.fetchTopicMetadata({ topics: [views] });
+    await admin.deleteTopicRecords({ topic: views, partitions: [{ partition: 0, offset: '250' }] });
+    t.is(await stored(), 80, 'retention moved the log start while the consumer was behind it');
+
+    // Reset to the latest offset, kafkajs would wait for a new message: a trickle of them keeps it fetching.
+    let sent = 300;
+    await waitUntil(
+      'offsets 250..299 are rows',
+      async () => {
+        await producer.sendUnchecked(views, undefined, pageViews(sent++, 1));
+        const { rows } = await fx.pool.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM page_views WHERE _kafka_offset BETWEEN 250 AND 299',
+        );
+        return rows[0]!.n === 50;
+      },
+      60_000,
+    );
+    await consumer.caughtUp(60_000);
+    await consumer.stop();
+    await consumer.done;
+
+    const { rows } = await fx.pool.query<{ n: number; d: number; below: number }>(
+      `SELECT count(*)::int AS n, count(DISTINCT _kafka_offset)::int AS d,
+              count(*) FILTER (WHERE _kafka_offset < 100)::int AS below FROM page_views`,
+    );
+    t.deepEqual(rows[0], { n: 100 + (sent - 250), d: 100 + (sent - 250), below: 100 });
+    t.is(consumer.counters.get(views)!.lost, 150);
+    t.true(
+      lines.some((l) => l.includes(`gap: ${views} partition 0 offsets 100..249 were deleted by retention`)),
+      lines.join('\n'),
+    );
+  });
+}
 
 test('an unreachable broker on consume is one BROKER_UNAVAILABLE line, exit 6, like produce (was: 41 s of logs, exit 1)', async (t) => {
   const fx = await createPipelineFixture(t, { partitions: 1 });

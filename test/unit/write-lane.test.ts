@@ -27,7 +27,10 @@ function manualWrite(log: string[], name: string) {
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 function lane(writeAhead: number, errors: unknown[] = [], follows?: string) {
-  return new WriteLane({ writeAhead, onError: (e) => errors.push(e) }, follows);
+  return new WriteLane(
+    { writeAhead, onError: (e) => errors.push(e) },
+    follows === undefined ? {} : { follows, next: String(Number(follows) + 1) },
+  );
 }
 
 test('chunks are written one after the other, in the order they were accepted', async (t) => {
@@ -142,11 +145,13 @@ test('room() gives up waiting when its stop condition turns true and the lane is
   await l.idle();
 });
 
-test('follows starts where the lane was reset from and moves to the last offset of each accepted chunk', (t) => {
+test('follows and next start where the lane was sought to and move past each accepted chunk', (t) => {
   const l = lane(1, [], '41');
   t.is(l.follows, '41');
+  t.is(l.next, '42');
   l.accept(async () => 'written', '50');
   t.is(l.follows, '50');
+  t.is(l.next, '51', 'kafkajs fetches next from past the last chunk accepted');
 });
 
 test('write slots: at most `size` writes at once, a slot given back when a write throws', async (t) => {
