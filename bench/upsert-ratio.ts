@@ -4,14 +4,16 @@
  * of the bench: the raw COPY text limit of page views (rows pre-built, as `npm run bench` step 2), then one
  * orders backlog replayed by `pipeline consume` with `--write-strategy unnest` and `copy` (the stage table),
  * twice each, alternating. Ratios only: the machine is shared. Defaults: 100,000 orders, 50,000 page views.
+ * `BENCH_PROFILE_DIR=dir`: each replay under the V8 profiler (4 ms), its drain's self time by group printed.
  */
-import { loadConfig } from '../src/config.ts';
+import { loadConfig, projectRoot } from '../src/config.ts';
 import { RegistryClient } from '../src/contracts/registry-client.ts';
 import { createKafka } from '../src/kafka/kafka-client.ts';
 import { TypedProducer } from '../src/producer/typed-producer.ts';
 import { DatabaseSpace, deleteGroups, TopicSpace } from './bench-space.ts';
 import { runPipelineProcess } from './pipeline-process.ts';
 import { CHUNK, produceBacklog } from './produce-backlog.ts';
+import { readProfileSummary } from './profile-summary.ts';
 import { buildCopyBatches, measureRawCopy } from './raw-copy.ts';
 
 const orderCount = Number(process.argv[2] ?? 100_000);
@@ -29,6 +31,7 @@ const settingsEnv: Record<string, string> = {
   CONSUMER_FETCH_MAX_BYTES: String(config.consumer.fetchMaxBytes),
   CONSUMER_FROM_BEGINNING: 'true',
 };
+const profileDir = process.env.BENCH_PROFILE_DIR;
 const log = (line: string) =>
   process.stderr.write(`[upsert-ratio ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 
@@ -76,11 +79,16 @@ try {
         writeStrategy: strategy,
         settingsEnv,
         timeoutMs: 120_000 + orderCount * 2,
+        ...(profileDir === undefined ? {} : { cpuProfileDir: profileDir, cpuProfileIntervalUs: 4000 }),
       });
       tables.push(await db.count(orders.table));
       log(
         `upsert, ${strategy.padEnd(6)}: ${Math.round(run.perSecond)}/s = ${(run.perSecond / rawPerSecond).toFixed(2)} × raw COPY text, ${run.cpuMicrosPerEvent.toFixed(1)} µs CPU/event, ${tables.at(-1)} rows`,
       );
+      if (run.cpuProfile !== undefined) {
+        const summary = readProfileSummary(run.cpuProfile, projectRoot, run.drainWindow, 14);
+        for (const g of summary.groups) log(`  ${(g.busyShare * 100).toFixed(1).padStart(5)} % ${g.group}`);
+      }
     } finally {
       await db.cleanup();
     }

@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import type { ColumnSpec } from './column-types.ts';
-import type { CopySlice } from './copy-buffer.ts';
+import { type CopyBuffer, CopyBufferPool, type CopySlice } from './copy-buffer.ts';
 import type { SqlText } from './row-mapper.ts';
 import { quoteIdentifier } from './sql-identifier.ts';
 
@@ -98,6 +98,41 @@ export function* copyRanges(lines: readonly CopySlice[]): Generator<Buffer> {
   if (buffer !== undefined) yield buffer.subarray(start, end);
 }
 
+/** Runs of lines beyond which `upsertLines` copies the lines together before sending them. */
+const GATHER_RUNS = 4;
+
+/**
+ * Buffers that upserts' lines are copied together in: the rows of an upsert step are one per key (the
+ * highest-ranked of each, in key order), scattered over the batch's buffer; sent as they are, each would be
+ * a write of its own (thousands of socket writes per batch, a tenth of the consumer's CPU).
+ */
+const gatherBuffers = new CopyBufferPool();
+
+/** How many writes `copyRanges` would make of the lines. */
+function runsOf(lines: readonly CopySlice[]): number {
+  let runs = 0;
+  let buffer: Buffer | undefined;
+  let end = 0;
+  for (const line of lines) {
+    if (line.buffer !== buffer || line.start !== end) runs++;
+    ({ buffer, end } = line);
+  }
+  return runs;
+}
+
+/** The lines copied one after the other into `out` (emptied first): one run, whatever order they were in. */
+function gather(out: CopyBuffer, lines: readonly CopySlice[]): CopySlice[] {
+  let bytes = 0;
+  for (const line of lines) bytes += line.end - line.start;
+  out.reset(bytes);
+  return lines.map((line) => {
+    out.begin();
+    out.ensure(line.end - line.start);
+    out.pos += line.buffer.copy(out.buf, out.pos, line.start, line.end);
+    return out.end();
+  });
+}
+
 /** Prepares the statements of one table once; the per-batch work is binding arrays or streaming text. */
 export function createTableWriter(options: TableWriterOptions): TableWriter {
   const { columns } = options;
@@ -173,8 +208,14 @@ export function createTableWriter(options: TableWriterOptions): TableWriter {
     },
     async upsertLines(client, lines) {
       if (lines.length === 0) return [];
-      const stream = client.query(copyStreams.from(stageCopySql));
-      await pipeline(Readable.from(copyRanges(lines)), stream);
+      const out = runsOf(lines) > GATHER_RUNS ? gatherBuffers.take() : undefined;
+      try {
+        const stream = client.query(copyStreams.from(stageCopySql));
+        await pipeline(Readable.from(copyRanges(out === undefined ? lines : gather(out, lines))), stream);
+      } finally {
+        // The COPY has ended (sent, or failed): nothing reads the gathered lines any more.
+        gatherBuffers.give(out);
+      }
       const result = await client.query<KafkaPosition>(stageUpsertSql);
       return result.rows;
     },
