@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
+import { ConfigurationError } from '../errors.ts';
 import type { ColumnSpec } from './column-types.ts';
 import { type CopyBuffer, CopyBufferPool, type CopySlice } from './copy-buffer.ts';
 import type { SqlText } from './row-mapper.ts';
@@ -221,7 +222,20 @@ export function createTableWriter(options: TableWriterOptions): TableWriter {
     },
     async prepareStage(client) {
       const found = await client.query<{ present: boolean }>(stageExistsSql, [stage]);
-      if (found.rows[0]?.present !== true) await client.query(createStageSql);
+      if (found.rows[0]?.present === true) return;
+      try {
+        await client.query(createStageSql);
+      } catch (error) {
+        // TEMPORARY is PUBLIC's by default; a role without it would otherwise stop on a "table does not
+        // match" that names no table of ours.
+        if ((error as { code?: unknown }).code !== '42501') throw error;
+        throw new ConfigurationError(
+          [
+            `DATABASE_URL: the role may not create temporary tables (${(error as Error).message}); upserts with the copy strategy stage their rows in one: GRANT TEMPORARY ON DATABASE to the role, or use --write-strategy unnest`,
+          ],
+          { cause: error },
+        );
+      }
     },
     async deleteKeys(client, keys) {
       const counts = new Array<number>(keys.length).fill(0);
