@@ -362,19 +362,21 @@ async function runStatements(
       for (const item of part) planner.record(item, 'landed');
       return;
     }
-    const sorted = [...part].sort(byKey);
+    // unnest: the same key order in every transaction (the array's order is the order rows are locked in);
+    // the stage's INSERT sorts by key itself, so its lines go in any order.
+    const rows = strategy === 'copy' ? part : [...part].sort(byKey);
     const landed =
       strategy === 'copy'
         ? await writer.upsertLines(
             client,
-            sorted.map((p) => p.line!),
+            rows.map((p) => p.line!),
           )
         : await writer.upsert(
             client,
-            sorted.map((p) => p.row ?? (p as CopyLineItem).fields()),
+            rows.map((p) => p.row ?? (p as CopyLineItem).fields()),
           );
     const at = new Set(landed.map((p) => `${p.partition}:${p.offset}`));
-    for (const item of sorted) {
+    for (const item of rows) {
       planner.record(item, at.has(`${item.partition}:${item.offset}`) ? 'landed' : 'not-applied');
     }
   };
