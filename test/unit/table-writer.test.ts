@@ -20,6 +20,7 @@ test('nothing to write means no statement at all, whatever the operation', async
   t.is(await writer.insert(pool, []), 0);
   t.is(await writer.copyLines(pool, []), 0);
   t.deepEqual(await writer.upsert(pool, []), []);
+  t.deepEqual(await writer.upsertLines(pool, []), []);
   t.deepEqual(await writer.deleteKeys(pool, []), []);
   t.deepEqual(queries, []);
 });
@@ -123,4 +124,15 @@ test('a role that may not create temporary tables gets a configuration error nam
   } as unknown as import('pg').ClientBase;
   const error = await t.throwsAsync(writer.prepareStage(client), { instanceOf: ConfigurationError });
   t.regex(error.message, /GRANT TEMPORARY ON DATABASE.*--write-strategy unnest/);
+  // Any other failure of the CREATE is left to the transaction's own classification.
+  const lost = serverError('57P01', 'terminating connection due to administrator command');
+  calls = 0;
+  const other = {
+    query: async () => {
+      calls++;
+      if (calls === 1) return { rows: [] };
+      throw lost;
+    },
+  } as unknown as import('pg').ClientBase;
+  t.is(await t.throwsAsync(writer.prepareStage(other)), lost);
 });
