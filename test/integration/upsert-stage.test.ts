@@ -218,3 +218,36 @@ test('a connection whose first upsert transaction rolled back (taking its new st
   const { rows } = await pool.query('SELECT id::text FROM all_types');
   t.deepEqual(rows, [{ id: KEYS[0] }]);
 });
+
+test('the stage table is made once per session and emptied at each commit without touching the catalog (no temporary table per transaction)', async (t) => {
+  const { settings } = await migratedSchema(t, 'stagecat');
+  const pool = createPool(settings, { max: 1, log: t.log });
+  t.teardown(() => pool.end());
+  await upsertTable(pool);
+  const stage = async () =>
+    (
+      await pool.query<{ pid: number; oid: string; xmin: string; file: string; bytes: string; name: string }>(
+        `SELECT pg_backend_pid() AS pid, c.oid::text AS oid, c.xmin::text AS xmin, c.relfilenode::text AS file,
+                pg_relation_size(c.oid)::text AS bytes, c.relname AS name
+           FROM pg_class c WHERE c.relname LIKE 'sink\\_stage\\_%' AND c.relpersistence = 't'
+            AND pg_table_is_visible(c.oid)`,
+      )
+    ).rows;
+  const values = createFakeEvents(entry, { seed: 8 }).take(200) as Record<string, unknown>[];
+  const seen: unknown[] = [];
+  for (let batch = 0; batch < 3; batch++) {
+    const messages = values
+      .slice(batch * 60, batch * 60 + 60)
+      .map((v, i) => rowMessage(entry, batch * 60 + i, { ...v, id: KEYS[i % KEYS.length] }));
+    const result = await writePartitionBatch(pool, { groupId, entry, messages });
+    t.is(result.nextOffset, String(batch * 60 + 60));
+    const rows = await stage();
+    t.is(rows.length, 1, 'one stage table in the session');
+    t.is(rows[0]!.bytes, '0', 'emptied (truncated in place) at commit');
+    seen.push({ pid: rows[0]!.pid, oid: rows[0]!.oid, xmin: rows[0]!.xmin, file: rows[0]!.file });
+  }
+  t.deepEqual(seen[1], seen[0], 'same session, same table, same file, its catalog row never rewritten');
+  t.deepEqual(seen[2], seen[0]);
+  const { rows } = await pool.query('SELECT count(*)::int AS n FROM all_types');
+  t.is(rows[0]!.n, KEYS.length);
+});
