@@ -15,13 +15,14 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type avro from 'avsc';
-import { MessageDecoder } from '../src/codec/message-decoder.ts';
-import { encodeWireFormat } from '../src/codec/wire-format.ts';
-import { type CatalogEntry, entryFor, loadCatalog } from '../src/contracts/catalog.ts';
+import { type DecodeOutcome, MessageDecoder } from '../src/codec/message-decoder.ts';
+import { encodeWireFormat, WIRE_HEADER_LENGTH } from '../src/codec/wire-format.ts';
+import { type CatalogEntry, entryFor, loadCatalog, parseSchema } from '../src/contracts/catalog.ts';
 import { createFakeEvents } from '../src/producer/fake-events.ts';
 import { appendCopyLine, appendTextLine, CopyBufferPool, type CopySlice } from '../src/sink/copy-buffer.ts';
 import { copyTextChunks } from '../src/sink/copy-text.ts';
 import { createRowMapper, type SqlText } from '../src/sink/row-mapper.ts';
+import { compileTranscoder } from '../src/sink/row-transcoder.ts';
 import { copyRanges } from '../src/sink/table-writer.ts';
 
 const counts = process.argv.slice(2).filter((a) => !a.startsWith('--'));
@@ -66,19 +67,40 @@ interface Measured {
 /**
  * The three ways from framed values to the bytes COPY sends: `reference` (decode → RowMapper.toRow →
  * copyTextLine, `fastPath: false`), `texts` (the fast path before it wrote bytes: a string per column,
- * withMeta, copyTextChunks, encoded to UTF-8; the decoder still makes texts for upserts) and `bytes` (the
+ * withMeta, copyTextChunks, encoded to UTF-8: the compiled transcoder's `transcode`) and `bytes` (the
  * default in insert mode: transcodeCopy's field bytes, appendCopyLine with the `_kafka_*` columns, the ranges
  * copyLines writes).
  */
 type Path = 'reference' | 'texts' | 'bytes';
 
 async function once(c: Case, path: Path): Promise<Measured> {
-  // The decoder makes texts for upserts: the `texts` path reads the same bodies as an upsert entry would.
-  const entry: CatalogEntry = path === 'texts' ? { ...c.entry, writeMode: 'upsert' } : c.entry;
+  const entry = c.entry;
   const decoder = new MessageDecoder(
     { schemaById: async (id) => c.ids.get(id)! },
     { fastPath: path !== 'reference' },
   );
+  // The decoder makes COPY bytes only now: the `texts` path calls the compiled transcoder's texts itself,
+  // one outcome per message as the decoder made them, the reference decoder for the bodies it leaves.
+  const reference = new MessageDecoder({ schemaById: async (id) => c.ids.get(id)! }, { fastPath: false });
+  const transcoder = compileTranscoder(entry, parseSchema(c.ids.get(1)!, 'writer'));
+  const decode = async (values: Buffer[]): Promise<DecodeOutcome[]> => {
+    if (path !== 'texts') return decoder.decodeBatch(entry, values);
+    const outcomes: DecodeOutcome[] = [];
+    for (const value of values) {
+      const fields = transcoder?.transcode(value, WIRE_HEADER_LENGTH);
+      if (fields === undefined) outcomes.push((await reference.decodeBatch(entry, [value]))[0]!);
+      else
+        outcomes.push({
+          kind: 'row',
+          value: {},
+          schemaId: value.readInt32BE(1),
+          fields,
+          version: transcoder!.version,
+        });
+    }
+    return outcomes;
+  };
+  await reference.decodeBatch(entry, c.messages.slice(0, 1));
   const mapper = createRowMapper(c.entry);
   // The writer schema is fetched and compiled before timing, as it is after a consumer's first batch.
   await decoder.decodeBatch(entry, c.messages.slice(0, 1));
@@ -93,7 +115,7 @@ async function once(c: Case, path: Path): Promise<Measured> {
   for (let start = 0; start < c.messages.length; start += BATCH) {
     const cpu = process.cpuUsage();
     const started = performance.now();
-    const outcomes = await decoder.decodeBatch(entry, c.messages.slice(start, start + BATCH));
+    const outcomes = await decode(c.messages.slice(start, start + BATCH));
     const rows: SqlText[][] = [];
     const lines: CopySlice[] = [];
     // Sized from the field bytes, as prepare does.

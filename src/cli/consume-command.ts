@@ -23,7 +23,7 @@ export const consumeCommand: Command = {
     'BROKER_UNAVAILABLE, exit 6; stored offsets past the end of a topic (recreated?) refuse the start, exit 4.',
     '',
     '--topic <t>              consume only this catalog topic (repeatable; default all)',
-    '--write-strategy <s>     bulk path for insert-mode tables: copy (default) or unnest',
+    '--write-strategy <s>     bulk path: copy (default; upserts via a temporary stage table) or unnest',
     '--progress-seconds <s>   log counters every s seconds (default 10; 0 = only at exit)',
     '',
     'With METRICS_PORT set, serves /metrics (Prometheus), /healthz and /readyz on METRICS_HOST (127.0.0.1).',

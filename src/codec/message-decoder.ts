@@ -30,9 +30,10 @@ export type DecodeOutcome =
       value: Record<string, unknown>;
       schemaId: number;
       /**
-       * Set by the fast path (row-transcoder.ts): the row's text per column, `_kafka_*` columns left for
-       * RowMapper.withMeta, and its upsert version. `value` is then decoded only if something asks for it.
-       * Insert mode: `copy` instead of `fields`, the row's fields as COPY text bytes (see transcodeCopy).
+       * Set by the fast path (row-transcoder.ts): `copy`, the row's fields as COPY text bytes (see
+       * transcodeCopy; `_kafka_*` columns left for the sink), and its upsert version. `value` is then decoded
+       * only if something asks for it. `fields` (the row's text per column, `_kafka_*` columns left for
+       * RowMapper.withMeta) is what the decoder made before COPY bytes; the sink still takes it.
        */
       fields?: SqlText[] | undefined;
       copy?: CopySlice | undefined;
@@ -49,8 +50,7 @@ type Resolution =
 class TranscodedRow {
   readonly kind = 'row' as const;
   readonly schemaId: number;
-  readonly fields: SqlText[] | undefined;
-  readonly copy: CopySlice | undefined;
+  readonly copy: CopySlice;
   readonly version: bigint | null;
   readonly #framed: Buffer;
   readonly #resolver: avro.Resolver;
@@ -58,15 +58,13 @@ class TranscodedRow {
   #value: Record<string, unknown> | undefined;
 
   constructor(
-    fields: SqlText[] | undefined,
-    copy: CopySlice | undefined,
+    copy: CopySlice,
     version: bigint | null,
     schemaId: number,
     framed: Buffer,
     resolver: avro.Resolver,
     entry: CatalogEntry,
   ) {
-    this.fields = fields;
     this.copy = copy;
     this.version = version;
     this.schemaId = schemaId;
@@ -223,16 +221,10 @@ export class MessageDecoder {
       }
       const transcoder = resolution.transcoder;
       if (transcoder !== undefined) {
-        // Insert mode writes COPY bytes; upserts bind texts.
-        const copy =
-          entry.writeMode === 'insert' ? transcoder.transcodeCopy(value, WIRE_HEADER_LENGTH) : undefined;
-        const fields =
-          copy === undefined && entry.writeMode !== 'insert'
-            ? transcoder.transcode(value, WIRE_HEADER_LENGTH)
-            : undefined;
-        if (copy !== undefined || fields !== undefined) {
+        // Inserts and upserts alike are written as COPY bytes (upserts through a stage table).
+        const copy = transcoder.transcodeCopy(value, WIRE_HEADER_LENGTH);
+        if (copy !== undefined) {
           outcomes[i] = new TranscodedRow(
-            fields,
             copy,
             transcoder.version,
             schemaId,

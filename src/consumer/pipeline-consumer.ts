@@ -57,7 +57,7 @@ export interface PipelineConsumerOptions {
   settings: ConsumerSettings;
   /** Topics to consume; default every topic of the catalog. */
   topics?: string[];
-  /** Bulk path for insert-mode tables. Default: the sink's default. */
+  /** Bulk path of every table (see WriteStrategy). Default: the sink's default. */
   writeStrategy?: 'copy' | 'unnest';
   /**
    * Operational messages (retries, rebalances), with how much they matter: `error` for data the pipeline

@@ -3,6 +3,7 @@
  * carriage return need escaping; an empty string stays an empty field, distinct from `\N`.
  */
 
+import { PipelineError } from '../errors.ts';
 import type { SqlText } from './row-mapper.ts';
 
 const SPECIAL = /[\\\t\n\r]/;
@@ -55,4 +56,27 @@ export function parseCopyTextLine(buffer: Buffer, start: number, end: number): S
         ? field.replace(ESCAPED_ALL, (_, c: string) => UNESCAPES[c]!)
         : field,
   );
+}
+
+const TAB = 0x09;
+
+/**
+ * Field `index` of a COPY text line (newline included) as parseCopyTextLine reads it, without reading the
+ * others: an upsert row of the fast path needs its key for the planner, not a string per column.
+ */
+export function copyTextFieldAt(buffer: Buffer, start: number, end: number, index: number): SqlText {
+  let from = start;
+  for (let i = 0; i < index; i++) {
+    const tab = buffer.indexOf(TAB, from);
+    if (tab < 0 || tab >= end) {
+      // Fewer fields than asked: the line is not one of this table's rows (a caller bug, not data).
+      throw new PipelineError('INVARIANT_BROKEN', `a COPY line of fewer than ${index + 1} fields`);
+    }
+    from = tab + 1;
+  }
+  let to = buffer.indexOf(TAB, from);
+  if (to < 0 || to >= end) to = end - 1;
+  if (to - from === 2 && buffer[from] === 0x5c && buffer[from + 1] === 0x4e) return null;
+  const field = buffer.toString('utf8', from, to);
+  return field.includes('\\') ? field.replace(ESCAPED_ALL, (_, c: string) => UNESCAPES[c]!) : field;
 }

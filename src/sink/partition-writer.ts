@@ -14,7 +14,7 @@ import {
   CopyBufferPool,
   type CopySlice,
 } from './copy-buffer.ts';
-import { parseCopyTextLine } from './copy-text.ts';
+import { copyTextFieldAt, parseCopyTextLine } from './copy-text.ts';
 import { classifyDatabaseError } from './database.ts';
 import { type DeadLetter, deleteDeadLetters, insertDeadLetters } from './dead-letters.ts';
 import type { MessageHeader } from './message-headers.ts';
@@ -85,7 +85,7 @@ export interface WritePartitionBatchInput {
   entry: CatalogEntry;
   /** Messages of one topic and partition, in any order. */
   messages: SinkMessage[];
-  /** Insert mode only. Default `copy`. */
+  /** Default `copy`. */
   writeStrategy?: WriteStrategy;
   /** Default DEFAULT_BISECT_BUDGET. */
   bisectBudget?: number;
@@ -125,16 +125,16 @@ function sinkFor(entry: CatalogEntry): Sink {
 
 interface Prepared extends PlanItem {
   message: SinkMessage;
-  /** The row's texts: upserts, and insert-mode rows of the reference path. */
+  /** The row's texts: rows of the reference path (fast-path rows: CopyLineItem.fields()). */
   row: SqlText[] | undefined;
-  /** Insert mode: the row's COPY text line, bytes. */
+  /** Rows: the row's COPY text line, bytes (tombstones: none). */
   line: CopySlice | undefined;
   schemaId: number | null;
 }
 
 /**
- * An insert-mode row of the fast path: only its COPY line. Its key (insert plans never group by it) is read
- * back from the line when something asks: the text keyOf would give of the reference row.
+ * A row of the fast path: only its COPY line. Its key is read back from the line's key field when the planner
+ * asks (upserts group by it; insert plans never do): the text keyOf would give of the reference row.
  */
 class CopyLineItem implements Prepared {
   readonly kind = 'row' as const;
@@ -167,7 +167,10 @@ class CopyLineItem implements Prepared {
   }
 
   get key(): string {
-    this.#key ??= this.#mapper.keyOf(this.fields());
+    if (this.#key === undefined) {
+      const { buffer, start, end } = this.line;
+      this.#key = this.#mapper.keyOfText(copyTextFieldAt(buffer, start, end, this.#mapper.keyIndex));
+    }
     return this.#key;
   }
 
@@ -182,7 +185,7 @@ class CopyLineItem implements Prepared {
 const META_BYTES = 64;
 
 /**
- * Insert batches' line buffers, given back once their transaction has ended, committed or not: by then every
+ * Batches' line buffers, given back once their transaction has ended, committed or not: by then every
  * byte of its COPY reached the socket (the server answered a later statement), nothing reads a line again,
  * and a retry prepares the batch anew.
  */
@@ -200,27 +203,25 @@ function isPrepared(item: Prepared | Dead): item is Prepared {
 
 /**
  * Maps every message before the transaction starts, so that the partition's lock is held only for I/O.
- * Insert mode: every row's COPY line goes into `lines`, one after the other (the fast path's field bytes
- * copied, the reference path's line encoded), so that a batch goes to PostgreSQL in one write.
+ * Every row's COPY line goes into `lines`, one after the other (the fast path's field bytes copied, the
+ * reference path's line encoded), so that a batch goes to PostgreSQL in one write.
  */
 function prepare(
   messages: readonly SinkMessage[],
   entry: CatalogEntry,
   mapper: RowMapper,
-  lines: CopyBuffer | undefined,
+  lines: CopyBuffer,
 ): (Prepared | Dead)[] {
   const items: (Prepared | Dead)[] = [];
-  if (lines !== undefined) {
-    let bytes = 0;
-    for (const { outcome, value } of messages) {
-      bytes +=
-        META_BYTES +
-        (outcome.kind === 'row' && outcome.copy !== undefined
-          ? outcome.copy.end - outcome.copy.start
-          : 2 * (value?.length ?? 0));
-    }
-    lines.reset(bytes);
+  let bytes = 0;
+  for (const { outcome, value } of messages) {
+    bytes +=
+      META_BYTES +
+      (outcome.kind === 'row' && outcome.copy !== undefined
+        ? outcome.copy.end - outcome.copy.start
+        : 2 * (value?.length ?? 0));
   }
+  lines.reset(bytes);
   for (const message of messages) {
     const { outcome, partition } = message;
     const offset = BigInt(message.offset);
@@ -264,7 +265,7 @@ function prepare(
     }
     try {
       const copy = outcome.copy;
-      if (lines !== undefined && copy !== undefined) {
+      if (copy !== undefined) {
         const line = appendCopyLine(lines, copy, message, mapper.kafkaTimestampText);
         items.push(
           new CopyLineItem(line, outcome.version ?? null, offset, message, outcome.schemaId, mapper),
@@ -281,7 +282,7 @@ function prepare(
         offset,
         message,
         row,
-        line: lines === undefined ? undefined : appendTextLine(lines, row),
+        line: appendTextLine(lines, row),
         schemaId: outcome.schemaId,
       });
     } catch (error) {
@@ -369,17 +370,28 @@ async function runStatements(
       for (const item of part) planner.record(item, 'landed');
       return;
     }
-    const sorted = [...part].sort(byKey);
-    const landed = await writer.upsert(
-      client,
-      sorted.map((p) => p.row!),
-    );
+    // unnest: the same key order in every transaction (the array's order is the order rows are locked in);
+    // the stage's INSERT sorts by key itself, so its lines go in any order.
+    const rows = strategy === 'copy' ? part : [...part].sort(byKey);
+    const landed =
+      strategy === 'copy'
+        ? await writer.upsertLines(
+            client,
+            rows.map((p) => p.line!),
+          )
+        : await writer.upsert(
+            client,
+            rows.map((p) => p.row ?? (p as CopyLineItem).fields()),
+          );
     const at = new Set(landed.map((p) => `${p.partition}:${p.offset}`));
-    for (const item of sorted) {
+    for (const item of rows) {
       planner.record(item, at.has(`${item.partition}:${item.offset}`) ? 'landed' : 'not-applied');
     }
   };
 
+  // Outside the savepoints of the writes (see prepareStage), once per transaction that writes upsert rows.
+  if (entry.writeMode === 'upsert' && strategy === 'copy' && planned.some((p) => p.kind === 'row'))
+    await writer.prepareStage(client);
   await runPlan(planner, async (step, budgeted) => {
     const result = await writeBisecting(
       client,
@@ -486,7 +498,7 @@ export async function replayDeadLetterBatch(
 ): Promise<ReplayResult> {
   const { groupId, entry, messages, ids } = input;
   const sink = sinkFor(entry);
-  const lines = entry.writeMode === 'insert' ? lineBuffers.take() : undefined;
+  const lines = lineBuffers.take();
   const items = prepare(messages, entry, sink.mapper, lines);
   return inTransaction(pool, entry.table, async (client) => {
     const applied = await applyMessages(client, groupId, entry, sink, items, input.writeStrategy ?? 'copy');
@@ -580,7 +592,7 @@ export async function writePartitionBatch(
     }
   }
   const sink = sinkFor(entry);
-  const lines = entry.writeMode === 'insert' ? lineBuffers.take() : undefined;
+  const lines = lineBuffers.take();
   const items = prepare(messages, entry, sink.mapper, lines);
 
   return inTransaction(pool, entry.table, async (client) => {

@@ -43,6 +43,8 @@ export interface RowMapper {
   versionOf(value: Readonly<Record<string, unknown>>): bigint | null;
   /** The key column's text of a row, as the in-batch dedupe compares keys. */
   keyOf(row: readonly SqlText[]): string;
+  /** keyOf of a row whose key column holds this text. */
+  keyOfText(text: SqlText): string;
   /** The key column's text from a Kafka message key (tombstones carry no value): the key as UTF-8 text. */
   keyFromMessageKey(key: Buffer): string;
 }
@@ -253,6 +255,9 @@ export function createRowMapper(entry: CatalogEntry): RowMapper {
     },
     keyOf(row) {
       return normalizeKey(row[keyIndex] ?? '');
+    },
+    keyOfText(text) {
+      return normalizeKey(text ?? '');
     },
     keyFromMessageKey(key) {
       return normalizeKey(key.toString('utf8'));

@@ -2,19 +2,23 @@
  * Bulk statements on one table. Never one statement per row, and never one bind parameter per value: the
  * unnest form binds one array per column (the 65,535-parameter limit cannot be reached), COPY streams.
  */
+
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
+import { ConfigurationError } from '../errors.ts';
 import type { ColumnSpec } from './column-types.ts';
-import type { CopySlice } from './copy-buffer.ts';
+import { type CopyBuffer, CopyBufferPool, type CopySlice } from './copy-buffer.ts';
 import type { SqlText } from './row-mapper.ts';
 import { quoteIdentifier } from './sql-identifier.ts';
 
 /**
- * How insert-mode rows reach the table. `copy` (the default: measured 1.2× faster at 5,000-row batches and
- * about 2× at 50,000, see docs/database.md) streams COPY FROM STDIN in text format; `unnest` is
- * `INSERT … SELECT * FROM unnest($1::t1[], …)`.
+ * How rows reach the table. `copy` (the default: measured 1.2× faster at 5,000-row batches and about 2× at
+ * 50,000, see docs/database.md) streams COPY FROM STDIN in text format: inserts straight into the table,
+ * upserts into a session's temporary stage table that one `INSERT … SELECT … ON CONFLICT` then empties into
+ * it. `unnest` is `INSERT … SELECT * FROM unnest($1::t1[], …)` (upserts: with the same ON CONFLICT).
  */
 export type WriteStrategy = 'copy' | 'unnest';
 
@@ -42,6 +46,17 @@ export interface TableWriter {
    * must have distinct keys (ON CONFLICT cannot touch a row twice in one statement).
    */
   upsert(client: pg.ClientBase, rows: readonly SqlText[][]): Promise<KafkaPosition[]>;
+  /**
+   * `upsert` of rows given as COPY text lines: COPY into the stage table, then the same ON CONFLICT from it.
+   * The stage must exist: `prepareStage` in the same transaction, outside any savepoint rolled back since.
+   */
+  upsertLines(client: pg.ClientBase, lines: readonly CopySlice[]): Promise<KafkaPosition[]>;
+  /**
+   * Makes sure the session has the stage table of `upsertLines` (created once per connection, emptied at each
+   * commit). Run it in the transaction before the savepoints of the writes: a savepoint rolled back would
+   * take the table's creation with it.
+   */
+  prepareStage(client: pg.ClientBase): Promise<void>;
   /** Deletes the rows of these keys; returns how many rows each key (by index) deleted. */
   deleteKeys(client: pg.ClientBase, keys: readonly string[]): Promise<number[]>;
 }
@@ -84,6 +99,41 @@ export function* copyRanges(lines: readonly CopySlice[]): Generator<Buffer> {
   if (buffer !== undefined) yield buffer.subarray(start, end);
 }
 
+/** Runs of lines beyond which `upsertLines` copies the lines together before sending them. */
+const GATHER_RUNS = 4;
+
+/**
+ * Buffers that upserts' lines are copied together in: the rows of an upsert step are one per key (the
+ * highest-ranked of each, in key order), scattered over the batch's buffer; sent as they are, each would be
+ * a write of its own (thousands of socket writes per batch, a tenth of the consumer's CPU).
+ */
+const gatherBuffers = new CopyBufferPool();
+
+/** How many writes `copyRanges` would make of the lines. */
+function runsOf(lines: readonly CopySlice[]): number {
+  let runs = 0;
+  let buffer: Buffer | undefined;
+  let end = 0;
+  for (const line of lines) {
+    if (line.buffer !== buffer || line.start !== end) runs++;
+    ({ buffer, end } = line);
+  }
+  return runs;
+}
+
+/** The lines copied one after the other into `out` (emptied first): one run, whatever order they were in. */
+function gather(out: CopyBuffer, lines: readonly CopySlice[]): CopySlice[] {
+  let bytes = 0;
+  for (const line of lines) bytes += line.end - line.start;
+  out.reset(bytes);
+  return lines.map((line) => {
+    out.begin();
+    out.ensure(line.end - line.start);
+    out.pos += line.buffer.copy(out.buf, out.pos, line.start, line.end);
+    return out.end();
+  });
+}
+
 /** Prepares the statements of one table once; the per-batch work is binding arrays or streaming text. */
 export function createTableWriter(options: TableWriterOptions): TableWriter {
   const { columns } = options;
@@ -117,9 +167,28 @@ export function createTableWriter(options: TableWriterOptions): TableWriter {
     rank === undefined
       ? ''
       : ` WHERE (${rank.map((c) => `t.${c}`).join(', ')}) < (${rank.map((c) => `EXCLUDED.${c}`).join(', ')})`;
-  const upsertSql =
-    `INSERT INTO ${table} AS t (${columnList}) ${unnest} ON CONFLICT (${key}) DO UPDATE SET ${updates.join(', ')}` +
-    `${guard} RETURNING t.${partitionColumn} AS partition, t.${offsetColumn}::text AS offset`;
+  const conflict =
+    `ON CONFLICT (${key}) DO UPDATE SET ${updates.join(', ')}${guard}` +
+    ` RETURNING t.${partitionColumn} AS partition, t.${offsetColumn}::text AS offset`;
+  const upsertSql = `INSERT INTO ${table} AS t (${columnList}) ${unnest} ${conflict}`;
+
+  // The stage: the table's columns with the types unnest casts to, no constraint (the table's own refuse a
+  // row at the INSERT, as with unnest). Temporary, so one per session; named after its definition, so that
+  // tables of the same name in other schemas, or another version of the columns, never share a wrong one.
+  const definition = columns.map((c, i) => `${names[i]} ${c.pgType}`).join(', ');
+  const stageName = `sink_stage_${createHash('sha256').update(`${options.table}\0${definition}`).digest('hex').slice(0, 24)}`;
+  const stage = `pg_temp.${quoteIdentifier(stageName)}`;
+  const stageExistsSql = 'SELECT to_regclass($1) IS NOT NULL AS present';
+  // ON COMMIT DELETE ROWS: emptied (truncated in place, no catalog change) at the commit of a transaction
+  // that used it; a transaction rolled back takes its rows with it.
+  const createStageSql = `CREATE TEMPORARY TABLE ${stage} (${definition}) ON COMMIT DELETE ROWS`;
+  const stageCopySql = `COPY ${stage} (${columnList}) FROM STDIN`;
+  // The DELETE empties the stage in the same statement, for the next attempt of the same transaction (a
+  // bisecting half, the next round of the plan); the ORDER BY keeps the key order the caller chose (two
+  // transactions touching the same keys lock them in the same order), whatever order the scan returns.
+  const stageUpsertSql =
+    `WITH staged AS (DELETE FROM ${stage} RETURNING ${columnList}) ` +
+    `INSERT INTO ${table} AS t (${columnList}) SELECT ${columnList} FROM staged ORDER BY ${key} ${conflict}`;
 
   return {
     async insert(client, rows) {
@@ -137,6 +206,36 @@ export function createTableWriter(options: TableWriterOptions): TableWriter {
       if (rows.length === 0) return [];
       const result = await client.query<KafkaPosition>(upsertSql, columnArrays(rows, columns.length));
       return result.rows;
+    },
+    async upsertLines(client, lines) {
+      if (lines.length === 0) return [];
+      const out = runsOf(lines) > GATHER_RUNS ? gatherBuffers.take() : undefined;
+      try {
+        const stream = client.query(copyStreams.from(stageCopySql));
+        await pipeline(Readable.from(copyRanges(out === undefined ? lines : gather(out, lines))), stream);
+      } finally {
+        // The COPY has ended (sent, or failed): nothing reads the gathered lines any more.
+        gatherBuffers.give(out);
+      }
+      const result = await client.query<KafkaPosition>(stageUpsertSql);
+      return result.rows;
+    },
+    async prepareStage(client) {
+      const found = await client.query<{ present: boolean }>(stageExistsSql, [stage]);
+      if (found.rows[0]?.present === true) return;
+      try {
+        await client.query(createStageSql);
+      } catch (error) {
+        // TEMPORARY is PUBLIC's by default; a role without it would otherwise stop on a "table does not
+        // match" that names no table of ours.
+        if ((error as { code?: unknown }).code !== '42501') throw error;
+        throw new ConfigurationError(
+          [
+            `DATABASE_URL: the role may not create temporary tables (${(error as Error).message}); upserts with the copy strategy stage their rows in one: GRANT TEMPORARY ON DATABASE to the role, or use --write-strategy unnest`,
+          ],
+          { cause: error },
+        );
+      }
     },
     async deleteKeys(client, keys) {
       const counts = new Array<number>(keys.length).fill(0);

@@ -63,8 +63,8 @@ export interface MessageOptions {
   /** Skip avsc: hand the value over as given (a value avsc would refuse, to make PostgreSQL refuse it). */
   raw?: boolean;
   /**
-   * Default true, as the consumer's decoder: the row as the fast path makes it (COPY bytes for inserts,
-   * texts for upserts) when it takes the body; false: the reference path's decoded value only.
+   * Default true, as the consumer's decoder: the row as the fast path makes it (COPY bytes) when it takes
+   * the body; false: the reference path's decoded value only.
    */
   fastPath?: boolean;
 }
@@ -76,12 +76,8 @@ function fastOutcome(entry: CatalogEntry, bytes: Buffer) {
   if (!transcoders.has(entry)) transcoders.set(entry, compileTranscoder(entry, entry.reader.type));
   const transcoder = transcoders.get(entry);
   if (transcoder === undefined) return {};
-  if (entry.writeMode === 'insert') {
-    const copy = transcoder.transcodeCopy(bytes, 5);
-    return copy === undefined ? {} : { copy, version: transcoder.version };
-  }
-  const fields = transcoder.transcode(bytes, 5);
-  return fields === undefined ? {} : { fields, version: transcoder.version };
+  const copy = transcoder.transcodeCopy(bytes, 5);
+  return copy === undefined ? {} : { copy, version: transcoder.version };
 }
 
 /** A row message; the value goes through avsc both ways, as the consumer's decoder would produce it. */

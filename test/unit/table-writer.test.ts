@@ -1,7 +1,8 @@
 import test from 'ava';
+import { ConfigurationError } from '../../src/errors.ts';
 import type { ColumnSpec } from '../../src/sink/column-types.ts';
 import { createTableWriter } from '../../src/sink/table-writer.ts';
-import { fakePool } from '../support/fake-pool.ts';
+import { fakePool, serverError } from '../support/fake-pool.ts';
 
 const columns: ColumnSpec[] = [
   { name: 'order_id', pgType: 'uuid', nullable: false, kind: 'uuid' },
@@ -19,6 +20,7 @@ test('nothing to write means no statement at all, whatever the operation', async
   t.is(await writer.insert(pool, []), 0);
   t.is(await writer.copyLines(pool, []), 0);
   t.deepEqual(await writer.upsert(pool, []), []);
+  t.deepEqual(await writer.upsertLines(pool, []), []);
   t.deepEqual(await writer.deleteKeys(pool, []), []);
   t.deepEqual(queries, []);
 });
@@ -72,4 +74,65 @@ test('a statement that reports no row count counts as nothing written, never as 
   t.is(await writer.insert(pool, rows), 0);
   t.deepEqual(await writer.upsert(pool, rows), []);
   t.deepEqual(await writer.deleteKeys(pool, ['k']), [0]);
+});
+
+test('the upsert stage table is created only when the session lacks it, without constraints, and named after its columns', async (t) => {
+  const writer = createTableWriter({ table: 'orders', columns, key: 'order_id', versionField: 'version' });
+  const answers = [{ rows: [{ present: false }] }, { rows: [] }, { rows: [{ present: true }] }];
+  const queries: string[] = [];
+  const client = {
+    query: async (text: string) => {
+      queries.push(text);
+      return answers.shift();
+    },
+  } as unknown as import('pg').ClientBase;
+  await writer.prepareStage(client);
+  await writer.prepareStage(client);
+  t.is(queries.length, 3, 'the second transaction finds the stage: no CREATE');
+  t.regex(
+    queries[1]!,
+    /^CREATE TEMPORARY TABLE pg_temp\."sink_stage_[0-9a-f]{24}" \("order_id" uuid, "version" bigint, "note" text\) ON COMMIT DELETE ROWS$/,
+  );
+  t.notRegex(
+    queries[1]!,
+    /NOT NULL|CHECK|PRIMARY/,
+    'no constraint: the table refuses rows at the INSERT, as with unnest',
+  );
+  const other = createTableWriter({ table: 'orders', columns: columns.slice(0, 2), key: 'order_id' });
+  const stageOf = async (w: typeof writer) => {
+    const seen: string[] = [];
+    await w.prepareStage({
+      query: async (text: string, values?: unknown[]) => {
+        seen.push(String(values?.[0] ?? text));
+        return { rows: [{ present: true }] };
+      },
+    } as unknown as import('pg').ClientBase);
+    return seen[0];
+  };
+  t.not(await stageOf(writer), await stageOf(other), 'another set of columns never shares a stage');
+});
+
+test('a role that may not create temporary tables gets a configuration error naming the fix, not a contract mismatch', async (t) => {
+  const writer = createTableWriter({ table: 'orders', columns, key: 'order_id', versionField: 'version' });
+  let calls = 0;
+  const client = {
+    query: async () => {
+      calls++;
+      if (calls === 1) return { rows: [{ present: false }] };
+      throw serverError('42501', 'permission denied to create temporary tables in database "shop"');
+    },
+  } as unknown as import('pg').ClientBase;
+  const error = await t.throwsAsync(writer.prepareStage(client), { instanceOf: ConfigurationError });
+  t.regex(error.message, /GRANT TEMPORARY ON DATABASE.*--write-strategy unnest/);
+  // Any other failure of the CREATE is left to the transaction's own classification.
+  const lost = serverError('57P01', 'terminating connection due to administrator command');
+  calls = 0;
+  const other = {
+    query: async () => {
+      calls++;
+      if (calls === 1) return { rows: [] };
+      throw lost;
+    },
+  } as unknown as import('pg').ClientBase;
+  t.is(await t.throwsAsync(writer.prepareStage(other)), lost);
 });
