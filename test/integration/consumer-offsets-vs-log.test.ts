@@ -3,6 +3,8 @@ import { MessageDecoder } from '../../src/codec/message-decoder.ts';
 import { PipelineConsumer } from '../../src/consumer/pipeline-consumer.ts';
 import { TypedProducer } from '../../src/producer/typed-producer.ts';
 import { spawnPipeline, waitUntil } from '../support/cli-process.ts';
+import { fixtureConsumer } from '../support/fixture-consumer.ts';
+import { slowOffsetAt } from '../support/offset-triggers.ts';
 import { pageViews } from '../support/page-views.ts';
 import { createPipelineFixture, type PipelineFixture } from '../support/pipeline-fixture.ts';
 
@@ -101,24 +103,13 @@ for (const fromBeginning of [true, false]) {
     await plantOffset(fx, views, 0, 0);
     // The chunk storing next offset 100 sleeps in its transaction; with no write-ahead the batch does not
     // return to kafkajs meanwhile, so nothing past offset 99 is fetched before retention moves the log start.
-    await fx.pool.query(`
-      CREATE FUNCTION slow_offset() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF NEW.next_offset >= 100 AND OLD.next_offset < 100 THEN PERFORM pg_sleep(2); END IF;
-        RETURN NEW;
-      END $$;
-      CREATE TRIGGER slow_offset BEFORE UPDATE ON pipeline_offsets
-        FOR EACH ROW EXECUTE FUNCTION slow_offset();`);
+    await slowOffsetAt(fx.pool, 100, 2);
     const lines: string[] = [];
-    const consumer = new PipelineConsumer({
-      kafka: fx.kafka,
-      pool: fx.pool,
-      decoder: new MessageDecoder(fx.registry),
-      catalog: fx.catalog,
-      topics: [views],
-      settings: { ...fx.config.consumer, batchMaxRows: 20, writeAhead: 0, fromBeginning },
-      log: (line) => lines.push(line),
-    });
+    const consumer = fixtureConsumer(
+      fx,
+      { batchMaxRows: 20, writeAhead: 0, fromBeginning },
+      { topics: [views], log: (line) => lines.push(line) },
+    );
     await consumer.start();
     t.teardown(() => consumer.stop());
     const stored = async () =>

@@ -1,11 +1,11 @@
 import test from 'ava';
-import { MessageDecoder } from '../../src/codec/message-decoder.ts';
-import { PipelineConsumer } from '../../src/consumer/pipeline-consumer.ts';
 import { PipelineError } from '../../src/errors.ts';
 import { TypedProducer } from '../../src/producer/typed-producer.ts';
 import { readNextOffsets, writePartitionBatch } from '../../src/sink/partition-writer.ts';
 import { waitUntil } from '../support/cli-process.ts';
 import { consumeUntilCaughtUp } from '../support/consume-until-caught-up.ts';
+import { fixtureConsumer } from '../support/fixture-consumer.ts';
+import { refuseOffsetOnceAt, slowOffsetAt } from '../support/offset-triggers.ts';
 import { pageViews as views } from '../support/page-views.ts';
 import { createPipelineFixture } from '../support/pipeline-fixture.ts';
 import { migratedSchema, pageView, pageViews, rowMessage } from '../support/sink-fixtures.ts';
@@ -61,28 +61,9 @@ test('a write refused for good stops the consumer, and the chunks queued behind 
   // The first chunk that would store next offset 100 or more is refused after a pause (the chunks behind it
   // are queued by then), once only: a sequence counts outside the transaction that rolls back. PostgreSQL
   // refusing the pipeline's own bookkeeping is final, not retried. Any chunk written after it would land.
-  await fx.pool.query(`
-    CREATE SEQUENCE refusals;
-    CREATE FUNCTION refuse_offset() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      IF NEW.next_offset >= 100 AND OLD.next_offset < 100 THEN
-        IF nextval('refusals') = 1 THEN
-          PERFORM pg_sleep(0.5);
-          RAISE EXCEPTION 'offset % refused by the test', NEW.next_offset USING ERRCODE = '23514';
-        END IF;
-      END IF;
-      RETURN NEW;
-    END $$;
-    CREATE TRIGGER refuse_offset BEFORE UPDATE ON pipeline_offsets
-      FOR EACH ROW EXECUTE FUNCTION refuse_offset();`);
+  await refuseOffsetOnceAt(fx.pool, 100);
 
-  const consumer = new PipelineConsumer({
-    kafka: fx.kafka,
-    pool: fx.pool,
-    decoder: new MessageDecoder(fx.registry),
-    catalog: fx.catalog,
-    settings: { ...fx.config.consumer, batchMaxRows: 20, writeAhead: 3 },
-  });
+  const consumer = fixtureConsumer(fx, { batchMaxRows: 20, writeAhead: 3 });
   await consumer.start();
   const error = await t.throwsAsync(consumer.done, { instanceOf: PipelineError });
   t.is(error?.code, 'CONTRACT_MISMATCH', error?.message);
@@ -119,14 +100,7 @@ test("Kafka's committed offset never runs ahead of the database while chunks wai
   // The chunk that crosses offset 260 holds its transaction for 3 s. It is among the last of the fetch, so the
   // batch has returned to kafkajs with it and the chunks behind it resolved (queued in the lane), none stored:
   // what kafkajs' auto-commit would have sent.
-  await fx.pool.query(`
-    CREATE FUNCTION slow_offset() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      IF NEW.next_offset >= 260 AND OLD.next_offset < 260 THEN PERFORM pg_sleep(3); END IF;
-      RETURN NEW;
-    END $$;
-    CREATE TRIGGER slow_offset BEFORE UPDATE ON pipeline_offsets
-      FOR EACH ROW EXECUTE FUNCTION slow_offset();`);
+  await slowOffsetAt(fx.pool, 260, 3);
 
   const admin = fx.kafka.admin();
   await admin.connect();
@@ -137,13 +111,7 @@ test("Kafka's committed offset never runs ahead of the database while chunks wai
   };
   const stored = async () => Number((await readNextOffsets(fx.pool, groupId, topic)).get(0) ?? -1);
 
-  const consumer = new PipelineConsumer({
-    kafka: fx.kafka,
-    pool: fx.pool,
-    decoder: new MessageDecoder(fx.registry),
-    catalog: fx.catalog,
-    settings: { ...fx.config.consumer, batchMaxRows: 20, writeAhead: 3 },
-  });
+  const consumer = fixtureConsumer(fx, { batchMaxRows: 20, writeAhead: 3 });
   await consumer.start();
   t.teardown(() => consumer.stop());
   const slow = await fx.pool.connect();
