@@ -75,11 +75,12 @@ export class WriteLane {
   }
 
   /**
-   * Resolves once at most `writeAhead` chunks are pending (so one more may be accepted and memory stays
-   * bounded), or at once when the lane is broken or `stop()` returns true.
+   * Resolves once at most `writeAhead` chunks (or `limit`, when lower) are pending, so that one more may be
+   * accepted and memory stays bounded; at once when the lane is broken or `stop()` returns true.
    */
-  async room(stop: () => boolean = () => false): Promise<void> {
-    while (this.#pending > this.#options.writeAhead && !this.#broken && !stop()) {
+  async room(stop: () => boolean = () => false, limit = this.#options.writeAhead): Promise<void> {
+    const most = Math.min(limit, this.#options.writeAhead);
+    while (this.#pending > most && !this.#broken && !stop()) {
       await new Promise<void>((resolve) => this.#wakers.push(resolve));
     }
   }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import test from 'ava';
 import { PipelineError } from '../../src/errors.ts';
 import { TypedProducer } from '../../src/producer/typed-producer.ts';
@@ -96,11 +97,16 @@ test("Kafka's committed offset never runs ahead of the database while chunks wai
   const producer = new TypedProducer({ kafka: fx.kafka, catalog: fx.catalog, registry: fx.registry });
   await producer.connect();
   t.teardown(() => producer.disconnect());
-  await producer.sendUnchecked(topic, undefined, views(0, 300));
-  // The chunk that crosses offset 260 holds its transaction for 3 s. It is among the last of the fetch, so the
-  // batch has returned to kafkajs with it and the chunks behind it resolved (queued in the lane), none stored:
-  // what kafkajs' auto-commit would have sent.
-  await slowOffsetAt(fx.pool, 260, 3);
+  // Six record batches of 50 views that gzip cannot shrink below 16 KiB, and fetches of 16 KiB: each fetch
+  // brings one record batch, so the partition has a backlog and a batch returns to kafkajs with chunks still
+  // queued (write-ahead).
+  for (let from = 0; from < 300; from += 50) {
+    const bulky = views(from, 50).map((v) => ({ ...v, url: `${v.url}?${randomBytes(450).toString('hex')}` }));
+    await producer.sendUnchecked(topic, undefined, bulky);
+  }
+  // The chunk 20..39 holds its transaction for 3 s; by then its batch (0..49) has returned with 40..49
+  // resolved (queued in the lane) and not stored: what kafkajs' auto-commit would have sent.
+  await slowOffsetAt(fx.pool, 40, 3);
 
   const admin = fx.kafka.admin();
   await admin.connect();
@@ -111,20 +117,25 @@ test("Kafka's committed offset never runs ahead of the database while chunks wai
   };
   const stored = async () => Number((await readNextOffsets(fx.pool, groupId, topic)).get(0) ?? -1);
 
-  const consumer = fixtureConsumer(fx, { batchMaxRows: 20, writeAhead: 3 });
+  const consumer = fixtureConsumer(fx, {
+    batchMaxRows: 20,
+    writeAhead: 8,
+    fetchMaxBytes: 16_384,
+    partitionConcurrency: 1,
+  });
   await consumer.start();
   t.teardown(() => consumer.stop());
   const slow = await fx.pool.connect();
   t.teardown(() => slow.release());
   // Observed while the slow transaction sleeps (its backend runs pg_sleep): Kafka at most at the database.
   let observed = 0;
-  for (const deadline = Date.now() + 30_000; Date.now() < deadline && (await stored()) < 260; ) {
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline && (await stored()) < 40; ) {
     const sleeping = await slow.query(
       "SELECT 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND query LIKE '%pipeline_offsets%'",
     );
     const [committed, inDatabase] = [await kafkaCommitted(), await stored()];
     t.true(committed <= inDatabase, `Kafka committed ${committed}, database stores ${inDatabase}`);
-    if (sleeping.rowCount! > 0 && inDatabase < 260) observed++;
+    if (sleeping.rowCount! > 0 && inDatabase < 40) observed++;
   }
   t.true(observed > 0, 'polled while the slow chunk was in its transaction');
   await consumer.caughtUp(60_000);

@@ -221,3 +221,20 @@ test('a retired idle lane has nothing pending', (t) => {
   t.is(l.pending, 0);
   t.false(l.accept(async () => 'written', '9'));
 });
+
+test('room() with a lower limit waits for fewer pending chunks (a caught-up partition: every write ends first)', async (t) => {
+  const log: string[] = [];
+  const l = lane(2);
+  const a = manualWrite(log, 'a');
+  l.accept(a.job, '9');
+  let returned = false;
+  const waiting = l.room(undefined, 0).then(() => {
+    returned = true;
+  });
+  await l.room();
+  await settle();
+  t.false(returned, 'writeAhead 2 would let a batch return; the limit 0 does not');
+  a.finish();
+  await waiting;
+  t.is(l.pending, 0);
+});
