@@ -208,9 +208,9 @@ export interface ConsumerSettings {
   /** Partition batches written at the same time, each in its own transaction. Default 4. */
   partitionConcurrency: number;
   /**
-   * Chunks of a partition fetched and decoded while an earlier one is still being written (each waits its
-   * turn: a partition's chunks commit in log order, and none after one that failed). 0 writes each chunk
-   * before the next fetch. Memory holds at most 1 + this many chunks per partition. Default 1.
+   * Chunks of a partition fetched and decoded while an earlier one is still being written, while the
+   * partition has a backlog (each waits its turn: a partition's chunks commit in log order, and none after
+   * one that failed). 0 writes each chunk before the next fetch. Memory holds at most 1 + this many chunks per partition. Default 1.
    */
   writeAhead: number;
   /**
