@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import test from 'ava';
 import { MessageDecoder } from '../../src/codec/message-decoder.ts';
 import { PipelineConsumer } from '../../src/consumer/pipeline-consumer.ts';
@@ -5,6 +6,8 @@ import type { Uuid } from '../../src/contracts/logical-types.ts';
 import { TypedProducer } from '../../src/producer/typed-producer.ts';
 import { createPool } from '../../src/sink/database.ts';
 import { waitUntil } from '../support/cli-process.ts';
+import { fixtureConsumer } from '../support/fixture-consumer.ts';
+import { pageViews } from '../support/page-views.ts';
 import { createPipelineFixture } from '../support/pipeline-fixture.ts';
 import { startTcpProxy } from '../support/tcp-proxy.ts';
 
@@ -128,4 +131,59 @@ test('a stop while the stored offsets cannot be read at assignment ends cleanly 
   );
   await consumer.stop();
   await t.notThrowsAsync(consumer.done, 'a stop during an outage is a clean stop');
+});
+
+test('a stop while the database hangs ends within the shutdown timeout however many chunks wait for a write slot (was: one connect timeout per waiting chunk)', async (t) => {
+  const fx = await createPipelineFixture(t, { partitions: 6 });
+  const views = fx.topic('shop.page-views');
+  const target = new URL(fx.config.database.connectionString);
+  const proxy = await startTcpProxy(target.hostname, Number(target.port));
+  t.teardown(() => proxy.close());
+  const proxied = new URL(target);
+  proxied.port = String(proxy.port);
+  const pool = createPool(
+    { ...fx.config.database, connectionString: proxied.toString() },
+    { max: 3, connectTimeoutMs: 2000, log: t.log },
+  );
+  t.teardown(() => pool.end());
+  const producer = new TypedProducer({ kafka: fx.kafka, catalog: fx.catalog, registry: fx.registry });
+  await producer.connect();
+  t.teardown(() => producer.disconnect());
+  // Views gzip cannot shrink, fetches of 16 KiB: every partition keeps a backlog, so its batches return to
+  // kafkajs with chunks queued, and the chunks of six partitions wait for the one write slot.
+  for (let from = 0; from < 1200; from += 50) {
+    const bulky = pageViews(from, 50).map((v) => ({
+      ...v,
+      url: `${v.url}?${randomBytes(450).toString('hex')}`,
+    }));
+    await producer.sendUnchecked(views, undefined, bulky);
+  }
+  const lines: string[] = [];
+  const consumer = fixtureConsumer(
+    fx,
+    {
+      batchMaxRows: 20,
+      partitionConcurrency: 1,
+      fetchMaxBytes: 16_384,
+      shutdownTimeoutMs: 6000,
+      writeAhead: 8,
+    },
+    { pool, topics: [views], log: (line) => lines.push(line) },
+  );
+  await consumer.start();
+  t.teardown(() => consumer.stop());
+  const count = async () => Number((await fx.pool.query('SELECT count(*) AS n FROM page_views')).rows[0].n);
+  await waitUntil('the first rows are written', async () => (await count()) >= 40);
+  proxy.freeze();
+  await waitUntil(
+    'a write was retried twice while the database hangs',
+    async () => lines.filter((l) => /^database: .*; retry \d+ in \d+ ms$/.test(l)).length >= 2,
+    30_000,
+  );
+  // Every write attempt opens a connection (the hung ones never join the pool): after the stop, no chunk that
+  // waited for the slot may try again.
+  const attemptsAtStop = proxy.connections();
+  await consumer.stop();
+  await t.notThrowsAsync(consumer.done, 'no SHUTDOWN_TIMEOUT');
+  t.is(proxy.connections(), attemptsAtStop, 'no write attempt after the stop');
 });
