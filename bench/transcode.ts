@@ -25,6 +25,18 @@ import { createRowMapper, type SqlText } from '../src/sink/row-mapper.ts';
 import { compileTranscoder } from '../src/sink/row-transcoder.ts';
 import { copyRanges } from '../src/sink/table-writer.ts';
 
+/** The decoder's outcomes, or the row texts the fast path made before it wrote COPY bytes (`texts`). */
+type BenchOutcome =
+  | DecodeOutcome
+  | {
+      kind: 'row';
+      value: Record<string, unknown>;
+      schemaId: number;
+      fields: SqlText[];
+      version: bigint | null;
+      copy?: undefined;
+    };
+
 const counts = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const pageViewCount = Number(counts[0] ?? 1_000_000);
 const orderCount = Number(counts[1] ?? 200_000);
@@ -83,9 +95,9 @@ async function once(c: Case, path: Path): Promise<Measured> {
   // one outcome per message as the decoder made them, the reference decoder for the bodies it leaves.
   const reference = new MessageDecoder({ schemaById: async (id) => c.ids.get(id)! }, { fastPath: false });
   const transcoder = compileTranscoder(entry, parseSchema(c.ids.get(1)!, 'writer'));
-  const decode = async (values: Buffer[]): Promise<DecodeOutcome[]> => {
+  const decode = async (values: Buffer[]): Promise<BenchOutcome[]> => {
     if (path !== 'texts') return decoder.decodeBatch(entry, values);
-    const outcomes: DecodeOutcome[] = [];
+    const outcomes: BenchOutcome[] = [];
     for (const value of values) {
       const fields = transcoder?.transcode(value, WIRE_HEADER_LENGTH);
       if (fields === undefined) outcomes.push((await reference.decodeBatch(entry, [value]))[0]!);
@@ -135,7 +147,7 @@ async function once(c: Case, path: Path): Promise<Measured> {
         continue;
       }
       let row: SqlText[];
-      if (outcome.fields !== undefined) {
+      if ('fields' in outcome) {
         fastRows++;
         row = mapper.withMeta(outcome.fields, meta);
         if (outcome.version != null) versions += outcome.version;

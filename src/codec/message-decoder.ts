@@ -14,7 +14,6 @@ import { type CatalogEntry, parseSchema } from '../contracts/catalog.ts';
 import { compatibilityProblems, formatProblem } from '../contracts/compatibility-rules.ts';
 import { PipelineError, PoisonMessageError, TransientError } from '../errors.ts';
 import type { CopySlice } from '../sink/copy-buffer.ts';
-import type { SqlText } from '../sink/row-mapper.ts';
 import { compileTranscoder, type RowTranscoder } from '../sink/row-transcoder.ts';
 import { decodeStrict } from './strict-decode.ts';
 import { decodeWireFormat, MAGIC_BYTE, WIRE_HEADER_LENGTH } from './wire-format.ts';
@@ -32,10 +31,8 @@ export type DecodeOutcome =
       /**
        * Set by the fast path (row-transcoder.ts): `copy`, the row's fields as COPY text bytes (see
        * transcodeCopy; `_kafka_*` columns left for the sink), and its upsert version. `value` is then decoded
-       * only if something asks for it. `fields` (the row's text per column, `_kafka_*` columns left for
-       * RowMapper.withMeta) is what the decoder made before COPY bytes; the sink still takes it.
+       * only if something asks for it.
        */
-      fields?: SqlText[] | undefined;
       copy?: CopySlice | undefined;
       version?: bigint | null;
     }

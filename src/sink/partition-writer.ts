@@ -36,13 +36,12 @@ export interface SinkMessage {
   value: Buffer | null;
   /** Every header, bytes untouched (see message-headers.ts). */
   headers: readonly MessageHeader[];
-  /** What decoding made of it (a fast-path row carries its text in `fields`, see DecodeOutcome): */
+  /** What decoding made of it (a fast-path row carries its COPY bytes in `copy`, see DecodeOutcome): */
   outcome:
     | {
         kind: 'row';
         value: Record<string, unknown>;
         schemaId: number;
-        fields?: SqlText[] | undefined;
         copy?: CopySlice | undefined;
         version?: bigint | null;
       }
@@ -272,12 +271,11 @@ function prepare(
         );
         continue;
       }
-      const fast = outcome.fields;
-      const row = fast === undefined ? mapper.toRow(outcome.value, message) : mapper.withMeta(fast, message);
+      const row = mapper.toRow(outcome.value, message);
       items.push({
         kind: 'row',
         key: mapper.keyOf(row),
-        version: fast === undefined ? mapper.versionOf(outcome.value) : (outcome.version ?? null),
+        version: mapper.versionOf(outcome.value),
         partition,
         offset,
         message,

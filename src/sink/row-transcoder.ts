@@ -891,7 +891,7 @@ export function compileTranscoder(entry: CatalogEntry, writer: avro.Type): RowTr
     tap: new StrictTap(Buffer.alloc(0)) as unknown as FastTap,
     row: [],
     version: null,
-    // No slab until the first row: upsert entries never write bytes.
+    // No slab until the first row: an entry whose bodies all fall back never needs one.
     out: new CopyBuffer(0),
   };
   const setDefaultVersion = () => {
