@@ -2,9 +2,9 @@ import test from 'ava';
 import { TypedProducer } from '../../src/producer/typed-producer.ts';
 import { spawnPipeline, waitUntil } from '../support/cli-process.ts';
 import { consumeUntilCaughtUp } from '../support/consume-until-caught-up.ts';
+import { proxyDatabase } from '../support/database-proxy.ts';
 import { pageViews } from '../support/page-views.ts';
 import { createPipelineFixture, type PipelineFixture } from '../support/pipeline-fixture.ts';
-import { startTcpProxy } from '../support/tcp-proxy.ts';
 
 // In this helper's private port range; one per test, so the tests of this file can run side by side.
 const METRICS_PORT = 30010;
@@ -57,17 +57,13 @@ function sum(metrics: Map<string, number>, prefix: string): { total: number; ser
 test('a scrape while consuming shows the counters moving and lag reaching 0; /healthz fails while PostgreSQL is cut past HEALTH_STALL_MS and heals after', async (t) => {
   const fx = await createPipelineFixture(t, { partitions: 2 });
   const views = fx.topic('shop.page-views');
-  const target = new URL(fx.config.database.connectionString);
-  const proxy = await startTcpProxy(target.hostname, Number(target.port));
-  t.teardown(() => proxy.close());
-  const proxied = new URL(target);
-  proxied.port = String(proxy.port);
+  const { proxy, url: proxiedUrl } = await proxyDatabase(t, fx);
   await send(fx, views, 0, 400, 2);
 
   const stallMs = 2000;
   const consumer = spawnPipeline(t, ['consume', '--topic', views, '--progress-seconds', '1'], {
     ...fx.env,
-    DATABASE_URL: proxied.toString(),
+    DATABASE_URL: proxiedUrl,
     METRICS_PORT: String(METRICS_PORT),
     HEALTH_STALL_MS: String(stallMs),
     METRICS_LAG_INTERVAL_MS: '200',

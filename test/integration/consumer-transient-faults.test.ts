@@ -6,23 +6,19 @@ import type { Uuid } from '../../src/contracts/logical-types.ts';
 import { TypedProducer } from '../../src/producer/typed-producer.ts';
 import { createPool } from '../../src/sink/database.ts';
 import { waitUntil } from '../support/cli-process.ts';
+import { proxyDatabase } from '../support/database-proxy.ts';
 import { fixtureConsumer } from '../support/fixture-consumer.ts';
 import { pageViews } from '../support/page-views.ts';
 import { createPipelineFixture } from '../support/pipeline-fixture.ts';
-import { startTcpProxy } from '../support/tcp-proxy.ts';
 
 test('PostgreSQL going away mid-stream is retried, never dead-lettered, and nothing is lost', async (t) => {
   const fx = await createPipelineFixture(t, { partitions: 2 });
   const views = fx.topic('shop.page-views');
-  const target = new URL(fx.config.database.connectionString);
-  const proxy = await startTcpProxy(target.hostname, Number(target.port));
-  t.teardown(() => proxy.close());
-  const proxied = new URL(target);
-  proxied.port = String(proxy.port);
+  const { proxy, url: proxiedUrl } = await proxyDatabase(t, fx);
   // Named, so that the test can tell when the server is done with the connections the cut dropped.
   const applicationName = `transient-faults-${process.pid}-${Date.now()}`;
   const pool = createPool(
-    { ...fx.config.database, connectionString: proxied.toString() },
+    { ...fx.config.database, connectionString: proxiedUrl },
     { max: 4, connectTimeoutMs: 1000, log: t.log, applicationName },
   );
   t.teardown(() => pool.end());
@@ -101,13 +97,9 @@ test('PostgreSQL going away mid-stream is retried, never dead-lettered, and noth
 
 test('a stop while the stored offsets cannot be read at assignment ends cleanly (was: exit 6 DATABASE_UNAVAILABLE on SIGTERM during an outage)', async (t) => {
   const fx = await createPipelineFixture(t, { partitions: 2 });
-  const target = new URL(fx.config.database.connectionString);
-  const proxy = await startTcpProxy(target.hostname, Number(target.port));
-  t.teardown(() => proxy.close());
-  const proxied = new URL(target);
-  proxied.port = String(proxy.port);
+  const { proxy, url: proxiedUrl } = await proxyDatabase(t, fx);
   const pool = createPool(
-    { ...fx.config.database, connectionString: proxied.toString() },
+    { ...fx.config.database, connectionString: proxiedUrl },
     { max: 2, connectTimeoutMs: 500, log: t.log },
   );
   t.teardown(() => pool.end());
@@ -136,13 +128,9 @@ test('a stop while the stored offsets cannot be read at assignment ends cleanly 
 test('a stop while the database hangs ends within the shutdown timeout however many chunks wait for a write slot (was: one connect timeout per waiting chunk)', async (t) => {
   const fx = await createPipelineFixture(t, { partitions: 6 });
   const views = fx.topic('shop.page-views');
-  const target = new URL(fx.config.database.connectionString);
-  const proxy = await startTcpProxy(target.hostname, Number(target.port));
-  t.teardown(() => proxy.close());
-  const proxied = new URL(target);
-  proxied.port = String(proxy.port);
+  const { proxy, url: proxiedUrl } = await proxyDatabase(t, fx);
   const pool = createPool(
-    { ...fx.config.database, connectionString: proxied.toString() },
+    { ...fx.config.database, connectionString: proxiedUrl },
     { max: 3, connectTimeoutMs: 2000, log: t.log },
   );
   t.teardown(() => pool.end());
