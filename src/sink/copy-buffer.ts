@@ -6,8 +6,11 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { copyTextField } from './copy-text.ts';
-import { ISO_MAX_MS, ISO_MIN_MS, isoDayPrefix } from './pg-text.ts';
+import { ISO_MAX_MS, ISO_MIN_MS, isoDayPrefix, PG_END_MS, PG_MIN_MS } from './pg-text.ts';
 import type { MessageMeta, SqlText } from './row-mapper.ts';
+
+/** How rows go to COPY: its text format, or its binary format (copy-binary.ts). */
+export type CopyFormat = 'text' | 'binary';
 
 /** A row's bytes: `buffer` from `start` to `end`. */
 export interface CopySlice {
@@ -360,6 +363,48 @@ export class CopyBuffer {
     return true;
   }
 
+  // Binary COPY (copy-binary.ts): big-endian integers, written byte by byte (no argument checks).
+
+  /** A 16-bit integer. */
+  int16(n: number): void {
+    this.ensure(2);
+    const buf = this.buf;
+    buf[this.pos++] = (n >> 8) & 0xff;
+    buf[this.pos++] = n & 0xff;
+  }
+
+  /** A 32-bit integer (signed or not: its low 32 bits). */
+  int32(n: number): void {
+    this.ensure(4);
+    const buf = this.buf;
+    const p = this.pos;
+    buf[p] = (n >>> 24) & 0xff;
+    buf[p + 1] = (n >>> 16) & 0xff;
+    buf[p + 2] = (n >>> 8) & 0xff;
+    buf[p + 3] = n & 0xff;
+    this.pos = p + 4;
+  }
+
+  /** A 64-bit integer given as a safe integer (|n| < 2^53): exact, two's complement for negatives. */
+  int64(n: number): void {
+    const high = Math.floor(n / 0x1_0000_0000);
+    this.int32(high);
+    this.int32(n - high * 0x1_0000_0000);
+  }
+
+  /** A binary COPY field of bytes as they are: the int32 length, then the bytes. */
+  binaryField(src: Buffer, start: number, end: number): void {
+    const length = end - start;
+    this.ensure(4 + length);
+    this.int32(length);
+    if (length < 16) {
+      const buf = this.buf;
+      let p = this.pos;
+      for (let i = start; i < end; i++) buf[p++] = src[i]!;
+      this.pos = p;
+    } else this.pos += src.copy(this.buf, this.pos, start, end);
+  }
+
   /** A timestamp in µs as usualMicrosText writes it, when it would (a safe integer, year 1–9999); else false. */
   epochMicros(us: number): boolean {
     if (!Number.isSafeInteger(us)) return false;
@@ -415,6 +460,69 @@ export function appendCopyLine(
     }
   }
   out.byte(NEWLINE);
+  return out.end();
+}
+
+/** ms between 1970-01-01 and PostgreSQL's epoch, 2000-01-01. */
+const PG_EPOCH_MS = 946_684_800_000;
+
+/**
+ * A timestamptz field (int32 length 8, then µs since 2000-01-01) of ms since 1970, exact, when it is an
+ * integer epochMillisText writes (one timestamptz holds); false (nothing written) otherwise.
+ */
+export function appendTimestamptzMillis(out: CopyBuffer, ms: number): boolean {
+  if (!Number.isInteger(ms) || ms < PG_MIN_MS || ms >= PG_END_MS) return false;
+  out.int32(8);
+  const micros = (ms - PG_EPOCH_MS) * 1000;
+  if (Number.isSafeInteger(micros)) out.int64(micros);
+  else {
+    out.ensure(8);
+    out.buf.writeBigInt64BE(BigInt(ms - PG_EPOCH_MS) * 1000n, out.pos);
+    out.pos += 8;
+  }
+  return true;
+}
+
+/**
+ * Appends one whole binary COPY tuple: the field count (`fieldCount` fields, then the three `_kafka_*`
+ * columns), the row's fields as the transcoder's transcodeBinary wrote them, then the `_kafka_*` columns as
+ * RowMapper.withMeta fills them, in their binary forms (integer, bigint, timestamptz). `kafkaTimestampText`
+ * and `timestamptz` (copy-binary.ts's encoder of that column) take the timestamps that are not integers.
+ */
+export function appendBinaryLine(
+  out: CopyBuffer,
+  fields: CopySlice,
+  fieldCount: number,
+  meta: MessageMeta,
+  kafkaTimestampText: (timestamp: string) => string,
+  timestamptz: (out: CopyBuffer, text: SqlText) => void,
+): CopySlice {
+  out.begin();
+  const length = fields.end - fields.start;
+  out.ensure(2 + length);
+  out.int16(fieldCount + 3);
+  fields.buffer.copy(out.buf, out.pos, fields.start, fields.end);
+  out.pos += length;
+  const { partition, offset, timestamp } = meta;
+  out.int32(4);
+  out.int32(partition);
+  out.int32(8);
+  const position = Number(offset);
+  if (Number.isSafeInteger(position)) out.int64(position);
+  else {
+    out.ensure(8);
+    out.buf.writeBigInt64BE(BigInt(offset), out.pos);
+    out.pos += 8;
+  }
+  const ms = Number(timestamp);
+  if (!Number.isSafeInteger(ms) || !appendTimestamptzMillis(out, ms)) {
+    try {
+      timestamptz(out, kafkaTimestampText(timestamp));
+    } catch (error) {
+      out.rollback();
+      throw error;
+    }
+  }
   return out.end();
 }
 

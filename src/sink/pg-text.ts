@@ -11,10 +11,10 @@ const SECONDS_PER_DAY = 86_400;
 
 /** The first instant timestamptz holds, 4714-11-24 00:00:00 BC, in µs and ms since the epoch. */
 const PG_MIN_MICROS = -210_866_803_200_000_000n;
-const PG_MIN_MS = -210_866_803_200_000;
+export const PG_MIN_MS = -210_866_803_200_000;
 /** The first instant after the last one timestamptz holds, 294277-01-01 00:00:00, in µs and ms. */
 const PG_END_MICROS = 9_224_318_016_000_000_000n;
-const PG_END_MS = 9_224_318_016_000_000;
+export const PG_END_MS = 9_224_318_016_000_000;
 /** The days PostgreSQL's date holds: 4714-11-24 BC to 5874897-12-31, as days since 1970-01-01. */
 const PG_MIN_DAY = -2_440_588;
 const PG_MAX_DAY = 2_145_042_905;

@@ -14,14 +14,22 @@
  * (test/unit/transcoder-fuzz.test.ts) holds it to the same text as the reference, and to never accept what
  * the reference refuses.
  */
+import { isUtf8 } from 'node:buffer';
 import type avro from 'avsc';
 import { type AvscTap, StrictTap } from '../codec/strict-decode.ts';
 import type { CatalogEntry } from '../contracts/catalog.ts';
 import { civilFromDays, isoDateText } from '../contracts/civil-date.ts';
 import { collectInvalidValues } from '../contracts/logical-types.ts';
 import { fieldColumns } from './column-types.ts';
-import { CopyBuffer, type CopySlice, copyFieldBytes } from './copy-buffer.ts';
-import { epochMillisText, usualMicrosText } from './pg-text.ts';
+import { type BinaryFieldEncoder, binaryFieldEncoder, PG_EPOCH_DAYS } from './copy-binary.ts';
+import {
+  appendTimestamptzMillis,
+  CopyBuffer,
+  type CopyFormat,
+  type CopySlice,
+  copyFieldBytes,
+} from './copy-buffer.ts';
+import { epochMillisText, ISO_MAX_MS, ISO_MIN_MS, usualMicrosText } from './pg-text.ts';
 import { createRowMapper, type RowMapper, type SqlText, versionValue } from './row-mapper.ts';
 
 /** Turns one body into the row's field texts (meta columns left for RowMapper.withMeta), or undefined. */
@@ -37,6 +45,13 @@ export interface RowTranscoder {
    * reference path. The bytes are those of `copyTextLine` of the reference row, encoded as UTF-8.
    */
   transcodeCopy(buffer: Buffer, start?: number): CopySlice | undefined;
+  /**
+   * Insert and upsert modes with binary COPY: the row's fields as binary COPY fields (each an int32 length
+   * and the type's `*_send` bytes; appendBinaryLine adds the field count and the `_kafka_*` columns), or
+   * undefined: take the reference path. The bytes are those copy-binary.ts's encoders make of the reference
+   * row's texts.
+   */
+  transcodeBinary(buffer: Buffer, start?: number): CopySlice | undefined;
   /** The upsert version of the last row transcode or transcodeCopy returned (null without a version field). */
   readonly version: bigint | null;
 }
@@ -796,6 +811,268 @@ function fieldWriter(
   return (s) => s.out.text(text(s));
 }
 
+/** The value of a hex digit (either case), for UUIDs written as their 16 bytes. */
+const HEX_VALUE = new Uint8Array(256);
+for (let i = 0; i < 16; i++) {
+  HEX_VALUE['0123456789abcdef'.charCodeAt(i)] = i;
+  HEX_VALUE['0123456789ABCDEF'.charCodeAt(i)] = i;
+}
+
+/** µs between 1970-01-01 and PostgreSQL's epoch, 2000-01-01 (days: copy-binary.ts's PG_EPOCH_DAYS). */
+const PG_EPOCH_MICROS = 946_684_800_000_000;
+
+/** float4send / float8send of NaN as PostgreSQL's float4in('NaN') makes it: the reference writes 'NaN'. */
+const FLOAT4_NAN = Buffer.from([0, 0, 0, 4, 0x7f, 0xc0, 0, 0]);
+const FLOAT8_NAN = Buffer.from([0, 0, 0, 8, 0x7f, 0xf8, 0, 0, 0, 0, 0, 0]);
+
+/** A float as a float4 field: its float32 (the reference's text of it parses back to the same). */
+function float4Field(out: CopyBuffer, v: number): void {
+  if (Number.isNaN(v)) {
+    out.raw(FLOAT4_NAN);
+    return;
+  }
+  out.int32(4);
+  out.ensure(4);
+  out.buf.writeFloatBE(v, out.pos);
+  out.pos += 4;
+}
+
+function float8Field(out: CopyBuffer, v: number): void {
+  if (Number.isNaN(v)) {
+    out.raw(FLOAT8_NAN);
+    return;
+  }
+  out.int32(8);
+  out.ensure(8);
+  out.buf.writeDoubleBE(v, out.pos);
+  out.pos += 8;
+}
+
+/** Whether Avro string bytes are what the text path writes as they are: UTF-8 without NUL. */
+function plainUtf8(buf: Buffer, start: number, end: number): boolean {
+  let ascii = true;
+  for (let i = start; i < end; i++) {
+    const b = buf[i]!;
+    if (b === 0) return false;
+    if (b >= 0x80) ascii = false;
+  }
+  return ascii || isUtf8(buf.subarray(start, end));
+}
+
+/**
+ * A compiled writer of one binary COPY field for a non-union reader type read from a non-union writer type,
+ * where the value's binary form comes straight from its Avro bytes (numbers, strings, UUIDs, timestamps,
+ * dates, bytes, enums); undefined for the others, which write their text (fieldReader) through the column's
+ * encoder (copy-binary.ts). It accepts exactly what scalarReader accepts, so that both paths take the
+ * reference path for the same messages.
+ */
+function scalarBinaryWriter(
+  reader: avro.Type,
+  writer: avro.Type,
+  onVersion: ((s: State, raw: number) => void) | undefined,
+): ByteWriter | undefined {
+  if (isLogical(reader) || isLogical(writer)) {
+    if (!sameLogical(reader, writer)) return undefined;
+    const underlying = (writer as avro.types.LogicalType).underlyingType;
+    switch (reader.typeName) {
+      case 'logical:uuid':
+        if (underlying.typeName !== 'string') return undefined;
+        return (s) => {
+          const tap = s.tap;
+          const start = span(tap);
+          uuidBytes(tap.buf, start, tap.pos);
+          const out = s.out;
+          out.int32(16);
+          out.ensure(16);
+          const src = tap.buf;
+          const buf = out.buf;
+          let p = out.pos;
+          for (let i = start; i < start + 36; i++) {
+            if (i - start === 8 || i - start === 13 || i - start === 18 || i - start === 23) continue;
+            buf[p++] = (HEX_VALUE[src[i]!]! << 4) | HEX_VALUE[src[++i]!]!;
+          }
+          out.pos = p;
+        };
+      case 'logical:timestamp-millis':
+        return (s) => {
+          const ms = readLong(s.tap);
+          if (!(Math.abs(ms) <= DATE_LIMIT_MS)) fallback();
+          if (!appendTimestamptzMillis(s.out, ms)) fallback();
+          if (onVersion !== undefined) onVersion(s, ms);
+        };
+      case 'logical:timestamp-micros':
+        return (s) => {
+          const us = readLong(s.tap);
+          // Where the text path has no text of its own (usualMicrosText: years 1–9999), the reference decides.
+          const ms = Math.floor(us / 1000);
+          if (ms < ISO_MIN_MS || ms > ISO_MAX_MS) fallback();
+          if (onVersion !== undefined) onVersion(s, us);
+          const out = s.out;
+          out.int32(8);
+          const micros = us - PG_EPOCH_MICROS;
+          if (Number.isSafeInteger(micros)) out.int64(micros);
+          else {
+            out.ensure(8);
+            out.buf.writeBigInt64BE(BigInt(us) - BigInt(PG_EPOCH_MICROS), out.pos);
+            out.pos += 8;
+          }
+        };
+      case 'logical:date':
+        return (s) => {
+          const days = readLong(s.tap);
+          if (days < ISO_MIN_DAY || days > ISO_MAX_DAY) fallback();
+          if (onVersion !== undefined) onVersion(s, days * 86_400_000);
+          s.out.int32(4);
+          s.out.int32(days - PG_EPOCH_DAYS);
+        };
+      default:
+        return undefined;
+    }
+  }
+  const r = baseName(reader);
+  const w = baseName(writer);
+  switch (r) {
+    case 'boolean':
+      if (w !== 'boolean') return undefined;
+      return (s) => {
+        const tap = s.tap;
+        if (tap.pos >= tap.buf.length) fallback();
+        s.out.int32(1);
+        s.out.byte(tap.buf[tap.pos++] !== 0 ? 1 : 0);
+      };
+    case 'int':
+      if (w !== 'int') return undefined;
+      return (s) => {
+        const n = readLong(s.tap);
+        if (onVersion !== undefined) onVersion(s, n);
+        s.out.int32(4);
+        s.out.int32(n);
+      };
+    case 'long':
+      if (w !== 'int' && w !== 'long') return undefined;
+      return (s) => {
+        const n = readLong(s.tap);
+        if (onVersion !== undefined) onVersion(s, n);
+        s.out.int32(8);
+        s.out.int64(n);
+      };
+    case 'float':
+    case 'double': {
+      const field = r === 'float' ? float4Field : float8Field;
+      if (numberReader(writer) !== undefined) return (s) => field(s.out, readLong(s.tap));
+      if (w === 'float')
+        return (s) => {
+          const tap = s.tap;
+          if (tap.pos + 4 > tap.buf.length) fallback();
+          const v = tap.buf.readFloatLE(tap.pos);
+          tap.pos += 4;
+          field(s.out, v);
+        };
+      if (w === 'double' && r === 'double')
+        return (s) => {
+          const tap = s.tap;
+          if (tap.pos + 8 > tap.buf.length) fallback();
+          const v = tap.buf.readDoubleLE(tap.pos);
+          tap.pos += 8;
+          float8Field(s.out, v);
+        };
+      return undefined;
+    }
+    case 'string':
+      if (w !== 'string') return undefined;
+      return (s) => {
+        const tap = s.tap;
+        const start = span(tap);
+        if (!plainUtf8(tap.buf, start, tap.pos)) fallback();
+        s.out.binaryField(tap.buf, start, tap.pos);
+      };
+    case 'bytes':
+      if (w !== 'bytes') return undefined;
+      return (s) => {
+        const tap = s.tap;
+        const start = span(tap);
+        s.out.binaryField(tap.buf, start, tap.pos);
+      };
+    case 'fixed': {
+      const size = (reader as avro.types.FixedType).size;
+      if (w !== 'fixed' || (writer as avro.types.FixedType).size !== size) return undefined;
+      return (s) => {
+        const tap = s.tap;
+        const start = tap.pos;
+        if (start + size > tap.buf.length) fallback();
+        tap.pos = start + size;
+        s.out.binaryField(tap.buf, start, tap.pos);
+      };
+    }
+    case 'enum': {
+      if (w !== 'enum') return undefined;
+      const readerSymbols = (reader as avro.types.EnumType).symbols;
+      const readerDefault = (reader as unknown as { default?: string }).default;
+      const symbols = (writer as avro.types.EnumType).symbols.map((sym) => {
+        const symbol = readerSymbols.includes(sym) ? sym : readerDefault;
+        return symbol === undefined ? undefined : binaryFieldBytes(binaryFieldEncoder('text'), symbol);
+      });
+      return (s) => {
+        const bytes = symbols[readLong(s.tap)];
+        if (bytes === undefined) fallback();
+        s.out.raw(bytes);
+      };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** The bytes of one binary COPY field of a text (defaults, enum symbols: computed once). */
+function binaryFieldBytes(encode: BinaryFieldEncoder, text: SqlText): Buffer {
+  const out = new CopyBuffer(64);
+  out.begin();
+  encode(out, text);
+  const slice = out.end();
+  return Buffer.from(slice.buffer.subarray(slice.start, slice.end));
+}
+
+const BINARY_NULL = Buffer.from([0xff, 0xff, 0xff, 0xff]);
+
+/** The binary COPY field of one reader field from its writer field: compiled where it can be, else its text. */
+function binaryFieldWriter(
+  reader: avro.Type,
+  writer: avro.Type,
+  nullable: boolean,
+  convert: (value: unknown) => SqlText,
+  onVersion: ((s: State, raw: number) => void) | undefined,
+  isVersion: boolean,
+  encode: BinaryFieldEncoder,
+): ByteWriter {
+  const readerBranch = nullableBranch(reader);
+  const writerBranch = nullableBranch(writer);
+  if (readerBranch !== undefined && writerBranch !== undefined) {
+    const present = scalarBinaryWriter(readerBranch.present, writerBranch.present, onVersion);
+    if (present !== undefined) {
+      const nullIndex = writerBranch.nullIndex;
+      return (s) => {
+        const branch = readLong(s.tap);
+        if (branch === nullIndex) {
+          if (!nullable || isVersion) fallback();
+          s.out.raw(BINARY_NULL);
+          return;
+        }
+        if (branch !== 1 - nullIndex) fallback();
+        present(s);
+      };
+    }
+  } else if (writerBranch === undefined && writer.typeName.startsWith('union') === false) {
+    const present = scalarBinaryWriter(
+      readerBranch === undefined ? reader : readerBranch.present,
+      writer,
+      onVersion,
+    );
+    if (present !== undefined) return present;
+  }
+  const text = fieldReader(reader, writer, nullable, convert, onVersion, isVersion);
+  return (s) => encode(s.out, text(s));
+}
+
 /**
  * Compiles the transcoder of one writer schema into the entry's reader schema and table, or undefined
  * when the pair has a shape it does not compile (every message then takes the reference path).
@@ -861,31 +1138,38 @@ export function compileTranscoder(entry: CatalogEntry, writer: avro.Type): RowTr
     };
   });
   const stepCount = steps.length;
-  const byteSteps = copySteps(
-    writerFields,
-    readerOf,
-    defaults,
-    readerFields.length,
-    (wField, j): ByteWriter => {
-      const rField = readerFields[j]!;
-      const isVersion = rField.name === versionField;
-      const onVersion = isVersion
-        ? (s: State, raw: number) => {
-            s.version = BigInt(raw);
-          }
-        : undefined;
-      return fieldWriter(
-        rField.type,
-        wField.type,
-        columns[j]!.nullable,
-        mapper.fieldTexts[j]!,
-        onVersion,
-        isVersion,
-      );
-    },
-  );
+  const stepsFor = (format: CopyFormat, encoders: readonly BinaryFieldEncoder[]) =>
+    copySteps(
+      writerFields,
+      readerOf,
+      defaults,
+      readerFields.length,
+      (wField, j): ByteWriter => {
+        const rField = readerFields[j]!;
+        const isVersion = rField.name === versionField;
+        const onVersion = isVersion
+          ? (s: State, raw: number) => {
+              s.version = BigInt(raw);
+            }
+          : undefined;
+        const args = [
+          rField.type,
+          wField.type,
+          columns[j]!.nullable,
+          mapper.fieldTexts[j]!,
+          onVersion,
+          isVersion,
+        ] as const;
+        return format === 'text' ? fieldWriter(...args) : binaryFieldWriter(...args, encoders[j]!);
+      },
+      format,
+      encoders,
+    );
+  const byteSteps = stepsFor('text', []);
   const byteStepCount = byteSteps?.length ?? 0;
   const fieldCount = columns.length;
+  // Compiled on the first binary row: a consumer writes one format.
+  let binary: { encoders: BinaryFieldEncoder[]; steps: Step[] | undefined } | undefined;
 
   const state: State = {
     tap: new StrictTap(Buffer.alloc(0)) as unknown as FastTap,
@@ -933,6 +1217,39 @@ export function compileTranscoder(entry: CatalogEntry, writer: avro.Type): RowTr
       setDefaultVersion();
       return out.end();
     },
+    transcodeBinary(body, start = 0) {
+      if (binary === undefined) {
+        const encoders = columns.map((c) => binaryFieldEncoder(c.pgType));
+        binary = { encoders, steps: stepsFor('binary', encoders) };
+      }
+      const out = state.out;
+      const { steps: binarySteps, encoders } = binary;
+      if (binarySteps === undefined) {
+        const row = this.transcode(body, start);
+        if (row === undefined) return undefined;
+        out.begin();
+        for (let i = 0; i < fieldCount; i++) encoders[i]!(out, row[i]!);
+        return out.end();
+      }
+      const tap = state.tap;
+      tap.buf = body as FastBuffer;
+      tap.pos = start;
+      tap.bad.length = 0;
+      state.version = null;
+      out.begin();
+      try {
+        for (let i = 0; i < binarySteps.length; i++) binarySteps[i]!(state);
+      } catch {
+        out.rollback();
+        return undefined;
+      }
+      if (tap.pos !== body.length || tap.bad.length > 0) {
+        out.rollback();
+        return undefined;
+      }
+      setDefaultVersion();
+      return out.end();
+    },
     transcode(body, start = 0) {
       const row = new Array<SqlText>(width);
       const tap = state.tap;
@@ -969,13 +1286,17 @@ function copySteps(
   defaults: ReadonlyArray<{ index: number; text: SqlText }>,
   readerCount: number,
   writerOf: (wField: avro.types.Field, j: number) => ByteWriter,
+  format: CopyFormat,
+  encoders: readonly BinaryFieldEncoder[],
 ): Step[] | undefined {
   const defaultAt = new Map(defaults.map((d) => [d.index, d.text]));
   const between = (from: number, to: number): Buffer => {
     const parts: Buffer[] = [];
     for (let j = from; j < to; j++) {
-      const text = defaultAt.get(j);
-      if (text !== undefined) parts.push(copyFieldBytes(text), TAB_BYTE);
+      if (!defaultAt.has(j)) continue;
+      const text = defaultAt.get(j)!;
+      if (format === 'text') parts.push(copyFieldBytes(text), TAB_BYTE);
+      else parts.push(binaryFieldBytes(encoders[j]!, text));
     }
     return Buffer.concat(parts);
   };
@@ -992,10 +1313,12 @@ function copySteps(
     const before = between(last + 1, j);
     if (before.length > 0) steps.push((s) => s.out.raw(before));
     const write = writerOf(wField, j);
-    steps.push((s) => {
-      write(s);
-      s.out.tab();
-    });
+    if (format === 'binary') steps.push(write);
+    else
+      steps.push((s) => {
+        write(s);
+        s.out.tab();
+      });
     last = j;
   }
   const after = between(last + 1, readerCount);
