@@ -89,7 +89,7 @@ const variants: Record<string, Variant> = {
   unnest: async (client, { rows }) => (await writer.upsert(client, rows)).length,
   stage: async (client, { lines }) => {
     await writer.prepareStage(client);
-    return (await writer.upsertLines(client, lines)).length;
+    return (await writer.upsertLines(client, lines, 'text')).length;
   },
   'stage, no ORDER BY': async (client, { lines }) => {
     const stage = 'pg_temp.bench_stage_unordered';

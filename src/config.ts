@@ -214,6 +214,12 @@ export interface ConsumerSettings {
    */
   writeAhead: number;
   /**
+   * The COPY format rows are sent in with the `copy` strategy: `binary` (the default: PostgreSQL receives
+   * integers, UUIDs, timestamps and dates without parsing their text; docs/performance.md has the
+   * measurement) or `text`. The `unnest` strategy always reads text.
+   */
+  copyFormat: 'binary' | 'text';
+  /**
    * Decode through the compiled per-writer-schema transcoder (src/sink/row-transcoder.ts), the reference
    * decode → map path only for the messages it leaves. Default true; false is the reference path alone.
    */
@@ -403,6 +409,7 @@ export function parseConfig(env: Env): PipelineConfig {
     fromBeginning: p.boolean('CONSUMER_FROM_BEGINNING', true),
     partitionConcurrency: p.integer('CONSUMER_PARTITION_CONCURRENCY', 4, 1, 64),
     writeAhead: p.integer('CONSUMER_WRITE_AHEAD', 1, 0, 8),
+    copyFormat: p.oneOf('CONSUMER_COPY_FORMAT', ['binary', 'text'] as const) ?? 'binary',
     fastPath: p.boolean('CONSUMER_FAST_PATH', true),
     sessionTimeoutMs: p.integer('CONSUMER_SESSION_TIMEOUT_MS', 10_000, 6_000, 1_800_000),
     heartbeatIntervalMs: p.integer('CONSUMER_HEARTBEAT_INTERVAL_MS', 1_000, 100, 600_000),

@@ -13,7 +13,7 @@ import type avro from 'avsc';
 import { type CatalogEntry, parseSchema } from '../contracts/catalog.ts';
 import { compatibilityProblems, formatProblem } from '../contracts/compatibility-rules.ts';
 import { PipelineError, PoisonMessageError, TransientError } from '../errors.ts';
-import type { CopySlice } from '../sink/copy-buffer.ts';
+import { type CopyFormat, type CopySlice, DEFAULT_COPY_FORMAT } from '../sink/copy-buffer.ts';
 import { compileTranscoder, type RowTranscoder } from '../sink/row-transcoder.ts';
 import { decodeStrict } from './strict-decode.ts';
 import { decodeWireFormat, MAGIC_BYTE, WIRE_HEADER_LENGTH } from './wire-format.ts';
@@ -29,11 +29,12 @@ export type DecodeOutcome =
       value: Record<string, unknown>;
       schemaId: number;
       /**
-       * Set by the fast path (row-transcoder.ts): `copy`, the row's fields as COPY text bytes (see
-       * transcodeCopy; `_kafka_*` columns left for the sink), and its upsert version. `value` is then decoded
-       * only if something asks for it.
+       * Set by the fast path (row-transcoder.ts): `copy`, the row's fields as COPY bytes in `copyFormat` (see
+       * transcodeCopy and transcodeBinary; `_kafka_*` columns left for the sink), and its upsert version.
+       * `value` is then decoded only if something asks for it.
        */
       copy?: CopySlice | undefined;
+      copyFormat?: CopyFormat;
       version?: bigint | null;
     }
   | { kind: 'tombstone' }
@@ -48,6 +49,7 @@ class TranscodedRow {
   readonly kind = 'row' as const;
   readonly schemaId: number;
   readonly copy: CopySlice;
+  readonly copyFormat: CopyFormat;
   readonly version: bigint | null;
   readonly #framed: Buffer;
   readonly #resolver: avro.Resolver;
@@ -56,6 +58,7 @@ class TranscodedRow {
 
   constructor(
     copy: CopySlice,
+    copyFormat: CopyFormat,
     version: bigint | null,
     schemaId: number,
     framed: Buffer,
@@ -63,6 +66,7 @@ class TranscodedRow {
     entry: CatalogEntry,
   ) {
     this.copy = copy;
+    this.copyFormat = copyFormat;
     this.version = version;
     this.schemaId = schemaId;
     this.#framed = framed;
@@ -186,9 +190,15 @@ export class MessageDecoder {
   /**
    * Decodes a batch of one topic. Unknown writer ids are fetched first (once each, a few at a time), so the
    * per-message loop is synchronous. Transient registry faults propagate: the batch is retried, never
-   * dead-lettered.
+   * dead-lettered. `copyFormat` (default DEFAULT_COPY_FORMAT): the format of the fast path's COPY bytes,
+   * the one the sink will write.
    */
-  async decodeBatch(entry: CatalogEntry, values: ReadonlyArray<Buffer | null>): Promise<DecodeOutcome[]> {
+  async decodeBatch(
+    entry: CatalogEntry,
+    values: ReadonlyArray<Buffer | null>,
+    copyFormat: CopyFormat = DEFAULT_COPY_FORMAT,
+  ): Promise<DecodeOutcome[]> {
+    const binary = copyFormat === 'binary';
     // Framed values are read in place (no object or body view per message on the fast path); anything else
     // goes through decodeWireFormat for its verdict.
     const ids = new Set<number>();
@@ -219,10 +229,13 @@ export class MessageDecoder {
       const transcoder = resolution.transcoder;
       if (transcoder !== undefined) {
         // Inserts and upserts alike are written as COPY bytes (upserts through a stage table).
-        const copy = transcoder.transcodeCopy(value, WIRE_HEADER_LENGTH);
+        const copy = binary
+          ? transcoder.transcodeBinary(value, WIRE_HEADER_LENGTH)
+          : transcoder.transcodeCopy(value, WIRE_HEADER_LENGTH);
         if (copy !== undefined) {
           outcomes[i] = new TranscodedRow(
             copy,
+            copyFormat,
             transcoder.version,
             schemaId,
             value,

@@ -23,6 +23,7 @@ import type { ConsumerSettings } from '../config.ts';
 import { type Catalog, type CatalogEntry, entryFor } from '../contracts/catalog.ts';
 import { PipelineError, TransientError } from '../errors.ts';
 import { destroyKafkaSockets } from '../kafka/kafka-client.ts';
+import type { CopyFormat } from '../sink/copy-buffer.ts';
 import { headersOf } from '../sink/message-headers.ts';
 import { readNextOffsets, type SinkMessage, writePartitionBatch } from '../sink/partition-writer.ts';
 import { sqlString } from '../sink/sql-literal.ts';
@@ -85,6 +86,8 @@ export interface CommittedChunk {
 export class PipelineConsumer {
   readonly counters = new Map<string, TopicCounters>();
   readonly #options: PipelineConsumerOptions;
+  /** The format the decoder's fast path writes and the sink sends: the one setting for both. */
+  readonly #copyFormat: CopyFormat;
   readonly #entries: CatalogEntry[];
   readonly #consumer: Consumer;
   #stopping = false;
@@ -112,6 +115,9 @@ export class PipelineConsumer {
 
   constructor(options: PipelineConsumerOptions) {
     this.#options = options;
+    // unnest reads rows back from text lines.
+    this.#copyFormat =
+      options.writeStrategy === 'unnest' ? 'text' : (options.settings.copyFormat ?? 'binary');
     this.#entries = (options.topics ?? options.catalog.entries.map((e) => e.topic)).map((t) =>
       entryFor(options.catalog, t),
     );
@@ -544,6 +550,7 @@ export class PipelineConsumer {
               this.#options.decoder.decodeBatch(
                 entry,
                 chunk.map((m) => m.value),
+                this.#copyFormat,
               ),
             heartbeat,
             beat,
@@ -625,6 +632,7 @@ export class PipelineConsumer {
                   messages: pending,
                   ...(follows === undefined ? {} : { follows }),
                   ...(this.#options.writeStrategy ? { writeStrategy: this.#options.writeStrategy } : {}),
+                  copyFormat: this.#copyFormat,
                 }),
               {
                 shouldContinue: writing,

@@ -12,6 +12,9 @@ import type { MessageMeta, SqlText } from './row-mapper.ts';
 /** How rows go to COPY: its text format, or its binary format (copy-binary.ts). */
 export type CopyFormat = 'text' | 'binary';
 
+/** The format the sink writes unless told otherwise (docs/performance.md: measured against text). */
+export const DEFAULT_COPY_FORMAT: CopyFormat = 'binary';
+
 /** A row's bytes: `buffer` from `start` to `end`. */
 export interface CopySlice {
   readonly buffer: Buffer;

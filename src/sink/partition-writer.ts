@@ -6,13 +6,18 @@ import type pg from 'pg';
 import type { CatalogEntry } from '../contracts/catalog.ts';
 import { describeError, PipelineError, PoisonMessageError, TransientError } from '../errors.ts';
 import { BatchPlanner, type PlanItem, runPlan } from './batch-plan.ts';
+import { binaryKeyText } from './binary-key.ts';
 import { type BisectBudget, writeBisecting } from './bisect.ts';
+import { appendBinaryRow, type BinaryFieldEncoder, binaryFieldEncoder } from './copy-binary.ts';
 import {
+  appendBinaryLine,
   appendCopyLine,
   appendTextLine,
   type CopyBuffer,
   CopyBufferPool,
+  type CopyFormat,
   type CopySlice,
+  DEFAULT_COPY_FORMAT,
 } from './copy-buffer.ts';
 import { copyTextFieldAt, parseCopyTextLine } from './copy-text.ts';
 import { classifyDatabaseError } from './database.ts';
@@ -43,6 +48,8 @@ export interface SinkMessage {
         value: Record<string, unknown>;
         schemaId: number;
         copy?: CopySlice | undefined;
+        /** The format `copy` is in; a row whose format is not the write's takes the reference path. */
+        copyFormat?: CopyFormat;
         version?: bigint | null;
       }
     | { kind: 'tombstone' }
@@ -86,6 +93,11 @@ export interface WritePartitionBatchInput {
   messages: SinkMessage[];
   /** Default `copy`. */
   writeStrategy?: WriteStrategy;
+  /**
+   * The COPY format of the `copy` strategy (`unnest` reads rows back from text lines: always text).
+   * Default DEFAULT_COPY_FORMAT.
+   */
+  copyFormat?: CopyFormat;
   /** Default DEFAULT_BISECT_BUDGET. */
   bisectBudget?: number;
   /**
@@ -101,6 +113,21 @@ export interface WritePartitionBatchInput {
 interface Sink {
   mapper: RowMapper;
   writer: TableWriter;
+  /** The columns' binary COPY encoders (copy-binary.ts), made on the first binary write. */
+  binary?: { encoders: BinaryFieldEncoder[]; timestamptz: BinaryFieldEncoder };
+}
+
+function binaryOf(sink: Sink): NonNullable<Sink['binary']> {
+  sink.binary ??= {
+    encoders: sink.mapper.columns.map((c) => binaryFieldEncoder(c.pgType)),
+    timestamptz: binaryFieldEncoder('timestamp with time zone'),
+  };
+  return sink.binary;
+}
+
+/** The lines' format: the strategy's (`unnest` reads texts back from text lines), else the one asked for. */
+function lineFormat(input: { writeStrategy?: WriteStrategy; copyFormat?: CopyFormat }): CopyFormat {
+  return (input.writeStrategy ?? 'copy') === 'unnest' ? 'text' : (input.copyFormat ?? DEFAULT_COPY_FORMAT);
 }
 
 // Catalog entries live as long as the process: build their statements and converters once.
@@ -145,6 +172,7 @@ class CopyLineItem implements Prepared {
   readonly message: SinkMessage;
   readonly schemaId: number;
   readonly #mapper: RowMapper;
+  readonly #format: CopyFormat;
   #key: string | undefined;
   #fields: SqlText[] | undefined;
 
@@ -155,6 +183,7 @@ class CopyLineItem implements Prepared {
     message: SinkMessage,
     schemaId: number,
     mapper: RowMapper,
+    format: CopyFormat,
   ) {
     this.line = line;
     this.version = version;
@@ -163,18 +192,37 @@ class CopyLineItem implements Prepared {
     this.message = message;
     this.schemaId = schemaId;
     this.#mapper = mapper;
+    this.#format = format;
   }
 
   get key(): string {
     if (this.#key === undefined) {
       const { buffer, start, end } = this.line;
-      this.#key = this.#mapper.keyOfText(copyTextFieldAt(buffer, start, end, this.#mapper.keyIndex));
+      const mapper = this.#mapper;
+      if (this.#format === 'text')
+        this.#key = mapper.keyOfText(copyTextFieldAt(buffer, start, end, mapper.keyIndex));
+      else {
+        const text = binaryKeyText(buffer, start, mapper.keyIndex, mapper.columns[mapper.keyIndex]!.kind);
+        // A key of a kind the tuple is not read back for: the reference row's (decoded on demand).
+        this.#key =
+          text === undefined
+            ? mapper.keyOf(
+                mapper.toRow(
+                  (this.message.outcome as { value: Record<string, unknown> }).value,
+                  this.message,
+                ),
+              )
+            : mapper.keyOfText(text);
+      }
     }
     return this.#key;
   }
 
   /** The row's texts, read back from the line once (unnest: each bisecting attempt asks again). */
   fields(): SqlText[] {
+    if (this.#format !== 'text') {
+      throw new PipelineError('INVARIANT_BROKEN', 'unnest asked for the texts of a binary COPY line');
+    }
     this.#fields ??= parseCopyTextLine(this.line.buffer, this.line.start, this.line.end);
     return this.#fields;
   }
@@ -208,9 +256,13 @@ function isPrepared(item: Prepared | Dead): item is Prepared {
 function prepare(
   messages: readonly SinkMessage[],
   entry: CatalogEntry,
-  mapper: RowMapper,
+  sink: Sink,
   lines: CopyBuffer,
+  format: CopyFormat,
 ): (Prepared | Dead)[] {
+  const { mapper } = sink;
+  const binary = format === 'binary' ? binaryOf(sink) : undefined;
+  const fieldCount = mapper.columns.length - 3;
   const items: (Prepared | Dead)[] = [];
   let bytes = 0;
   for (const { outcome, value } of messages) {
@@ -264,10 +316,20 @@ function prepare(
     }
     try {
       const copy = outcome.copy;
-      if (copy !== undefined) {
-        const line = appendCopyLine(lines, copy, message, mapper.kafkaTimestampText);
+      if (copy !== undefined && (outcome.copyFormat ?? 'text') === format) {
+        const line =
+          binary === undefined
+            ? appendCopyLine(lines, copy, message, mapper.kafkaTimestampText)
+            : appendBinaryLine(
+                lines,
+                copy,
+                fieldCount,
+                message,
+                mapper.kafkaTimestampText,
+                binary.timestamptz,
+              );
         items.push(
-          new CopyLineItem(line, outcome.version ?? null, offset, message, outcome.schemaId, mapper),
+          new CopyLineItem(line, outcome.version ?? null, offset, message, outcome.schemaId, mapper, format),
         );
         continue;
       }
@@ -280,7 +342,8 @@ function prepare(
         offset,
         message,
         row,
-        line: appendTextLine(lines, row),
+        line:
+          binary === undefined ? appendTextLine(lines, row) : appendBinaryRow(lines, binary.encoders, row),
         schemaId: outcome.schemaId,
       });
     } catch (error) {
@@ -330,6 +393,7 @@ async function runStatements(
   sink: Sink,
   planned: readonly Prepared[],
   strategy: WriteStrategy,
+  format: CopyFormat,
   budget: BisectBudget | undefined,
 ): Promise<{
   planner: BatchPlanner<Prepared>;
@@ -359,6 +423,7 @@ async function runStatements(
         await writer.copyLines(
           client,
           part.map((p) => p.line!),
+          format,
         );
       else
         await writer.insert(
@@ -376,6 +441,7 @@ async function runStatements(
         ? await writer.upsertLines(
             client,
             rows.map((p) => p.line!),
+            format,
           )
         : await writer.upsert(
             client,
@@ -430,6 +496,7 @@ async function applyMessages(
   sink: Sink,
   items: readonly (Prepared | Dead)[],
   strategy: WriteStrategy,
+  format: CopyFormat,
   budget?: BisectBudget,
 ): Promise<Applied> {
   const planned = items.filter(isPrepared);
@@ -439,6 +506,7 @@ async function applyMessages(
     sink,
     planned,
     strategy,
+    format,
     budget,
   );
   const cut = planner.cut();
@@ -492,14 +560,24 @@ export async function replayDeadLetterBatch(
     messages: SinkMessage[];
     ids: string[];
     writeStrategy?: WriteStrategy;
+    copyFormat?: CopyFormat;
   },
 ): Promise<ReplayResult> {
   const { groupId, entry, messages, ids } = input;
   const sink = sinkFor(entry);
   const lines = lineBuffers.take();
-  const items = prepare(messages, entry, sink.mapper, lines);
+  const format = lineFormat(input);
+  const items = prepare(messages, entry, sink, lines, format);
   return inTransaction(pool, entry.table, async (client) => {
-    const applied = await applyMessages(client, groupId, entry, sink, items, input.writeStrategy ?? 'copy');
+    const applied = await applyMessages(
+      client,
+      groupId,
+      entry,
+      sink,
+      items,
+      input.writeStrategy ?? 'copy',
+      format,
+    );
     const idOf = new Map(messages.map((m, i) => [m, ids[i]!]));
     await deleteDeadLetters(
       pool,
@@ -591,7 +669,8 @@ export async function writePartitionBatch(
   }
   const sink = sinkFor(entry);
   const lines = lineBuffers.take();
-  const items = prepare(messages, entry, sink.mapper, lines);
+  const format = lineFormat(input);
+  const items = prepare(messages, entry, sink, lines, format);
 
   return inTransaction(pool, entry.table, async (client) => {
     const stored = await lockPartitionOffset(client, groupId, topic, partition);
@@ -627,6 +706,7 @@ export async function writePartitionBatch(
         sink,
         fresh,
         input.writeStrategy ?? 'copy',
+        format,
         budget,
       );
       result.written = applied.written;

@@ -10,7 +10,8 @@ import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import { ConfigurationError } from '../errors.ts';
 import type { ColumnSpec } from './column-types.ts';
-import { type CopyBuffer, CopyBufferPool, type CopySlice } from './copy-buffer.ts';
+import { COPY_BINARY_HEADER, COPY_BINARY_TRAILER } from './copy-binary.ts';
+import { type CopyBuffer, CopyBufferPool, type CopyFormat, type CopySlice } from './copy-buffer.ts';
 import type { SqlText } from './row-mapper.ts';
 import { quoteIdentifier } from './sql-identifier.ts';
 
@@ -38,8 +39,11 @@ export interface TableWriterOptions {
 export interface TableWriter {
   /** Appends rows with `INSERT … SELECT * FROM unnest(…)` (the `unnest` strategy); returns how many. */
   insert(client: pg.ClientBase, rows: readonly SqlText[][]): Promise<number>;
-  /** Appends rows given as COPY text lines (bytes, newline included); returns how many were inserted. */
-  copyLines(client: pg.ClientBase, lines: readonly CopySlice[]): Promise<number>;
+  /**
+   * Appends rows given as COPY lines in `format` (text: bytes, newline included; binary: whole tuples);
+   * returns how many were inserted.
+   */
+  copyLines(client: pg.ClientBase, lines: readonly CopySlice[], format: CopyFormat): Promise<number>;
   /**
    * Inserts rows or replaces a row of the same key with a higher-ranked one; returns the Kafka positions of
    * the rows inserted or replaced (the others were not applied: the table holds a higher-ranked row). Rows
@@ -50,7 +54,11 @@ export interface TableWriter {
    * `upsert` of rows given as COPY text lines: COPY into the stage table, then the same ON CONFLICT from it.
    * The stage must exist: `prepareStage` in the same transaction, outside any savepoint rolled back since.
    */
-  upsertLines(client: pg.ClientBase, lines: readonly CopySlice[]): Promise<KafkaPosition[]>;
+  upsertLines(
+    client: pg.ClientBase,
+    lines: readonly CopySlice[],
+    format: CopyFormat,
+  ): Promise<KafkaPosition[]>;
   /**
    * Makes sure the session has the stage table of `upsertLines` (created once per connection, emptied at each
    * commit). Run it in the transaction before the savepoints of the writes: a savepoint rolled back would
@@ -99,6 +107,13 @@ export function* copyRanges(lines: readonly CopySlice[]): Generator<Buffer> {
   if (buffer !== undefined) yield buffer.subarray(start, end);
 }
 
+/** The whole COPY stream of the lines: binary COPY's header and trailer around its tuples. */
+function* copyStream(lines: readonly CopySlice[], format: CopyFormat): Generator<Buffer> {
+  if (format === 'binary') yield COPY_BINARY_HEADER;
+  yield* copyRanges(lines);
+  if (format === 'binary') yield COPY_BINARY_TRAILER;
+}
+
 /** Runs of lines beyond which `upsertLines` copies the lines together before sending them. */
 const GATHER_RUNS = 4;
 
@@ -142,7 +157,10 @@ export function createTableWriter(options: TableWriterOptions): TableWriter {
   const columnList = names.join(', ');
   const unnest = `SELECT * FROM unnest(${columns.map((c, i) => `$${i + 1}::${c.pgType}[]`).join(', ')})`;
   const insertSql = `INSERT INTO ${table} (${columnList}) ${unnest}`;
-  const copySql = `COPY ${table} (${columnList}) FROM STDIN`;
+  const copySql = {
+    text: `COPY ${table} (${columnList}) FROM STDIN`,
+    binary: `COPY ${table} (${columnList}) FROM STDIN (FORMAT binary)`,
+  };
   const key = quoteIdentifier(options.key);
   const keyColumn = columns.find((c) => c.name === options.key);
   const keyType = keyColumn?.pgType ?? 'text';
@@ -182,7 +200,10 @@ export function createTableWriter(options: TableWriterOptions): TableWriter {
   // ON COMMIT DELETE ROWS: emptied (truncated in place, no catalog change) at the commit of a transaction
   // that used it; a transaction rolled back takes its rows with it.
   const createStageSql = `CREATE TEMPORARY TABLE ${stage} (${definition}) ON COMMIT DELETE ROWS`;
-  const stageCopySql = `COPY ${stage} (${columnList}) FROM STDIN`;
+  const stageCopySql = {
+    text: `COPY ${stage} (${columnList}) FROM STDIN`,
+    binary: `COPY ${stage} (${columnList}) FROM STDIN (FORMAT binary)`,
+  };
   // The DELETE empties the stage in the same statement, for the next attempt of the same transaction (a
   // bisecting half, the next round of the plan); the ORDER BY keeps the key order the caller chose (two
   // transactions touching the same keys lock them in the same order), whatever order the scan returns.
@@ -196,10 +217,10 @@ export function createTableWriter(options: TableWriterOptions): TableWriter {
       const result = await client.query(insertSql, columnArrays(rows, columns.length));
       return result.rowCount ?? 0;
     },
-    async copyLines(client, lines) {
+    async copyLines(client, lines, format) {
       if (lines.length === 0) return 0;
-      const stream = client.query(copyStreams.from(copySql));
-      await pipeline(Readable.from(copyRanges(lines)), stream);
+      const stream = client.query(copyStreams.from(copySql[format]));
+      await pipeline(Readable.from(copyStream(lines, format)), stream);
       return stream.rowCount;
     },
     async upsert(client, rows) {
@@ -207,12 +228,15 @@ export function createTableWriter(options: TableWriterOptions): TableWriter {
       const result = await client.query<KafkaPosition>(upsertSql, columnArrays(rows, columns.length));
       return result.rows;
     },
-    async upsertLines(client, lines) {
+    async upsertLines(client, lines, format) {
       if (lines.length === 0) return [];
       const out = runsOf(lines) > GATHER_RUNS ? gatherBuffers.take() : undefined;
       try {
-        const stream = client.query(copyStreams.from(stageCopySql));
-        await pipeline(Readable.from(copyRanges(out === undefined ? lines : gather(out, lines))), stream);
+        const stream = client.query(copyStreams.from(stageCopySql[format]));
+        await pipeline(
+          Readable.from(copyStream(out === undefined ? lines : gather(out, lines), format)),
+          stream,
+        );
       } finally {
         // The COPY has ended (sent, or failed): nothing reads the gathered lines any more.
         gatherBuffers.give(out);

@@ -18,9 +18,9 @@ test('nothing to write means no statement at all, whatever the operation', async
   const writer = createTableWriter({ table: 'orders', columns, key: 'order_id', versionField: 'version' });
   const { pool, queries } = fakePool({ rowCount: 5 });
   t.is(await writer.insert(pool, []), 0);
-  t.is(await writer.copyLines(pool, []), 0);
+  t.is(await writer.copyLines(pool, [], 'binary'), 0);
   t.deepEqual(await writer.upsert(pool, []), []);
-  t.deepEqual(await writer.upsertLines(pool, []), []);
+  t.deepEqual(await writer.upsertLines(pool, [], 'binary'), []);
   t.deepEqual(await writer.deleteKeys(pool, []), []);
   t.deepEqual(queries, []);
 });

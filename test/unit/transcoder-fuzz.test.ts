@@ -17,7 +17,7 @@ import type { CatalogEntry } from '../../src/contracts/catalog.ts';
 import { parseSchema } from '../../src/contracts/catalog.ts';
 import { PoisonMessageError } from '../../src/errors.ts';
 import { appendBinaryRow, binaryFieldEncoder } from '../../src/sink/copy-binary.ts';
-import { appendBinaryLine, appendCopyLine, CopyBuffer } from '../../src/sink/copy-buffer.ts';
+import { appendBinaryLine, appendCopyLine, CopyBuffer, type CopyFormat } from '../../src/sink/copy-buffer.ts';
 import { copyTextLine } from '../../src/sink/copy-text.ts';
 import { createRowMapper, type RowMapper, type SqlText } from '../../src/sink/row-mapper.ts';
 import { compileTranscoder } from '../../src/sink/row-transcoder.ts';
@@ -719,7 +719,7 @@ test('maps the fast path writes as JSON itself keep the reference order and valu
   t.true(fast >= 3, `${fast} of ${cases.length} on the fast path`);
 });
 
-const sameVerdicts = test.macro(async (t, versionField: string | undefined) => {
+const sameVerdicts = test.macro(async (t, versionField: string | undefined, format: CopyFormat) => {
   const entry = entryOf(allTypesSchema, versionField);
   const writer = parseSchema(allTypesSchema, 'writer');
   const source = { schemaById: async () => allTypesSchema as avro.Schema };
@@ -738,7 +738,10 @@ const sameVerdicts = test.macro(async (t, versionField: string | undefined) => {
     values.push(r.next() < 0.1 ? framed.subarray(0, 5 + r.int(body.length)) : framed);
   }
   const mapper = createRowMapper(entry);
-  const [a, b] = [await fast.decodeBatch(entry, values), await reference.decodeBatch(entry, values)];
+  const [a, b] = [
+    await fast.decodeBatch(entry, values, format),
+    await reference.decodeBatch(entry, values, format),
+  ];
   let rows = 0;
   for (let i = 0; i < values.length; i++) {
     const x = a[i]!;
@@ -764,7 +767,9 @@ const sameVerdicts = test.macro(async (t, versionField: string | undefined) => {
       t.false('fields' in x, 'the decoder makes no texts: COPY bytes only');
       if (x.copy !== undefined) {
         rows++;
-        t.deepEqual(copyLineOf(mapper, x.copy), Buffer.from(copyTextLine(expected)));
+        t.is(x.copyFormat, format);
+        if (format === 'text') t.deepEqual(copyLineOf(mapper, x.copy), Buffer.from(copyTextLine(expected)));
+        else t.deepEqual(binaryLineOf(mapper, x.copy), binaryRowOf(mapper, expected));
         t.is(x.version, mapper.versionOf(y.value));
         t.deepEqual(mapper.toRow(x.value, meta), expected);
       }
@@ -773,13 +778,17 @@ const sameVerdicts = test.macro(async (t, versionField: string | undefined) => {
   t.true(rows > 50, `${rows} rows on the fast path`);
 });
 
-test(
-  'decodeBatch gives the same verdict and the same row with and without the fast path: framing, tombstones, damage (upsert: COPY bytes and version)',
-  sameVerdicts,
-  'big',
-);
-test(
-  'decodeBatch gives the same verdict and the same COPY bytes with and without the fast path: framing, tombstones, damage (insert)',
-  sameVerdicts,
-  undefined,
-);
+for (const format of ['binary', 'text'] as const) {
+  test(
+    `decodeBatch gives the same verdict and the same row with and without the fast path: framing, tombstones, damage (upsert: COPY ${format} bytes and version)`,
+    sameVerdicts,
+    'big',
+    format,
+  );
+  test(
+    `decodeBatch gives the same verdict and the same COPY ${format} bytes with and without the fast path: framing, tombstones, damage (insert)`,
+    sameVerdicts,
+    undefined,
+    format,
+  );
+}
