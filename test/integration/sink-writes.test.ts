@@ -1,6 +1,7 @@
 import test from 'ava';
 import { PipelineError, PoisonMessageError, TransientError } from '../../src/errors.ts';
 import { createFakeEvents } from '../../src/producer/fake-events.ts';
+import type { CopyFormat } from '../../src/sink/copy-buffer.ts';
 import { createPool } from '../../src/sink/database.ts';
 import { readDeadLetters } from '../../src/sink/dead-letters.ts';
 import { textHeaders } from '../../src/sink/message-headers.ts';
@@ -201,9 +202,19 @@ const PAGE_VIEWS_READBACK = `
          _kafka_partition, _kafka_offset::text
     FROM page_views WHERE _kafka_partition = $1 ORDER BY _kafka_offset`;
 
+/** How a test writes: the copy strategy in either COPY format, or unnest. */
+type Way = 'copy' | 'copy, text' | 'unnest';
+
+function wayOf(way: Way): { writeStrategy: WriteStrategy; copyFormat: CopyFormat } {
+  return way === 'unnest'
+    ? { writeStrategy: 'unnest', copyFormat: 'text' }
+    : { writeStrategy: 'copy', copyFormat: way === 'copy' ? 'binary' : 'text' };
+}
+
 const insertRoundTrip = test.macro({
-  async exec(t, strategy: WriteStrategy) {
+  async exec(t, way: Way) {
     const { pool } = await migratedSchema(t);
+    const { copyFormat } = wayOf(way);
     const awkward =
       'tab\there, new\nline, cr\r, backslash \\ and \\N, "quotes", \'single\', ünïcødé 🎉, comma,';
     const values = [
@@ -212,14 +223,14 @@ const insertRoundTrip = test.macro({
       pageView({ referrer: '\\N', viewed_at: -1n, is_bounce: true, duration_ms: -2_147_483_648 }),
       pageView({ viewed_at: 1n, session_id: '', attributes: { a: '1', b: '2' } }),
     ];
-    const messages = values.map((v, i) => rowMessage(pageViews, i, v, { partition: 1 }));
+    const messages = values.map((v, i) => rowMessage(pageViews, i, v, { partition: 1, copyFormat }));
     // The default: every one of these on the fast path (COPY bytes, or their texts for unnest).
     t.true(messages.every((m) => m.outcome.kind === 'row' && m.outcome.copy !== undefined));
     const result = await writePartitionBatch(pool, {
       groupId,
       entry: pageViews,
       messages,
-      writeStrategy: strategy,
+      ...wayOf(way),
     });
     t.like(result, { written: 4, deadLettered: 0, nextOffset: '4' });
     const { rows } = await pool.query(PAGE_VIEWS_READBACK, [1]);
@@ -244,26 +255,31 @@ const insertRoundTrip = test.macro({
     t.is(rows[2]!.referrer, '\\N', 'the text \\N, not NULL');
     t.is(rows[0]!.referrer, null);
   },
-  title: (_, strategy) => `every page_views field reads back equal, insert with ${strategy}`,
+  title: (_, way) => `every page_views field reads back equal, insert with ${way}`,
 });
 test(insertRoundTrip, 'copy');
+test(insertRoundTrip, 'copy, text');
 test(insertRoundTrip, 'unnest');
 
 const refusedRows = test.macro({
-  async exec(t, strategy: WriteStrategy) {
+  async exec(t, way: Way) {
     const { pool } = await migratedSchema(t);
+    const { copyFormat } = wayOf(way);
     const messages: SinkMessage[] = [];
     for (let offset = 0; offset < 40; offset++) {
       const bad = offset === 3 ? { url: 'nul\u0000byte' } : offset === 31 ? { session_id: 'x\u0000' } : {};
       messages.push(
-        rowMessage(pageViews, offset, pageView(bad), { headers: textHeaders([['n', String(offset)]]) }),
+        rowMessage(pageViews, offset, pageView(bad), {
+          headers: textHeaders([['n', String(offset)]]),
+          copyFormat,
+        }),
       );
     }
     const result = await writePartitionBatch(pool, {
       groupId,
       entry: pageViews,
       messages,
-      writeStrategy: strategy,
+      ...wayOf(way),
     });
     t.like(result, { written: 38, deadLettered: 2, nextOffset: '40' });
     const landed = await pool.query('SELECT _kafka_offset::int AS o FROM page_views ORDER BY 1');
@@ -285,9 +301,10 @@ const refusedRows = test.macro({
     t.is(dead[0]!.schemaId, 41);
     t.regex(dead[0]!.message, /0x00/);
   },
-  title: (_, strategy) => `rows PostgreSQL refuses are dead-lettered, the rest land (${strategy})`,
+  title: (_, way) => `rows PostgreSQL refuses are dead-lettered, the rest land (${way})`,
 });
 test(refusedRows, 'copy');
+test(refusedRows, 'copy, text');
 test(refusedRows, 'unnest');
 
 test('upserts refused by PostgreSQL (precision, CHECK, NUL) are dead-lettered with their SQLSTATE', async (t) => {
@@ -902,13 +919,16 @@ const LIMITS: Array<[string, unknown, string, string?]> = [
 ];
 
 const limitsRoundTrip = test.macro({
-  async exec(t, strategy: WriteStrategy) {
+  async exec(t, way: Way) {
     const { pool } = await migratedSchema(t);
     await allTypesTable(pool);
     const entry = allTypesEntry();
-    const messages = LIMITS.map(([field, value], i) => rowMessage(entry, i, { ...BASE, [field]: value }));
+    const { copyFormat } = wayOf(way);
+    const messages = LIMITS.map(([field, value], i) =>
+      rowMessage(entry, i, { ...BASE, [field]: value }, { copyFormat }),
+    );
     t.true(messages.every((m) => m.outcome.kind === 'row'));
-    const result = await writePartitionBatch(pool, { groupId, entry, messages, writeStrategy: strategy });
+    const result = await writePartitionBatch(pool, { groupId, entry, messages, ...wayOf(way) });
     t.like(result, { written: LIMITS.length, deadLettered: 0 });
     const client = await pool.connect();
     try {
@@ -924,13 +944,14 @@ const limitsRoundTrip = test.macro({
       client.release();
     }
   },
-  title: (_, strategy) =>
-    `values at PostgreSQL's limits read back exactly, ${strategy} (was: 22009 for years past 9999, "outside any calendar", TypeError on nested bigints)`,
+  title: (_, way) =>
+    `values at PostgreSQL's limits read back exactly, ${way} (was: 22009 for years past 9999, "outside any calendar", TypeError on nested bigints)`,
 });
 test(limitsRoundTrip, 'copy');
+test(limitsRoundTrip, 'copy, text');
 test(limitsRoundTrip, 'unnest');
 
-test('the fast path lands the same all-types rows as the reference path: random values, limits, awkward text, COPY bytes and unnest', async (t) => {
+test('the fast path lands the same all-types rows as the reference path: random values, limits, awkward text, binary COPY, COPY text and unnest', async (t) => {
   const entry = allTypesEntry();
   const values: Record<string, unknown>[] = [
     ...(createFakeEvents(entry, { seed: 5, now: new Date('2026-01-01T00:00:00Z') }).take(400) as Record<
@@ -946,19 +967,28 @@ test('the fast path lands the same all-types rows as the reference path: random 
     })),
   ];
   const tables: string[][] = [];
-  for (const [fastPath, strategy] of [
+  for (const [fastPath, way] of [
     [true, 'copy'],
     [false, 'copy'],
     [true, 'unnest'],
+    [true, 'copy, text'],
+    [false, 'copy, text'],
   ] as const) {
     const { pool } = await migratedSchema(t, fastPath ? 'fast' : 'reference');
     await allTypesTable(pool);
-    const messages = values.map((v, i) => rowMessage(entry, i, v, { fastPath }));
+    const { copyFormat, writeStrategy: strategy } = wayOf(way);
+    const messages = values.map((v, i) => rowMessage(entry, i, v, { fastPath, copyFormat }));
     const fast = messages.filter((m) => m.outcome.kind === 'row' && m.outcome.copy !== undefined).length;
     // Most bodies take the fast path; the limits beyond it (years past 9999, longs past 2^53) do not.
     if (fastPath) t.true(fast > 400, `${fast} of ${messages.length} on the fast path`);
     else t.is(fast, 0);
-    const result = await writePartitionBatch(pool, { groupId, entry, messages, writeStrategy: strategy });
+    const result = await writePartitionBatch(pool, {
+      groupId,
+      entry,
+      messages,
+      writeStrategy: strategy,
+      copyFormat,
+    });
     t.like(result, { written: values.length, deadLettered: 0 });
     const { rows } = await pool.query<{ row: string }>(
       `SELECT (to_jsonb(a) - '_ingested_at')::text AS row FROM all_types a ORDER BY _kafka_offset`,
@@ -966,8 +996,10 @@ test('the fast path lands the same all-types rows as the reference path: random 
     tables.push(rows.map((r) => r.row));
   }
   t.is(tables[0]!.length, values.length);
-  t.deepEqual(tables[0], tables[1], 'fast COPY bytes = reference');
+  t.deepEqual(tables[0], tables[1], 'fast binary COPY = reference, binary');
   t.deepEqual(tables[2], tables[1], 'fast rows through unnest = reference');
+  t.deepEqual(tables[3], tables[1], 'fast COPY text = reference, binary');
+  t.deepEqual(tables[4], tables[1], 'reference, COPY text = reference, binary');
 });
 
 test('insert batches of several partitions written at once each keep their own COPY buffer; a batch refused and retried lands whole', async (t) => {

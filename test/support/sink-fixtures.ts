@@ -10,6 +10,7 @@ import type pg from 'pg';
 import type { DatabaseSettings } from '../../src/config.ts';
 import { type CatalogEntry, entryFor, loadCatalog } from '../../src/contracts/catalog.ts';
 import type { PoisonMessageError } from '../../src/errors.ts';
+import type { CopyFormat } from '../../src/sink/copy-buffer.ts';
 import { createPool } from '../../src/sink/database.ts';
 import { type MessageHeader, textHeaders } from '../../src/sink/message-headers.ts';
 import { migrateUp } from '../../src/sink/migrations.ts';
@@ -67,17 +68,20 @@ export interface MessageOptions {
    * the body; false: the reference path's decoded value only.
    */
   fastPath?: boolean;
+  /** The fast path's COPY format, which must be the write's for the bytes to be used. Default binary. */
+  copyFormat?: CopyFormat;
 }
 
 const transcoders = new WeakMap<CatalogEntry, RowTranscoder | undefined>();
 
 /** What MessageDecoder.decodeBatch adds to a row outcome on the fast path (the writer is the reader). */
-function fastOutcome(entry: CatalogEntry, bytes: Buffer) {
+function fastOutcome(entry: CatalogEntry, bytes: Buffer, copyFormat: CopyFormat) {
   if (!transcoders.has(entry)) transcoders.set(entry, compileTranscoder(entry, entry.reader.type));
   const transcoder = transcoders.get(entry);
   if (transcoder === undefined) return {};
-  const copy = transcoder.transcodeCopy(bytes, 5);
-  return copy === undefined ? {} : { copy, version: transcoder.version };
+  const copy =
+    copyFormat === 'binary' ? transcoder.transcodeBinary(bytes, 5) : transcoder.transcodeCopy(bytes, 5);
+  return copy === undefined ? {} : { copy, copyFormat, version: transcoder.version };
 }
 
 /** A row message; the value goes through avsc both ways, as the consumer's decoder would produce it. */
@@ -103,7 +107,9 @@ export function rowMessage(
       kind: 'row',
       value: decoded,
       schemaId: SCHEMA_ID,
-      ...(options.raw || options.fastPath === false ? {} : fastOutcome(entry, bytes)),
+      ...(options.raw || options.fastPath === false
+        ? {}
+        : fastOutcome(entry, bytes, options.copyFormat ?? 'binary')),
     },
   };
 }
