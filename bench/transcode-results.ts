@@ -8,7 +8,10 @@ export interface TranscodeCase {
   case: string;
   rows: number;
   referenceCpuMicrosPerRow: number;
+  /** The default fast path (binary COPY since it is the default). */
   fastCpuMicrosPerRow: number;
+  /** The fast path writing COPY text (absent in files written before binary COPY). */
+  textCpuMicrosPerRow?: number;
 }
 
 export interface TranscodeResults {
@@ -49,6 +52,9 @@ export function parseTranscodeResults(json: unknown, notBefore = 0): TranscodeRe
       rows: numberField(row, 'rows', `cases[${i}]`),
       referenceCpuMicrosPerRow: numberField(row, 'referenceCpuMicrosPerRow', `cases[${i}]`),
       fastCpuMicrosPerRow: numberField(row, 'fastCpuMicrosPerRow', `cases[${i}]`),
+      ...(row.textCpuMicrosPerRow === undefined
+        ? {}
+        : { textCpuMicrosPerRow: numberField(row, 'textCpuMicrosPerRow', `cases[${i}]`) }),
     };
   });
   const pageViews = cases.find((c) => /page.?view/i.test(c.case));

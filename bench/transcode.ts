@@ -19,7 +19,14 @@ import { type DecodeOutcome, MessageDecoder } from '../src/codec/message-decoder
 import { encodeWireFormat, WIRE_HEADER_LENGTH } from '../src/codec/wire-format.ts';
 import { type CatalogEntry, entryFor, loadCatalog, parseSchema } from '../src/contracts/catalog.ts';
 import { createFakeEvents } from '../src/producer/fake-events.ts';
-import { appendCopyLine, appendTextLine, CopyBufferPool, type CopySlice } from '../src/sink/copy-buffer.ts';
+import { appendBinaryRow, binaryFieldEncoder } from '../src/sink/copy-binary.ts';
+import {
+  appendBinaryLine,
+  appendCopyLine,
+  appendTextLine,
+  CopyBufferPool,
+  type CopySlice,
+} from '../src/sink/copy-buffer.ts';
 import { copyTextChunks } from '../src/sink/copy-text.ts';
 import { createRowMapper, type SqlText } from '../src/sink/row-mapper.ts';
 import { compileTranscoder } from '../src/sink/row-transcoder.ts';
@@ -80,23 +87,25 @@ interface Measured {
  * The three ways from framed values to the bytes COPY sends: `reference` (decode → RowMapper.toRow →
  * copyTextLine, `fastPath: false`), `texts` (the fast path before it wrote bytes: a string per column,
  * withMeta, copyTextChunks, encoded to UTF-8: the compiled transcoder's `transcode`) and `bytes` (the
- * default in insert mode: transcodeCopy's field bytes, appendCopyLine with the `_kafka_*` columns, the ranges
- * copyLines writes).
+ * COPY text path: transcodeCopy's field bytes, appendCopyLine with the `_kafka_*` columns, the ranges
+ * copyLines writes), `binary` (the default: transcodeBinary's fields, appendBinaryLine) and `reference-binary`
+ * (the reference rows through copy-binary.ts's encoders: what `binary` must equal byte for byte).
  */
-type Path = 'reference' | 'texts' | 'bytes';
+type Path = 'reference' | 'texts' | 'bytes' | 'binary' | 'reference-binary';
 
 async function once(c: Case, path: Path): Promise<Measured> {
   const entry = c.entry;
   const decoder = new MessageDecoder(
     { schemaById: async (id) => c.ids.get(id)! },
-    { fastPath: path !== 'reference' },
+    { fastPath: path !== 'reference' && path !== 'reference-binary' },
   );
+  const format = path === 'binary' || path === 'reference-binary' ? 'binary' : 'text';
   // The decoder makes COPY bytes only now: the `texts` path calls the compiled transcoder's texts itself,
   // one outcome per message as the decoder made them, the reference decoder for the bodies it leaves.
   const reference = new MessageDecoder({ schemaById: async (id) => c.ids.get(id)! }, { fastPath: false });
   const transcoder = compileTranscoder(entry, parseSchema(c.ids.get(1)!, 'writer'));
   const decode = async (values: Buffer[]): Promise<BenchOutcome[]> => {
-    if (path !== 'texts') return decoder.decodeBatch(entry, values);
+    if (path !== 'texts') return decoder.decodeBatch(entry, values, format);
     const outcomes: BenchOutcome[] = [];
     for (const value of values) {
       const fields = transcoder?.transcode(value, WIRE_HEADER_LENGTH);
@@ -115,7 +124,10 @@ async function once(c: Case, path: Path): Promise<Measured> {
   await reference.decodeBatch(entry, c.messages.slice(0, 1));
   const mapper = createRowMapper(c.entry);
   // The writer schema is fetched and compiled before timing, as it is after a consumer's first batch.
-  await decoder.decodeBatch(entry, c.messages.slice(0, 1));
+  await decoder.decodeBatch(entry, c.messages.slice(0, 1), format);
+  const encoders = mapper.columns.map((column) => binaryFieldEncoder(column.pgType));
+  const timestamptz = binaryFieldEncoder('timestamp with time zone');
+  const fieldCount = mapper.columns.length - 3;
   const hash = createHash('sha256');
   // As partition-writer's prepare: a batch's lines in a pooled buffer, given back once the batch is written.
   const pool = new CopyBufferPool(1);
@@ -142,7 +154,11 @@ async function once(c: Case, path: Path): Promise<Measured> {
       const meta = { partition: 0, offset: String(start + i), timestamp: '1767225600000' };
       if (outcome.copy !== undefined) {
         fastRows++;
-        lines.push(appendCopyLine(out, outcome.copy, meta, mapper.kafkaTimestampText));
+        lines.push(
+          format === 'binary'
+            ? appendBinaryLine(out, outcome.copy, fieldCount, meta, mapper.kafkaTimestampText, timestamptz)
+            : appendCopyLine(out, outcome.copy, meta, mapper.kafkaTimestampText),
+        );
         if (outcome.version != null) versions += outcome.version;
         continue;
       }
@@ -156,12 +172,13 @@ async function once(c: Case, path: Path): Promise<Measured> {
         const version = mapper.versionOf(outcome.value);
         if (version !== null) versions += version;
       }
-      if (path === 'bytes') lines.push(appendTextLine(out, row));
+      if (format === 'binary') lines.push(appendBinaryRow(out, encoders, row));
+      else if (path === 'bytes') lines.push(appendTextLine(out, row));
       else rows.push(row);
     }
     // The socket gets bytes: the text of the other paths is encoded here, as the COPY stream does.
     const written =
-      path === 'bytes'
+      path === 'bytes' || format === 'binary'
         ? [...copyRanges(lines)]
         : [...copyTextChunks(rows)].map((chunk) => Buffer.from(chunk));
     const used = process.cpuUsage(cpu);
@@ -198,11 +215,16 @@ interface CaseResult {
   referenceCpuMicrosPerRow: number;
   /** The fast path before it wrote bytes (a string per column, then COPY text): the "before" of the same run. */
   textsCpuMicrosPerRow: number;
-  /** The fast path of insert mode: COPY bytes. */
+  /** The fast path, COPY text bytes. */
+  textCpuMicrosPerRow: number;
+  /** The fast path of the default: binary COPY tuples. */
   fastCpuMicrosPerRow: number;
+  /** The reference rows encoded as binary tuples (copy-binary.ts), one run. */
+  referenceBinaryCpuMicrosPerRow: number;
   speedup: number;
   fastShare: number;
   sameCopyText: boolean;
+  sameBinary: boolean;
 }
 
 async function measureAll(): Promise<CaseResult[]> {
@@ -217,18 +239,25 @@ async function measureAll(): Promise<CaseResult[]> {
     c.entry = { ...c.entry, writeMode: 'insert' };
     const reference = await best(c, 'reference');
     const texts = await best(c, 'texts');
-    const fast = await best(c, 'bytes');
-    if (reference.digest !== fast.digest || reference.digest !== texts.digest)
+    const text = await best(c, 'bytes');
+    const fast = await best(c, 'binary');
+    const referenceBinary = await once(c, 'reference-binary');
+    if (reference.digest !== text.digest || reference.digest !== texts.digest)
       throw new RangeError(`${c.name}: the fast path's COPY bytes differ from the reference path's`);
+    if (referenceBinary.digest !== fast.digest)
+      throw new RangeError(`${c.name}: the fast path's binary tuples differ from the reference path's`);
     const row = {
       case: c.name,
       rows: c.messages.length,
       referenceCpuMicrosPerRow: round(reference.cpuMicrosPerRow),
       textsCpuMicrosPerRow: round(texts.cpuMicrosPerRow),
+      textCpuMicrosPerRow: round(text.cpuMicrosPerRow),
       fastCpuMicrosPerRow: round(fast.cpuMicrosPerRow),
+      referenceBinaryCpuMicrosPerRow: round(referenceBinary.cpuMicrosPerRow),
       speedup: round(reference.cpuMicrosPerRow / fast.cpuMicrosPerRow),
       fastShare: round(fast.fastRows / c.messages.length),
       sameCopyText: true,
+      sameBinary: true,
     };
     results.push(row);
     process.stderr.write(`${JSON.stringify(row)}\n`);
@@ -270,11 +299,11 @@ const md = [
   '',
   `Framed values → decodeBatch → COPY bytes (every case as inserts), batches of ${BATCH}, CPU µs per row, best of ${RUNS} (\`npm run bench:transcode\`, ${section.measuredAt}).`,
   '',
-  '| case | rows | reference µs/row | fast path, texts µs/row | fast path, COPY bytes µs/row | speed-up | rows on the fast path | same COPY bytes |',
-  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+  '| case | rows | reference µs/row (text) | fast path, texts µs/row | fast path, COPY text µs/row | fast path, binary COPY µs/row (default) | reference → binary µs/row | speed-up | rows on the fast path | same bytes as the reference |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ...results.map(
     (r) =>
-      `| ${r.case} | ${r.rows.toLocaleString('en-US')} | ${r.referenceCpuMicrosPerRow} | ${r.textsCpuMicrosPerRow ?? '–'} | ${r.fastCpuMicrosPerRow} | ${r.speedup}× | ${Math.round(r.fastShare * 100)}% | yes |`,
+      `| ${r.case} | ${r.rows.toLocaleString('en-US')} | ${r.referenceCpuMicrosPerRow} | ${r.textsCpuMicrosPerRow ?? '–'} | ${r.textCpuMicrosPerRow ?? '–'} | ${r.fastCpuMicrosPerRow} | ${r.referenceBinaryCpuMicrosPerRow ?? '–'} | ${r.speedup}× | ${Math.round(r.fastShare * 100)}% | yes (text and binary) |`,
   ),
   '',
   `Target ≤ ${TARGET} µs per page-view row: ${section.target.met ? 'met' : 'missed'} (${pageViews.fastCpuMicrosPerRow} µs).`,

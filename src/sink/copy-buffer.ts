@@ -74,6 +74,10 @@ function twoDigits(buf: Buffer, p: number, n: number): number {
   return p + 2;
 }
 
+/** Decimal texts longer than this take copy-binary.ts's encoder (numeric holds up to 147,455 + 16,383 digits). */
+const MAX_NUMERIC_TEXT = 400;
+const NUMERIC_GROUPS = new Uint16Array(MAX_NUMERIC_TEXT / 4 + 2);
+
 /** Bytes of fresh slabs: small enough to waste little, large enough that a slab holds hundreds of rows. */
 const SLAB = 256 * 1024;
 
@@ -205,6 +209,16 @@ export class CopyBuffer {
    * UTF-8.
    */
   jsonString(src: Buffer, start: number, end: number): boolean {
+    return this.#json(src, start, end, 2);
+  }
+
+  /** jsonString's JSON without the COPY text escaping: the bytes of a jsonb value in binary COPY. */
+  jsonStringRaw(src: Buffer, start: number, end: number): boolean {
+    return this.#json(src, start, end, 1);
+  }
+
+  /** `backslashes`: how many bytes a JSON backslash takes (2 once COPY text escapes it, 1 in binary COPY). */
+  #json(src: Buffer, start: number, end: number, backslashes: 1 | 2): boolean {
     // At most 7 bytes per byte: a control character is `\u00XX` once COPY doubles the backslash.
     this.ensure(2 + 7 * (end - start));
     const buf = this.buf;
@@ -218,16 +232,18 @@ export class CopyBuffer {
         buf[p++] = b;
       } else if (b === QUOTE) {
         buf[p++] = BACKSLASH;
-        buf[p++] = BACKSLASH;
+        if (backslashes === 2) buf[p++] = BACKSLASH;
         buf[p++] = QUOTE;
       } else if (b === BACKSLASH) {
         buf[p++] = BACKSLASH;
         buf[p++] = BACKSLASH;
-        buf[p++] = BACKSLASH;
-        buf[p++] = BACKSLASH;
+        if (backslashes === 2) {
+          buf[p++] = BACKSLASH;
+          buf[p++] = BACKSLASH;
+        }
       } else if (b < 0x20) {
         buf[p++] = BACKSLASH;
-        buf[p++] = BACKSLASH;
+        if (backslashes === 2) buf[p++] = BACKSLASH;
         const letter = JSON_ESCAPE_LETTER[b]!;
         if (letter !== 0) buf[p++] = letter;
         else {
@@ -248,6 +264,16 @@ export class CopyBuffer {
   /** Where the row in progress is, for rewind(). */
   mark(): number {
     return this.pos - this.#rowStart;
+  }
+
+  /** Overwrites 4 bytes at a mark() of the row in progress with a 32-bit integer (a length once known). */
+  patchInt32(mark: number, n: number): void {
+    const at = this.#rowStart + mark;
+    const buf = this.buf;
+    buf[at] = (n >>> 24) & 0xff;
+    buf[at + 1] = (n >>> 16) & 0xff;
+    buf[at + 2] = (n >>> 8) & 0xff;
+    buf[at + 3] = n & 0xff;
   }
 
   /** Back to a mark() of the row in progress (its slab may have changed since). */
@@ -393,6 +419,91 @@ export class CopyBuffer {
     const high = Math.floor(n / 0x1_0000_0000);
     this.int32(high);
     this.int32(n - high * 0x1_0000_0000);
+  }
+
+  /**
+   * A binary COPY field of a text's UTF-8 (text, json), or with `version` first (jsonb's version byte 1), as
+   * copy-binary.ts's encoders write it, without a Buffer per value.
+   */
+  binaryText(text: string, version?: number): void {
+    const prefix = version === undefined ? 0 : 1;
+    this.ensure(4 + prefix + 3 * text.length);
+    const at = this.pos;
+    this.pos += 4;
+    if (version !== undefined) this.buf[this.pos++] = version;
+    this.pos += this.buf.utf8Write(text, this.pos, this.buf.length - this.pos);
+    const length = this.pos - at - 4;
+    const buf = this.buf;
+    buf[at] = (length >>> 24) & 0xff;
+    buf[at + 1] = (length >>> 16) & 0xff;
+    buf[at + 2] = (length >>> 8) & 0xff;
+    buf[at + 3] = length & 0xff;
+  }
+
+  /**
+   * A numeric field (numeric_send: base-10000 digits, the weight of the first, the sign, the display scale)
+   * of a decimal text as the row mapper writes it (`-?digits[.digits]`), without a string or Buffer per
+   * value; false (nothing written) for any other text: copy-binary.ts's encoder then writes it.
+   */
+  numericField(text: string): boolean {
+    const n = text.length;
+    if (n === 0 || n > MAX_NUMERIC_TEXT) return false;
+    let i = 0;
+    const negative = text.charCodeAt(0) === 0x2d;
+    if (negative) i = 1;
+    let dot = -1;
+    for (let k = i; k < n; k++) {
+      const c = text.charCodeAt(k);
+      if (c === 0x2e) {
+        if (dot >= 0) return false;
+        dot = k;
+      } else if (c < 0x30 || c > 0x39) return false;
+    }
+    const intEnd = dot < 0 ? n : dot;
+    const fracStart = dot < 0 ? n : dot + 1;
+    if (intEnd === i && fracStart === n) return false;
+    const groups = NUMERIC_GROUPS;
+    let count = 0;
+    // Integer digits in groups of four counted from the point leftwards, the first group possibly short.
+    const intLength = intEnd - i;
+    let group = 0;
+    let inGroup = (4 - (intLength % 4)) % 4;
+    for (let k = i; k < intEnd; k++) {
+      group = group * 10 + (text.charCodeAt(k) - 0x30);
+      if (++inGroup === 4) {
+        groups[count++] = group;
+        group = 0;
+        inGroup = 0;
+      }
+    }
+    let weight = count - 1;
+    // Fraction digits in groups of four from the point rightwards, the last one padded with zeros.
+    for (let k = fracStart; k < n; k++) {
+      group = group * 10 + (text.charCodeAt(k) - 0x30);
+      if (++inGroup === 4) {
+        groups[count++] = group;
+        group = 0;
+        inGroup = 0;
+      }
+    }
+    if (inGroup > 0) {
+      for (; inGroup < 4; inGroup++) group *= 10;
+      groups[count++] = group;
+    }
+    let first = 0;
+    while (first < count && groups[first] === 0) first++;
+    weight -= first;
+    let last = count;
+    while (last > first && groups[last - 1] === 0) last--;
+    const digits = last - first;
+    if (digits === 0) weight = 0;
+    this.int32(8 + 2 * digits);
+    this.int16(digits);
+    this.int16(weight);
+    this.int16(negative && digits > 0 ? 0x4000 : 0);
+    this.int16(n - fracStart);
+    for (let k = first; k < last; k++) this.int16(groups[k]!);
+    return true;
   }
 
   /** A binary COPY field of bytes as they are: the int32 length, then the bytes. */

@@ -21,7 +21,12 @@ import type { CatalogEntry } from '../contracts/catalog.ts';
 import { civilFromDays, isoDateText } from '../contracts/civil-date.ts';
 import { collectInvalidValues } from '../contracts/logical-types.ts';
 import { fieldColumns } from './column-types.ts';
-import { type BinaryFieldEncoder, binaryFieldEncoder, PG_EPOCH_DAYS } from './copy-binary.ts';
+import {
+  type BinaryFieldEncoder,
+  binaryColumnType,
+  binaryFieldEncoder,
+  PG_EPOCH_DAYS,
+} from './copy-binary.ts';
 import {
   appendTimestamptzMillis,
   CopyBuffer,
@@ -671,16 +676,22 @@ const JSON_TRUE = Buffer.from('true');
 const JSON_FALSE = Buffer.from('false');
 
 /** JSON bytes of a map value or array item of a plain type, as jsonItemReader's text; else undefined. */
-function jsonItemWriter(reader: avro.Type, writer: avro.Type): ByteWriter | undefined {
+function jsonItemWriter(reader: avro.Type, writer: avro.Type, binary: boolean): ByteWriter | undefined {
   const name = baseName(reader);
   if (name !== baseName(writer)) return undefined;
   switch (name) {
     case 'string':
-      return (s) => {
-        const tap = s.tap;
-        const start = span(tap);
-        if (!s.out.jsonString(tap.buf, start, tap.pos)) fallback();
-      };
+      return binary
+        ? (s) => {
+            const tap = s.tap;
+            const start = span(tap);
+            if (!s.out.jsonStringRaw(tap.buf, start, tap.pos)) fallback();
+          }
+        : (s) => {
+            const tap = s.tap;
+            const start = span(tap);
+            if (!s.out.jsonString(tap.buf, start, tap.pos)) fallback();
+          };
     case 'int':
     case 'long':
       return (s) => s.out.integer(readLong(s.tap));
@@ -701,13 +712,27 @@ const MAX_KEYS = 32;
 /**
  * jsonb bytes of a map or array of strings, ints, longs or booleans, as jsonCollectionReader's text. A map
  * key that is not plain ASCII, that a JS object would put first or not keep (digits only, `__proto__`), met
- * twice, or one too many, rewinds the tap and the buffer and takes the text path for the field.
+ * twice, or one too many, rewinds the tap and the buffer and takes the text path for the field. With
+ * `binary` (the jsonb column's encoder), the field is binary COPY's: its length, jsonb's version byte 1, then
+ * the JSON without COPY text's escaping.
  */
-function jsonCollectionWriter(reader: avro.Type, writer: avro.Type): ByteWriter | undefined {
+function jsonCollectionWriter(
+  reader: avro.Type,
+  writer: avro.Type,
+  binary?: BinaryFieldEncoder,
+): ByteWriter | undefined {
   const isMap = reader.typeName === 'map';
   const item = isMap
-    ? jsonItemWriter((reader as avro.types.MapType).valuesType, (writer as avro.types.MapType).valuesType)
-    : jsonItemWriter((reader as avro.types.ArrayType).itemsType, (writer as avro.types.ArrayType).itemsType);
+    ? jsonItemWriter(
+        (reader as avro.types.MapType).valuesType,
+        (writer as avro.types.MapType).valuesType,
+        binary !== undefined,
+      )
+    : jsonItemWriter(
+        (reader as avro.types.ArrayType).itemsType,
+        (writer as avro.types.ArrayType).itemsType,
+        binary !== undefined,
+      );
   const text = jsonCollectionReader(reader, writer);
   if (item === undefined || text === undefined) return undefined;
   const keyStarts = new Int32Array(MAX_KEYS);
@@ -735,7 +760,8 @@ function jsonCollectionWriter(reader: avro.Type, writer: avro.Type): ByteWriter 
             if (sameBytes(tap.buf, keyStarts[k]!, keyEnds[k]!, start, end)) return false;
           keyStarts[count] = start;
           keyEnds[count] = end;
-          out.jsonString(tap.buf, start, end);
+          if (binary === undefined) out.jsonString(tap.buf, start, end);
+          else out.jsonStringRaw(tap.buf, start, end);
           out.byte(0x3a);
         }
         count++;
@@ -745,6 +771,21 @@ function jsonCollectionWriter(reader: avro.Type, writer: avro.Type): ByteWriter 
     out.byte(isMap ? 0x7d : 0x5d);
     return true;
   };
+  if (binary !== undefined)
+    return (s) => {
+      const from = s.tap.pos;
+      const out = s.out;
+      const mark = out.mark();
+      out.int32(0); // the length, once known
+      out.byte(1);
+      if (write(s)) {
+        out.patchInt32(mark, out.mark() - mark - 4);
+        return;
+      }
+      s.tap.pos = from;
+      out.rewind(mark);
+      binary(out, text(s));
+    };
   return (s) => {
     const from = s.tap.pos;
     const mark = s.out.mark();
@@ -932,6 +973,9 @@ function scalarBinaryWriter(
   const r = baseName(reader);
   const w = baseName(writer);
   switch (r) {
+    case 'map':
+    case 'array':
+      return w === r ? jsonCollectionWriter(reader, writer, binaryFieldEncoder('jsonb')) : undefined;
     case 'boolean':
       if (w !== 'boolean') return undefined;
       return (s) => {
@@ -1071,6 +1115,30 @@ function binaryFieldWriter(
   }
   const text = fieldReader(reader, writer, nullable, convert, onVersion, isVersion);
   return (s) => encode(s.out, text(s));
+}
+
+/**
+ * The field encoder of a column for the texts of the fields the binary path does not compile: copy-binary.ts's,
+ * except for the kinds that are common there (nested records and arrays as jsonb, decimals, text), which
+ * CopyBuffer writes in place, byte for byte the same (the differential fuzz test compares them).
+ */
+function textFieldEncoder(pgType: string): BinaryFieldEncoder {
+  const reference = binaryFieldEncoder(pgType);
+  const type = binaryColumnType(pgType);
+  switch (type) {
+    case 'jsonb':
+      return (out, text) => (text === null ? out.raw(BINARY_NULL) : out.binaryText(text, 1));
+    case 'text':
+    case 'json':
+      return (out, text) => (text === null ? out.raw(BINARY_NULL) : out.binaryText(text));
+    case 'numeric':
+      return (out, text) => {
+        if (text === null) out.raw(BINARY_NULL);
+        else if (!out.numericField(text)) reference(out, text);
+      };
+    default:
+      return reference;
+  }
 }
 
 /**
@@ -1219,7 +1287,7 @@ export function compileTranscoder(entry: CatalogEntry, writer: avro.Type): RowTr
     },
     transcodeBinary(body, start = 0) {
       if (binary === undefined) {
-        const encoders = columns.map((c) => binaryFieldEncoder(c.pgType));
+        const encoders = columns.map((c) => textFieldEncoder(c.pgType));
         binary = { encoders, steps: stepsFor('binary', encoders) };
       }
       const out = state.out;

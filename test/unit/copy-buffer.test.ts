@@ -4,6 +4,7 @@
  */
 import test from 'ava';
 import { PoisonMessageError } from '../../src/errors.ts';
+import { binaryFieldEncoder } from '../../src/sink/copy-binary.ts';
 import {
   appendCopyLine,
   appendTextLine,
@@ -162,4 +163,45 @@ test('a pool hands a buffer to one taker at a time and reuses it once given back
   c.reset(16 * 1024 * 1024);
   pool.give(c);
   t.not(pool.take(), c);
+});
+
+test('numericField and binaryText write the bytes of copy-binary.ts encoders (random decimals, zeros, signs, long digits; any text)', (t) => {
+  const r = seeded(42);
+  const numeric = binaryFieldEncoder('numeric(40,12)');
+  const jsonb = binaryFieldEncoder('jsonb');
+  const text = binaryFieldEncoder('text');
+  const digits = (n: number) => Array.from({ length: n }, () => String(r.int(10))).join('');
+  const decimals = ['0', '-0', '0.00', '-0.00', '1', '-1', '0.0001', '10000', '9999.9999', '00012.3400'];
+  for (let i = 0; i < 3000; i++) {
+    const whole = digits(r.int(20));
+    const fraction = digits(r.int(14));
+    const sign = r.next() < 0.4 ? '-' : '';
+    decimals.push(`${sign}${whole || '0'}${fraction ? `.${fraction}` : ''}`);
+  }
+  const bytes = (write: (out: CopyBuffer) => void) => {
+    const out = new CopyBuffer(16);
+    out.begin();
+    write(out);
+    const slice = out.end();
+    return Buffer.from(slice.buffer.subarray(slice.start, slice.end)).toString('hex');
+  };
+  for (const decimal of decimals) {
+    t.is(
+      bytes((out) => t.true(out.numericField(decimal), decimal)),
+      bytes((out) => numeric(out, decimal)),
+      decimal,
+    );
+  }
+  for (const odd of ['NaN', 'Infinity', '1e5', '', '1.2.3', '+1', 'x'.repeat(500)])
+    t.false(new CopyBuffer(16).numericField(odd), odd);
+  for (const value of ['', '{"a":[1,"ü🎉"]}', 'tab\there \\ \u0000', '\uD800 lone', 'x'.repeat(70_000)]) {
+    t.is(
+      bytes((out) => out.binaryText(value, 1)),
+      bytes((out) => jsonb(out, value)),
+    );
+    t.is(
+      bytes((out) => out.binaryText(value)),
+      bytes((out) => text(out, value)),
+    );
+  }
 });

@@ -709,6 +709,10 @@ test('maps the fast path writes as JSON itself keep the reference order and valu
       copyFast++;
       t.deepEqual(copyLineOf(mapper, copy), Buffer.from(copyTextLine(reference)), JSON.stringify(pairs));
     }
+    const binary = transcoder.transcodeBinary(body);
+    t.is(binary === undefined, copy === undefined, JSON.stringify(pairs));
+    if (binary !== undefined)
+      t.deepEqual(binaryLineOf(mapper, binary), binaryRowOf(mapper, reference), JSON.stringify(pairs));
     const fields = transcoder.transcode(body);
     if (fields === undefined) continue;
     fast++;
