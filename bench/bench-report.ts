@@ -43,6 +43,8 @@ export interface BenchResults {
    * next to `pipelineCopy`, what the overlap buys (absent in results of older runs).
    */
   pipelineSerial?: PipelineRunResult;
+  /** COPY in the format the default does not write (text when the default is binary): the format measured. */
+  pipelineOtherFormat?: PipelineRunResult & { copyFormat: CopyFormat };
   upsert: PipelineRunResult & { rows: number };
   baseline: ThroughputResult;
   latency: LatencyResult[];
@@ -244,16 +246,16 @@ function ceilingLines(results: BenchResults): string[] {
   const ceiling = cpuCeiling(results);
   if (ceiling === undefined) return [];
   return [
-    `**The shared machine's ceiling.** The raw COPY text limit costs the machine ${fixed(
-      results.rawCopy.machineCpuMicrosPerEvent!,
+    `**The shared machine's ceiling.** The raw COPY ${results.pipelineCopyFormat} limit costs the machine ${fixed(
+      pipelineCopyLimit(results).machineCpuMicrosPerEvent!,
       1,
-    )} µs of CPU per row (${fixed(results.rawCopy.machineBusyCores!)} cores busy); the pipeline (insert, COPY, default) ${fixed(
+    )} µs of CPU per row (${fixed(pipelineCopyLimit(results).machineBusyCores!)} cores busy); the pipeline (insert, COPY, default) ${fixed(
       results.pipelineCopy.machineCpuMicrosPerEvent!,
       1,
     )} µs per event (${fixed(results.pipelineCopy.machineBusyCores!)} cores busy: Kafka, PostgreSQL and the consumer together). Once the ${
       results.machine.cpus
     } cores are busy, the pipeline cannot exceed ${fixed(ceiling)} × the raw limit here; it reached ${fixed(
-      results.pipelineCopy.perSecond / results.rawCopy.perSecond,
+      results.pipelineCopy.perSecond / pipelineCopyLimit(results).perSecond,
     )} ×.`,
     '',
   ];
@@ -270,8 +272,10 @@ function machineNote(run: { machineCpuMicrosPerEvent?: number; machineBusyCores?
  * With Kafka, PostgreSQL and the consumer sharing the machine's cores, the pipeline's throughput is at most
  * the raw limit × (the raw COPY's machine CPU per row ÷ the pipeline's per event), once the machine is busy.
  */
-export function cpuCeiling(results: Pick<BenchResults, 'rawCopy' | 'pipelineCopy'>): number | undefined {
-  const raw = results.rawCopy.machineCpuMicrosPerEvent;
+export function cpuCeiling(
+  results: Pick<BenchResults, 'rawCopy' | 'rawCopyBinary' | 'pipelineCopyFormat' | 'pipelineCopy'>,
+): number | undefined {
+  const raw = pipelineCopyLimit(results).machineCpuMicrosPerEvent;
   const pipeline = results.pipelineCopy.machineCpuMicrosPerEvent;
   if (raw === undefined || pipeline === undefined || !(raw > 0) || !(pipeline > 0)) return undefined;
   return raw / pipeline;
@@ -420,6 +424,26 @@ export function renderMarkdown(results: BenchResults): string {
             )}× this; CPU/event ${fixed(
               results.pipelineSerial.cpuMicrosPerEvent / results.pipelineCopy.cpuMicrosPerEvent,
             )}× the default's`,
+          ),
+        ]),
+    ...(results.pipelineOtherFormat === undefined
+      ? []
+      : [
+          pipelineRow(
+            `pipeline, insert, COPY ${results.pipelineOtherFormat.copyFormat} (CONSUMER_COPY_FORMAT=${results.pipelineOtherFormat.copyFormat})`,
+            results.pipelineOtherFormat,
+            limit,
+            `the default (${results.pipelineCopyFormat}) is ${fixed(
+              results.pipelineCopy.perSecond / results.pipelineOtherFormat.perSecond,
+            )}× this; CPU/event ${fixed(
+              results.pipelineOtherFormat.cpuMicrosPerEvent / results.pipelineCopy.cpuMicrosPerEvent,
+            )}× the default's; against its own format's raw limit: ${fixed(
+              results.pipelineOtherFormat.perSecond /
+                (results.pipelineOtherFormat.copyFormat === 'binary'
+                  ? results.rawCopyBinary
+                  : results.rawCopy
+                ).perSecond,
+            )} ×`,
           ),
         ]),
     pipelineRow(

@@ -32,8 +32,6 @@ import { withTimeout } from './wait-until.ts';
 const PAGE_VIEWS = 'shop.page-views';
 const ORDERS = 'shop.orders';
 const resultsDir = join(import.meta.dirname, 'results');
-/** What the pipeline's COPY writes today (src/sink): its raw limit is the one the pipeline is held to. */
-const PIPELINE_COPY_FORMAT: CopyFormat = 'text';
 
 const log = (line: string) =>
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
@@ -41,6 +39,8 @@ const perSecond = (n: number) => `${Math.round(n).toLocaleString('en-US')}/s`;
 
 const options = parseBenchOptions(process.argv.slice(2), process.env);
 const config = loadConfig();
+/** The COPY format the pipeline writes (CONSUMER_COPY_FORMAT): its raw limit is the one it is held to. */
+const PIPELINE_COPY_FORMAT: CopyFormat = config.consumer.copyFormat;
 const kafka = createKafka(config.kafka, { clientId: 'pipeline-bench', quiet: true });
 const registry = new RegistryClient(config.registry);
 const runId = `bench_${Date.now().toString(36)}`;
@@ -53,10 +53,14 @@ const settingsEnv: Record<string, string> = {
   CONSUMER_PARTITION_CONCURRENCY: String(config.consumer.partitionConcurrency),
   CONSUMER_FETCH_MAX_BYTES: String(config.consumer.fetchMaxBytes),
   CONSUMER_WRITE_AHEAD: String(config.consumer.writeAhead),
+  CONSUMER_COPY_FORMAT: config.consumer.copyFormat,
   CONSUMER_FROM_BEGINNING: 'true',
 };
 /** The defaults without the write lanes' overlap: what it buys, measured in the same run. */
 const serialEnv: Record<string, string> = { ...settingsEnv, CONSUMER_WRITE_AHEAD: '0' };
+/** The defaults with the other COPY format: binary against text, measured in the same run. */
+const otherFormat: CopyFormat = PIPELINE_COPY_FORMAT === 'binary' ? 'text' : 'binary';
+const otherFormatEnv: Record<string, string> = { ...settingsEnv, CONSUMER_COPY_FORMAT: otherFormat };
 /**
  * The deployment settings tried next to the defaults: every partition of a fetch written at the same time,
  * and fetches four times the default bound (more rows per transaction bought with memory). No V8 heap
@@ -251,6 +255,7 @@ async function run(): Promise<BenchResults> {
   const pipelineCopy = await replay('copy', 'copy', settingsEnv, [], false);
   const pipelineCopyProfiled = options.cpuProfile ? await replay('copyprof', 'copy') : undefined;
   const pipelineSerial = await replay('copyserial', 'copy', serialEnv, [], false);
+  const pipelineOtherFormat = await replay(`copy${otherFormat}`, 'copy', otherFormatEnv, [], false);
   const pipelineUnnest = await replay('unnest', 'unnest');
   const pipelineTuned = await replay('copytuned', 'copy', tunedEnv);
 
@@ -386,6 +391,7 @@ async function run(): Promise<BenchResults> {
     rawCopy,
     rawCopyBinary,
     pipelineCopyFormat: PIPELINE_COPY_FORMAT,
+    pipelineOtherFormat: { ...pipelineOtherFormat, copyFormat: otherFormat },
     pipelineCopy,
     ...(pipelineCopyProfiled === undefined ? {} : { pipelineCopyProfiled }),
     pipelineUnnest,

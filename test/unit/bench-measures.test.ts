@@ -93,11 +93,40 @@ test("the machine's busy CPU counts user, nice, system, irq, softirq and steal, 
   t.true(now !== undefined && now.busyMs > 0);
 });
 
-test("the shared machine's ceiling is the raw COPY's machine CPU per row over the pipeline's; absent without figures", (t) => {
+test("the shared machine's ceiling is the raw COPY's machine CPU per row (the pipeline's format) over the pipeline's; absent without figures", (t) => {
   const run = (machineCpuMicrosPerEvent?: number) =>
     ({ machineCpuMicrosPerEvent }) as unknown as Parameters<typeof cpuCeiling>[0]['rawCopy'] &
       Parameters<typeof cpuCeiling>[0]['pipelineCopy'];
-  t.is(cpuCeiling({ rawCopy: run(10), pipelineCopy: run(25) }), 0.4);
-  t.is(cpuCeiling({ rawCopy: run(undefined), pipelineCopy: run(25) }), undefined);
-  t.is(cpuCeiling({ rawCopy: run(10), pipelineCopy: run(Number.NaN) }), undefined);
+  const text = 'text' as const;
+  t.is(
+    cpuCeiling({ rawCopy: run(10), rawCopyBinary: run(8), pipelineCopyFormat: text, pipelineCopy: run(25) }),
+    0.4,
+  );
+  t.is(
+    cpuCeiling({
+      rawCopy: run(10),
+      rawCopyBinary: run(8),
+      pipelineCopyFormat: 'binary',
+      pipelineCopy: run(25),
+    }),
+    0.32,
+  );
+  t.is(
+    cpuCeiling({
+      rawCopy: run(undefined),
+      rawCopyBinary: run(8),
+      pipelineCopyFormat: text,
+      pipelineCopy: run(25),
+    }),
+    undefined,
+  );
+  t.is(
+    cpuCeiling({
+      rawCopy: run(10),
+      rawCopyBinary: run(8),
+      pipelineCopyFormat: text,
+      pipelineCopy: run(Number.NaN),
+    }),
+    undefined,
+  );
 });
