@@ -57,6 +57,7 @@ export const replayCommand: Command = {
           const outcomes = await decoder.decodeBatch(
             entry,
             letters.map((l) => l.value),
+            config.consumer.copyFormat,
           );
           const messages: SinkMessage[] = letters.map((l, i) => ({
             topic: l.topic,
@@ -74,6 +75,7 @@ export const replayCommand: Command = {
             entry,
             messages,
             ids: letters.map((l) => l.id),
+            copyFormat: config.consumer.copyFormat,
           });
           replayed += result.replayed;
           stillDead += result.stillDead;
