@@ -853,7 +853,7 @@ function fieldWriter(
 }
 
 /** The value of a hex digit (either case), for UUIDs written as their 16 bytes. */
-const HEX_VALUE = new Uint8Array(256);
+const HEX_VALUE = new Uint8Array(256).fill(0xff);
 for (let i = 0; i < 16; i++) {
   HEX_VALUE['0123456789abcdef'.charCodeAt(i)] = i;
   HEX_VALUE['0123456789ABCDEF'.charCodeAt(i)] = i;
@@ -921,17 +921,27 @@ function scalarBinaryWriter(
         return (s) => {
           const tap = s.tap;
           const start = span(tap);
-          uuidBytes(tap.buf, start, tap.pos);
+          // Checked as uuidBytes checks (8-4-4-4-12 hex digits, either case) while it is decoded, one pass.
+          if (tap.pos - start !== 36) fallback();
+          const src = tap.buf;
+          if (src[start + 8] !== 0x2d || src[start + 13] !== 0x2d) fallback();
+          if (src[start + 18] !== 0x2d || src[start + 23] !== 0x2d) fallback();
           const out = s.out;
           out.int32(16);
           out.ensure(16);
-          const src = tap.buf;
           const buf = out.buf;
           let p = out.pos;
-          for (let i = start; i < start + 36; i++) {
-            if (i - start === 8 || i - start === 13 || i - start === 18 || i - start === 23) continue;
-            buf[p++] = (HEX_VALUE[src[i]!]! << 4) | HEX_VALUE[src[++i]!]!;
+          let bad = 0;
+          for (let i = start; i < start + 36; i += 2) {
+            const at = i - start;
+            if (at === 8 || at === 13 || at === 18 || at === 23) i++;
+            const high = HEX_VALUE[src[i]!]!;
+            const low = HEX_VALUE[src[i + 1]!]!;
+            bad |= high | low;
+            buf[p++] = (high << 4) | low;
           }
+          // 0xff marks a byte that is not a hex digit: the reference path says why.
+          if (bad > 0x0f) fallback();
           out.pos = p;
         };
       case 'logical:timestamp-millis':
