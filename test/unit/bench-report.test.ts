@@ -157,6 +157,19 @@ test('the report marks a run smaller than the full one, and renders the new colu
   );
   t.regex(md, /\| GC \| 25\.0 % \|/);
   t.regex(md, /\| page views \| 1,000,000 \| 8\.00 \| 2\.40 \| – \| 3\.33× \|/);
+  // The format the default does not write, measured in the same run, against its own raw limit too.
+  const other = renderMarkdown({
+    ...r,
+    pipelineCopyFormat: 'binary',
+    pipelineOtherFormat: { ...r.pipelineCopy, perSecond: 68_000, copyFormat: 'text' },
+    targets: evaluateTargets(r),
+    finishedAt: 'end',
+    loadAverageAtEnd: [1],
+  });
+  t.regex(
+    other,
+    /\| pipeline, insert, COPY text \(CONSUMER_COPY_FORMAT=text\) \| 1,000,000 \| 68,000 \| 0\.57 \|.*the default \(binary\) is 1\.25× this; CPU\/event 1\.00× the default's; against its own format's raw limit: 0\.68 × \|/,
+  );
   t.regex(md, /\| upsert \(orders, default\) ≥ 0\.6 × .* \| 0\.83 \| missed: needs 1\.20× \|/);
 
   const quick = { ...r, options: parseBenchOptions(['--quick'], {}) };
