@@ -94,26 +94,25 @@ function daysFromCivil(year: number, month: number, day: number): number {
 
 const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
-/** Astronomical year, month, day of `YYYY-MM-DD[ BC]` (year 1 BC is year 0); unreadable unless a real day. */
-function civilDays(shownYear: string, month: string, day: string, bc: string | undefined, text: string) {
-  const shown = Number(shownYear);
-  const year = bc === undefined ? shown : 1 - shown;
-  const m = Number(month);
-  const d = Number(day);
+/** Days since 2000-01-01 of a shown year (`bc`: year 1 BC is year 0), month, day; unreadable unless a real day. */
+function civilDays(shown: number, month: number, day: number, bc: boolean, text: string): number {
+  const year = bc ? 1 - shown : shown;
   const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  if (shown < 1 || m < 1 || m > 12 || d < 1 || d > (m === 2 && !leap ? 28 : DAYS_IN_MONTH[m - 1]!)) {
+  if (
+    !(shown >= 1 && month >= 1 && month <= 12 && day >= 1) ||
+    day > (month === 2 && !leap ? 28 : DAYS_IN_MONTH[month - 1]!)
+  ) {
     unreadable('a date', text);
   }
-  return daysFromCivil(year, m, d) - PG_EPOCH_DAYS;
+  return daysFromCivil(year, month, day) - PG_EPOCH_DAYS;
 }
 
 // The days and instants PostgreSQL holds (its date_in/timestamp_in refuse the rest; so does the mapper).
 /** 4714-11-24 BC and 5874897-12-31, in days since 2000-01-01. */
 const PG_FIRST_DAY = -2_451_545;
 const PG_LAST_DAY = 2_145_031_948;
-/** 4714-11-24 00:00 BC, and 294277-01-01 00:00 (the first instant after the last), in µs since 2000-01-01. */
-const PG_FIRST_MICROS = -211_813_488_000_000_000n;
-const PG_END_MICROS = 9_223_371_331_200_000_000n;
+/** 294277-01-01, the day after the last instant timestamptz holds, in days since 2000-01-01. */
+const PG_END_TIMESTAMP_DAY = 106_751_983;
 
 // dateText: `YYYY-MM-DD` (years 1–9999), else at least four digits and ` BC` before year 1 (pgDateText).
 const DATE = /^(\d{4,7})-(\d{2})-(\d{2})( BC)?$/;
@@ -124,36 +123,113 @@ const TIME = /^(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?$/;
 // types' `YYYY-MM-DDTHH:MM:SS.fff` / `.ffffff`, no zone.
 const TIMESTAMP = /^(\d{4,6})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?(Z|\+00)?( BC)?$/;
 
-/** Microseconds since midnight of `HH:MM:SS[.f]` in a time or timestamp text (the text for errors). */
-function microsOfDay(h: string, m: string, s: string, fraction: string | undefined, text: string): number {
-  const hours = Number(h);
-  const minutes = Number(m);
-  const seconds = Number(s);
-  if (hours > 23 || minutes > 59 || seconds > 59) unreadable('a time of day', text);
-  return (hours * 3600 + minutes * 60 + seconds) * 1_000_000 + Number((fraction ?? '').padEnd(6, '0'));
+/** Microseconds since midnight of `HH:MM:SS` and a fraction of up to 6 digits (the text for errors). */
+function microsOfDay(
+  hours: number,
+  minutes: number,
+  seconds: number,
+  fraction: string,
+  text: string,
+): number {
+  if (!(hours <= 23 && minutes <= 59 && seconds <= 59)) unreadable('a time of day', text);
+  return (hours * 3600 + minutes * 60 + seconds) * 1_000_000 + Number(fraction.padEnd(6, '0'));
 }
 
 function pgDays(text: string): number {
   const m = DATE.exec(text);
   if (m === null) unreadable('a date', text);
-  const days = civilDays(m[1]!, m[2]!, m[3]!, m[4], text);
+  const days = civilDays(Number(m[1]), Number(m[2]), Number(m[3]), m[4] !== undefined, text);
   if (days < PG_FIRST_DAY || days > PG_LAST_DAY) unreadable('a date PostgreSQL holds', text);
   return days;
 }
 
-/** Microseconds since 2000-01-01 00:00 (timestamptz: the text is in UTC; timestamp: as written). */
-function pgMicros(text: string, zoned: boolean): bigint {
-  const m = TIMESTAMP.exec(text);
-  if (m === null || (zoned && m[8] === undefined) || (!zoned && m[8] !== undefined)) {
-    unreadable(zoned ? 'a UTC timestamptz' : 'a timestamp', text);
+/** The number of `count` decimal digits at `from`, or NaN when one is not a digit. */
+function digitsAt(text: string, from: number, count: number): number {
+  let n = 0;
+  for (let i = from; i < from + count; i++) {
+    const d = text.charCodeAt(i) - 0x30;
+    if (!(d >= 0 && d <= 9)) return Number.NaN;
+    n = n * 10 + d;
   }
-  const days = civilDays(m[1]!, m[2]!, m[3]!, m[9], text);
-  const micros = BigInt(days) * 86_400_000_000n + BigInt(microsOfDay(m[4]!, m[5]!, m[6]!, m[7], text));
-  if (micros < PG_FIRST_MICROS || micros >= PG_END_MICROS) unreadable('an instant PostgreSQL holds', text);
-  return micros;
+  return n;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/**
+ * Writes µs since 2000-01-01 00:00 of a timestamp text as a big-endian int64 (timestamptz: the text is in
+ * UTC; timestamp: as written). The usual `YYYY-MM-DDTHH:MM:SS.fff[fff][Z]` is read by position; the rest
+ * (utcText's five- and six-digit years and ` BC`) by the pattern.
+ */
+function writeTimestamp(b: Buffer, at: number, text: string, zoned: boolean): void {
+  let days: number;
+  let ofDay: number;
+  const n = text.length - (zoned ? 1 : 0);
+  if (
+    (n === 23 || n === 26) &&
+    text.charCodeAt(10) === 0x54 &&
+    text.charCodeAt(19) === 0x2e &&
+    (zoned ? text.charCodeAt(n) === 0x5a : text.charCodeAt(n - 1) !== 0x5a) &&
+    text.charCodeAt(4) === 0x2d &&
+    text.charCodeAt(7) === 0x2d &&
+    text.charCodeAt(13) === 0x3a &&
+    text.charCodeAt(16) === 0x3a
+  ) {
+    days = civilDays(digitsAt(text, 0, 4), digitsAt(text, 5, 2), digitsAt(text, 8, 2), false, text);
+    const fraction = digitsAt(text, 20, n - 20);
+    const hours = digitsAt(text, 11, 2);
+    const minutes = digitsAt(text, 14, 2);
+    const seconds = digitsAt(text, 17, 2);
+    if (!(fraction >= 0 && hours <= 23 && minutes <= 59 && seconds <= 59)) unreadable('a timestamp', text);
+    ofDay = (hours * 3600 + minutes * 60 + seconds) * 1_000_000 + (n === 23 ? fraction * 1000 : fraction);
+  } else {
+    const m = TIMESTAMP.exec(text);
+    if (m === null || (zoned && m[8] === undefined) || (!zoned && m[8] !== undefined)) {
+      unreadable(zoned ? 'a UTC timestamptz' : 'a timestamp', text);
+    }
+    days = civilDays(Number(m[1]), Number(m[2]), Number(m[3]), m[9] !== undefined, text);
+    ofDay = microsOfDay(Number(m[4]), Number(m[5]), Number(m[6]), m[7] ?? '', text);
+  }
+  if (days < PG_FIRST_DAY || days >= PG_END_TIMESTAMP_DAY) unreadable('an instant PostgreSQL holds', text);
+  writeMicros(b, at, days, ofDay);
+}
+
+/**
+ * days · 86 400 000 000 + ofDay as a big-endian int64, exact in Numbers: 86 400 000 000 is 21 093 750 · 2^12,
+ * so days · 21 093 750 (under 2^53) is split at 2^20 and the rest added below 2^32.
+ */
+function writeMicros(b: Buffer, at: number, days: number, ofDay: number): void {
+  const scaled = days * 21_093_750;
+  const high = Math.floor(scaled / 0x100000);
+  const low = (scaled - high * 0x100000) * 4096 + ofDay;
+  const carry = Math.floor(low / 0x100000000);
+  b.writeInt32BE(high + carry, at);
+  b.writeUInt32BE(low - carry * 0x100000000, at + 4);
+}
+
+/** A-F, a-f, 0-9 → their value; anything else -1. */
+const NIBBLE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) {
+  NIBBLE['0123456789abcdef'.charCodeAt(i)] = i;
+  NIBBLE['0123456789ABCDEF'.charCodeAt(i)] = i;
+}
+
+/** uuid_send: the 16 bytes of `8-4-4-4-12` hex digits (either case). */
+function writeUuid(b: Buffer, at: number, text: string): void {
+  if (text.length !== 36) unreadable('a UUID', text);
+  let p = at;
+  for (let i = 0; i < 36; ) {
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (text.charCodeAt(i) !== 0x2d) unreadable('a UUID', text);
+      i++;
+      continue;
+    }
+    const high = NIBBLE[text.charCodeAt(i)] ?? -1;
+    const low = NIBBLE[text.charCodeAt(i + 1)] ?? -1;
+    if (high < 0 || low < 0) unreadable('a UUID', text);
+    b[p++] = high * 16 + low;
+    i += 2;
+  }
+}
+
 const BYTEA = /^\\x(?:[0-9a-fA-F]{2})*$/;
 const INTEGER = /^-?\d+$/;
 // String(number) for a finite number, and `-0` (the mapper keeps the sign of zero).
@@ -249,11 +325,19 @@ function integerOf(text: string, min: number, max: number, what: string): number
 const INT8_MIN = -(2n ** 63n);
 const INT8_MAX = 2n ** 63n - 1n;
 
-function bigintOf(text: string): bigint {
+/** int8send of a bigint text: by Numbers while it has at most 15 digits (exact), else by BigInt. */
+function writeInt8(b: Buffer, at: number, text: string): void {
   if (!INTEGER.test(text)) unreadable('a bigint', text);
+  if (text.length <= 15) {
+    const n = Number(text);
+    const high = Math.floor(n / 0x100000000);
+    b.writeInt32BE(high, at);
+    b.writeUInt32BE(n - high * 0x100000000, at + 4);
+    return;
+  }
   const n = BigInt(text);
   if (n < INT8_MIN || n > INT8_MAX) unreadable('a bigint in range', text);
-  return n;
+  b.writeBigInt64BE(n, at);
 }
 
 /** numeric_send: base-10000 digits, the weight of the first, the sign, the display scale. */
@@ -338,7 +422,7 @@ const WRITERS: Record<BinaryColumnType, ValueWriter> = {
   }),
   int2: fixed(2, (b, at, text) => b.writeInt16BE(integerOf(text, -0x8000, 0x7fff, 'a smallint'), at)),
   int4: fixed(4, (b, at, text) => b.writeInt32BE(integerOf(text, -(2 ** 31), 2 ** 31 - 1, 'an integer'), at)),
-  int8: fixed(8, (b, at, text) => b.writeBigInt64BE(bigintOf(text), at)),
+  int8: fixed(8, writeInt8),
   float4: fixed(4, (b, at, text) => b.writeFloatBE(float4Of(text), at)),
   float8: fixed(8, (b, at, text) => b.writeDoubleBE(float8Of(text), at)),
   text: utf8([]),
@@ -353,18 +437,15 @@ const WRITERS: Record<BinaryColumnType, ValueWriter> = {
     out.buf.write(text.slice(2), out.pos + 4, 'hex');
     out.pos += 4 + length;
   },
-  uuid: fixed(16, (b, at, text) => {
-    if (!UUID.test(text)) unreadable('a UUID', text);
-    b.write(text.replaceAll('-', ''), at, 'hex');
-  }),
+  uuid: fixed(16, writeUuid),
   date: fixed(4, (b, at, text) => b.writeInt32BE(pgDays(text), at)),
   time: fixed(8, (b, at, text) => {
     const m = TIME.exec(text);
     if (m === null) unreadable('a time', text);
-    b.writeBigInt64BE(BigInt(microsOfDay(m[1]!, m[2]!, m[3]!, m[4], text)), at);
+    writeMicros(b, at, 0, microsOfDay(Number(m[1]), Number(m[2]), Number(m[3]), m[4] ?? '', text));
   }),
-  timestamp: fixed(8, (b, at, text) => b.writeBigInt64BE(pgMicros(text, false), at)),
-  timestamptz: fixed(8, (b, at, text) => b.writeBigInt64BE(pgMicros(text, true), at)),
+  timestamp: fixed(8, (b, at, text) => writeTimestamp(b, at, text, false)),
+  timestamptz: fixed(8, (b, at, text) => writeTimestamp(b, at, text, true)),
   numeric: writeNumeric,
 };
 

@@ -15,6 +15,7 @@ import {
   encodeBinaryValue,
 } from '../../src/sink/copy-binary.ts';
 import { CopyBuffer } from '../../src/sink/copy-buffer.ts';
+import { epochMillisText, microsText } from '../../src/sink/pg-text.ts';
 import { seeded } from '../support/seeded-random.ts';
 
 const hex = (b: Buffer) => b.toString('hex');
@@ -331,4 +332,57 @@ test('column types map from format_type() spellings; an unknown one is refused b
   t.is(binaryColumnType('double precision'), 'float8');
   t.throws(() => binaryColumnType('interval'), { message: /"interval"/ });
   t.throws(() => binaryFieldEncoder('interval'), { message: /"interval"/ });
+});
+
+test('timestamptz of every microsText and epochMillisText form is the instant, µs since 2000, exactly', (t) => {
+  const r = seeded(11);
+  const epoch2000 = 946_684_800_000_000n;
+  const first = -210_866_803_200_000_000n;
+  const last = 2n ** 63n - 1n; // the last µs an Avro long holds
+  const draw = (lo: bigint, hi: bigint) => {
+    let n = 0n;
+    for (let i = 0; i < 3; i++) n = (n << 32n) | BigInt(r.int(2 ** 32));
+    return lo + (n % (hi - lo + 1n));
+  };
+  const forms = new Set<string>();
+  for (let i = 0; i < 20_000; i++) {
+    const micros =
+      r.next() < 0.5 ? draw(first, last) : draw(-62_135_596_800_000_000n, 253_402_300_799_999_999n);
+    const text = microsText(micros);
+    forms.add(text.endsWith('Z') ? 'Z' : text.endsWith(' BC') ? 'BC' : '+00');
+    const ours = encodeBinaryValue('timestamptz', text).readBigInt64BE(0);
+    if (ours !== micros - epoch2000) {
+      t.fail(`${micros} µs: ${text} → ${ours}`);
+      return;
+    }
+    const ms = Number(micros / 1000n);
+    if (ms >= -8.64e15 && ms <= 8.64e15) {
+      const millis = epochMillisText(ms);
+      t.is(
+        encodeBinaryValue('timestamptz', millis).readBigInt64BE(0),
+        BigInt(ms) * 1000n - epoch2000,
+        millis,
+      );
+    }
+  }
+  t.deepEqual([...forms].sort(), ['+00', 'BC', 'Z']);
+});
+
+test('bigint of every length is its int64, by Numbers up to 15 digits and by BigInt beyond', (t) => {
+  const r = seeded(5);
+  for (let i = 0; i < 5000; i++) {
+    let n = 0n;
+    for (let k = r.int(18) + 1; k > 0; k--) n = n * 10n + BigInt(r.int(10));
+    if (r.next() < 0.5) n = -n;
+    t.is(encodeBinaryValue('int8', String(n)).readBigInt64BE(0), n);
+  }
+  for (const n of [
+    2n ** 63n - 1n,
+    -(2n ** 63n),
+    999_999_999_999_999n,
+    -999_999_999_999_999n,
+    2n ** 32n,
+    -(2n ** 32n),
+  ])
+    t.is(encodeBinaryValue('int8', String(n)).readBigInt64BE(0), n);
 });
