@@ -48,6 +48,12 @@ const SEND: [BinaryColumnType, string, string][] = [
   ['float4', '18014406025674750', '5a800003'],
   ['float4', '-18014399583223810', 'da800001'],
   ['float4', '16777217', '4b800000'],
+  // Halfway doubles whose decimal is not: float4in rounds the decimal (Math.fround would give 1, Infinity).
+  ['float4', '1.0000000596046448', '3f800001'],
+  ['float4', '-1.0000000596046448', 'bf800001'],
+  ['float4', '3.4028235677973366e+38', '7f7fffff'],
+  ['float4', '3.4028235677973362e+38', '7f7fffff'],
+  ['float4', '7.006492321624087e-46', '00000001'],
   ['float4', '1152921573326323700', '5d800000'],
   ['float4', '9223372036854776000', '5f000000'],
   ['float8', '-0', '8000000000000000'],
@@ -209,6 +215,8 @@ const NEVER: [BinaryColumnType, string][] = [
   ['int8', ''],
   ['float4', '1e39'],
   ['float4', '1e-50'],
+  // Halfway between 0 and the least float, below it: strtof gives 0, which float4in refuses.
+  ['float4', '7.006492321624085e-46'],
   ['float4', 'nan'],
   ['float4', ''],
   ['float4', '.5'],
