@@ -84,11 +84,12 @@ const SCALARS: [string, (suffix: string) => unknown][] = [
   ['mixed', () => ['null', 'string', 'double']],
 ];
 
-/** Promotions: the reader's float and double read from the writer's long (a real from a long past 2^53). */
+/** Promotions: the reader's float and double read from the writer's long (a real from a long past 2^53), int, float. */
 const PROMOTED: [string, string][] = [
   ['single_from_long', 'float'],
   ['double_from_long', 'double'],
   ['single_from_int', 'float'],
+  ['double_from_float', 'double'],
 ];
 
 const reader = {
@@ -110,6 +111,7 @@ const writerSchema = rawWriterSchema(reader) as { fields: { name: string; type: 
 for (const field of writerSchema.fields) {
   if (field.name === 'single_from_long' || field.name === 'double_from_long') field.type = 'long';
   if (field.name === 'single_from_int') field.type = 'int';
+  if (field.name === 'double_from_float') field.type = 'float';
 }
 const readerType = parseSchema(reader, 'binary reader');
 const writerType = parseSchema(writerSchema, 'binary writer');
@@ -133,6 +135,7 @@ const writerField = (name: string) =>
   (writerType as avro.types.RecordType).fields.find((f) => f.name === name)!.type;
 const longType = writerField('single_from_long');
 const intType = writerField('single_from_int');
+const floatType = writerField('double_from_float');
 const nonAscii = (s: string) => [...s].some((c) => c.charCodeAt(0) > 0x7f);
 
 /** A raw value of the reader's fields (the promoted ones drawn as the writer's long and int). */
@@ -145,6 +148,7 @@ function rawRow(r: ReturnType<typeof seeded>): Record<string, unknown> {
     raw[name] = r.next() < 0.5 ? (r.next() < 0.5 ? -halfway : halfway) : rawValueOf(longType, r);
   }
   raw.single_from_int = rawValueOf(intType, r);
+  raw.double_from_float = rawValueOf(floatType, r);
   return raw;
 }
 
