@@ -13,7 +13,7 @@
  * header-extension length int32 (both 0); per tuple an int16 field count, then per field an int32 length (-1:
  * NULL) and the type's `*_send` bytes; the trailer int16 -1. All integers are big-endian.
  */
-import { PipelineError } from '../errors.ts';
+import { PipelineError, PoisonMessageError } from '../errors.ts';
 import { CopyBuffer, type CopySlice } from './copy-buffer.ts';
 import type { SqlText } from './row-mapper.ts';
 
@@ -74,6 +74,18 @@ export const COPY_BINARY_TRAILER = Buffer.from([0xff, 0xff]);
 /** PostgreSQL's epoch for dates and timestamps, 2000-01-01, in days after 1970-01-01. */
 export const PG_EPOCH_DAYS = 10_957;
 
+/**
+ * A value outside what the column's type holds, which PostgreSQL would refuse in COPY text too (a decoded value
+ * avsc's checks let through, or one handed over as decoded): the message's row is refused, as the row
+ * mapper refuses a date PostgreSQL cannot hold, so it becomes a dead letter rather than stopping the batch.
+ */
+function outOfRange(what: string, text: string): never {
+  throw new PoisonMessageError(
+    'ROW_REJECTED',
+    `${JSON.stringify(text.slice(0, 60))} is not ${what} (binary COPY refuses it as PostgreSQL would)`,
+  );
+}
+
 /** A text the row mapper never makes: a defect of this module or of the mapper, never of the message. */
 function unreadable(what: string, text: string): never {
   throw new PipelineError(
@@ -131,7 +143,7 @@ function microsOfDay(
   fraction: string,
   text: string,
 ): number {
-  if (!(hours <= 23 && minutes <= 59 && seconds <= 59)) unreadable('a time of day', text);
+  if (!(hours <= 23 && minutes <= 59 && seconds <= 59)) outOfRange('a time of day', text);
   return (hours * 3600 + minutes * 60 + seconds) * 1_000_000 + Number(fraction.padEnd(6, '0'));
 }
 
@@ -139,7 +151,7 @@ function pgDays(text: string): number {
   const m = DATE.exec(text);
   if (m === null) unreadable('a date', text);
   const days = civilDays(Number(m[1]), Number(m[2]), Number(m[3]), m[4] !== undefined, text);
-  if (days < PG_FIRST_DAY || days > PG_LAST_DAY) unreadable('a date PostgreSQL holds', text);
+  if (days < PG_FIRST_DAY || days > PG_LAST_DAY) outOfRange('a date PostgreSQL holds', text);
   return days;
 }
 
@@ -178,7 +190,7 @@ function writeTimestamp(b: Buffer, at: number, text: string, zoned: boolean): vo
     const hours = digitsAt(text, 11, 2);
     const minutes = digitsAt(text, 14, 2);
     const seconds = digitsAt(text, 17, 2);
-    if (!(fraction >= 0 && hours <= 23 && minutes <= 59 && seconds <= 59)) unreadable('a timestamp', text);
+    if (!(fraction >= 0 && hours <= 23 && minutes <= 59 && seconds <= 59)) outOfRange('a timestamp', text);
     ofDay = (hours * 3600 + minutes * 60 + seconds) * 1_000_000 + (n === 23 ? fraction * 1000 : fraction);
   } else {
     const m = TIMESTAMP.exec(text);
@@ -188,7 +200,7 @@ function writeTimestamp(b: Buffer, at: number, text: string, zoned: boolean): vo
     days = civilDays(Number(m[1]), Number(m[2]), Number(m[3]), m[9] !== undefined, text);
     ofDay = microsOfDay(Number(m[4]), Number(m[5]), Number(m[6]), m[7] ?? '', text);
   }
-  if (days < PG_FIRST_DAY || days >= PG_END_TIMESTAMP_DAY) unreadable('an instant PostgreSQL holds', text);
+  if (days < PG_FIRST_DAY || days >= PG_END_TIMESTAMP_DAY) outOfRange('an instant PostgreSQL holds', text);
   writeMicros(b, at, days, ofDay);
 }
 
@@ -301,7 +313,7 @@ function float4Of(text: string): number {
     }
   }
   // float4in refuses what strtof rounds to zero or infinity (ERANGE): out of range for real.
-  if (!Number.isFinite(result) || (result === 0 && !ZERO.test(text))) unreadable('a real in range', text);
+  if (!Number.isFinite(result) || (result === 0 && !ZERO.test(text))) outOfRange('a real in range', text);
   return result;
 }
 
@@ -311,14 +323,14 @@ function float8Of(text: string): number {
   if (!FLOAT.test(text)) unreadable('a double precision', text);
   // Both JavaScript and strtod round the decimal to the nearest double: the same double.
   const d = Number(text);
-  if (!Number.isFinite(d) || (d === 0 && !ZERO.test(text))) unreadable('a double precision in range', text);
+  if (!Number.isFinite(d) || (d === 0 && !ZERO.test(text))) outOfRange('a double precision in range', text);
   return d;
 }
 
 function integerOf(text: string, min: number, max: number, what: string): number {
   if (!INTEGER.test(text)) unreadable(what, text);
   const n = Number(text);
-  if (n < min || n > max) unreadable(`${what} in range`, text);
+  if (n < min || n > max) outOfRange(`${what} in range`, text);
   return n;
 }
 
@@ -336,7 +348,7 @@ function writeInt8(b: Buffer, at: number, text: string): void {
     return;
   }
   const n = BigInt(text);
-  if (n < INT8_MIN || n > INT8_MAX) unreadable('a bigint in range', text);
+  if (n < INT8_MIN || n > INT8_MAX) outOfRange('a bigint in range', text);
   b.writeBigInt64BE(n, at);
 }
 
@@ -369,7 +381,7 @@ function writeNumeric(out: CopyBuffer, text: string): void {
   const groups = (last - first) / 4;
   const weight = groups === 0 ? 0 : (intPadded.length - first) / 4 - 1;
   // numeric's header fields are int16: a text beyond them is beyond any numeric(p,s) too.
-  if (dscale > 0x3fff || weight > 0x7fff || weight < -0x8000) unreadable('a numeric in range', text);
+  if (dscale > 0x3fff || weight > 0x7fff || weight < -0x8000) outOfRange('a numeric in range', text);
   out.ensure(12 + groups * 2);
   const b = out.buf;
   let p = out.pos;

