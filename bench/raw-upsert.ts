@@ -312,6 +312,21 @@ export function upsertVariants(entry: CatalogEntry): UpsertVariant[] {
       `INSERT INTO ${table} AS t (${columnList}) SELECT ${columnList} FROM ${stage}${sorted}${conflict(true)}${returning}`,
       true,
     ),
+    ...(['DELETE', 'TRUNCATE'] as const).map(
+      (empty): UpsertVariant => ({
+        name: `SELECT, then ${empty} the stage`,
+        description: `INSERT … SELECT … FROM stage ORDER BY key … RETURNING, then ${empty} of the stage as its own statement (the stage empty after the step, as with the CTE)`,
+        prepare: createStage,
+        async write(client, batch) {
+          await copyInto(client, stageCopy, batch.lines);
+          const result = await client.query(
+            `INSERT INTO ${table} AS t (${columnList}) SELECT ${columnList} FROM ${stage}${sorted}${conflict(true)}${returning}`,
+          );
+          await client.query(empty === 'DELETE' ? `DELETE FROM ${stage}` : `TRUNCATE ${stage}`);
+          return result.rows.length;
+        },
+      }),
+    ),
     {
       name: 'MERGE',
       description:
@@ -451,58 +466,73 @@ export async function measureRawUpsert(
 export interface VariantTiming {
   variant: string;
   description: string;
-  /** Sum of the variant's rounds, ms. */
+  /** Sum of the variant's rounds over every pass, ms. */
   ms: number;
-  /** Events the batches stand for ÷ that time. */
+  /** Events the batches stand for, every pass, ÷ that time. */
   perSecond: number;
   landed?: number;
   /** Its time over the first variant's (the pipeline's statements): below 1 is faster. */
   timeRatio: number;
+  /** The lowest and highest of that ratio over the passes: how much the machine moved it. */
+  passRatios: [number, number];
 }
 
 /**
  * Every variant on the same batches, interleaved: round r writes batch r of every partition (one connection
  * per partition, at the same time) for each variant in turn, a different variant first each round, so that
- * the shared machine's noise falls on all of them alike. Each variant writes into its own pool's table.
+ * the shared machine's noise falls on all of them alike. Each variant writes into its own pool's table;
+ * each pass starts from empty tables again.
  */
 export async function measureUpsertVariants(
   pools: readonly pg.Pool[],
   entry: CatalogEntry,
   workload: UpsertWorkload,
   variants: readonly UpsertVariant[],
+  passes = 1,
 ): Promise<VariantTiming[]> {
   const partitions = workload.partitions.length;
   const clients: pg.PoolClient[][] = [];
   try {
     for (const [i, variant] of variants.entries())
       clients.push(await connect(pools[i]!, entry, variant, partitions, partitions));
-    const ms = new Array<number>(variants.length).fill(0);
-    const landed: (number | undefined)[] = new Array<number | undefined>(variants.length).fill(0);
+    const perPass: number[][] = [];
+    let landed: (number | undefined)[] = [];
     const rounds = Math.max(...workload.partitions.map((b) => b.length));
-    for (let round = 0; round < rounds; round++) {
-      for (let k = 0; k < variants.length; k++) {
-        const v = (round + k) % variants.length;
-        const started = performance.now();
-        const counts = await Promise.all(
-          workload.partitions.map((batches, p) => {
-            const batch = batches[round];
-            return batch === undefined
-              ? Promise.resolve(0)
-              : writeBatch(clients[v]![p]!, entry, variants[v]!, batch);
-          }),
-        );
-        ms[v]! += performance.now() - started;
-        for (const n of counts)
-          landed[v] = n === undefined || landed[v] === undefined ? undefined : landed[v]! + n;
+    for (let pass = 0; pass < passes; pass++) {
+      // Not timed: the same work every pass.
+      if (pass > 0)
+        for (const set of clients) await set[0]!.query(`TRUNCATE ${quoteIdentifier(entry.table)}`);
+      const ms = new Array<number>(variants.length).fill(0);
+      landed = new Array<number | undefined>(variants.length).fill(0);
+      for (let round = 0; round < rounds; round++) {
+        for (let k = 0; k < variants.length; k++) {
+          const v = (round + pass + k) % variants.length;
+          const started = performance.now();
+          const counts = await Promise.all(
+            workload.partitions.map((batches, p) => {
+              const batch = batches[round];
+              return batch === undefined
+                ? Promise.resolve(0)
+                : writeBatch(clients[v]![p]!, entry, variants[v]!, batch);
+            }),
+          );
+          ms[v]! += performance.now() - started;
+          for (const n of counts)
+            landed[v] = n === undefined || landed[v] === undefined ? undefined : landed[v]! + n;
+        }
       }
+      perPass.push(ms);
     }
+    const total = (v: number) => perPass.reduce((sum, ms) => sum + ms[v]!, 0);
+    const ratios = (v: number) => perPass.map((ms) => ms[v]! / ms[0]!);
     return variants.map((variant, v) => ({
       variant: variant.name,
       description: variant.description,
-      ms: ms[v]!,
-      perSecond: workload.events / (ms[v]! / 1000),
+      ms: total(v),
+      perSecond: (workload.events * passes) / (total(v) / 1000),
       ...(landed[v] === undefined ? {} : { landed: landed[v] }),
-      timeRatio: ms[v]! / ms[0]!,
+      timeRatio: total(v) / total(0),
+      passRatios: [Math.min(...ratios(v)), Math.max(...ratios(v))],
     }));
   } finally {
     for (const set of clients) for (const client of set) client.release();

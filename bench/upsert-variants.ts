@@ -1,12 +1,13 @@
 /**
- * `node --import tsx bench/upsert-variants.ts [orders]`: the raw limits of the upsert record (orders) and
+ * `node --import tsx bench/upsert-variants.ts [orders] [batch] [passes]`: the raw limits of the upsert record (orders) and
  * what each part of the pipeline's upsert statement costs, in ONE run, without Kafka or the pipeline:
  * - raw COPY text of every order event as a row of its own (the insert limit of the record);
  * - raw upsert limit: the pipeline's statements on pre-built, pre-deduplicated batches (bench/raw-upsert.ts);
  * - every variant of the statement on the same batches, interleaved round by round, each into its own table,
  *   then checked to leave the same table as the pipeline's statements.
  * Same seed, partitions, batch size and connection count as `npm run bench`'s upsert mode. Ratios only: the
- * machine is shared. Default: 50,000 orders.
+ * machine is shared. Defaults: 50,000 orders, batches of ≤ 5,000 messages per partition (the pipeline's
+ * CONSUMER_BATCH_MAX_ROWS; its fetches cut its batches of orders nearer 1,250, see bench/results).
  */
 import { loadavg } from 'node:os';
 import { loadConfig } from '../src/config.ts';
@@ -22,6 +23,8 @@ import {
 } from './raw-upsert.ts';
 
 const count = Number(process.argv[2] ?? 50_000);
+const batchRows = Number(process.argv[3] ?? CHUNK);
+const passes = Number(process.argv[4] ?? 3);
 const PARTITIONS = 4;
 const config = loadConfig();
 const entry = entryFor(loadCatalog(config.schemasDir), 'shop.orders');
@@ -35,7 +38,13 @@ const load = () =>
     .join(' / ');
 
 log(`load average ${load()}; building ${count} orders`);
-const workload = buildUpsertWorkload(entry, count, { seed: 20251128, now: new Date() }, PARTITIONS, CHUNK);
+const workload = buildUpsertWorkload(
+  entry,
+  count,
+  { seed: 20251128, now: new Date() },
+  PARTITIONS,
+  batchRows,
+);
 const transactions = workload.partitions.reduce((n, p) => n + p.length, 0);
 log(
   `${workload.winners} rows in ${transactions} batches (${workload.keys} keys; ${(count / transactions).toFixed(0)} messages, ${(workload.winners / transactions).toFixed(0)} rows per batch)`,
@@ -73,6 +82,7 @@ try {
     entry,
     workload,
     variants,
+    passes,
   );
   for (const [i, db] of dbs.entries()) {
     const rows = await db.count(entry.table);
@@ -81,18 +91,21 @@ try {
       throw new Error(`${variants[i]!.name}: ${rows} rows, ${differ} differ from the pipeline's statements`);
   }
   console.log(
-    `${count} orders, ${transactions} transactions of ≤ ${CHUNK} messages on ${PARTITIONS} connections; load average ${load()} at the end`,
+    `${count} orders, ${transactions} transactions of ≤ ${batchRows} messages on ${PARTITIONS} connections; load average ${load()} at the end`,
   );
   console.log(
     `raw COPY text of orders ${Math.round(copy.perSecond)} rows/s; raw upsert limit (pipeline statements) ${Math.round(limit.perSecond)} events/s = ${(limit.perSecond / copy.perSecond).toFixed(2)} ×`,
   );
   console.log(
-    '\n| variant | events/s (interleaved) | time ÷ pipeline statements | rows returned | what changes |',
+    `\n${passes} passes, each from empty tables, the variants interleaved batch round by batch round`,
   );
-  console.log('| --- | ---: | ---: | ---: | --- |');
+  console.log(
+    '\n| variant | events/s (interleaved) | time ÷ pipeline statements | per pass | rows returned | what changes |',
+  );
+  console.log('| --- | ---: | ---: | ---: | ---: | --- |');
   for (const t of timings)
     console.log(
-      `| ${t.variant} | ${Math.round(t.perSecond)} | ${t.timeRatio.toFixed(2)} | ${t.landed ?? '—'} | ${t.description} |`,
+      `| ${t.variant} | ${Math.round(t.perSecond)} | ${t.timeRatio.toFixed(2)} | ${t.passRatios.map((r) => r.toFixed(2)).join('–')} | ${t.landed ?? '—'} | ${t.description} |`,
     );
   console.log('\nEvery variant left the same table as the pipeline statements (EXCEPT ALL both ways).');
 } finally {
