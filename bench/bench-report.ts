@@ -11,6 +11,7 @@ import type { ProducerResult } from './producer-comparison.ts';
 import type { ProfileSummary } from './profile-summary.ts';
 import type { ThroughputResult } from './raw-consume.ts';
 import type { CopyFormat, RawCopyResult } from './raw-copy.ts';
+import type { RawUpsertResult } from './raw-upsert.ts';
 import type { TranscodeResults } from './transcode-results.ts';
 
 export interface BenchResults {
@@ -45,7 +46,20 @@ export interface BenchResults {
   pipelineSerial?: PipelineRunResult;
   /** COPY in the format the default does not write (text when the default is binary): the format measured. */
   pipelineOtherFormat?: PipelineRunResult & { copyFormat: CopyFormat };
-  upsert: PipelineRunResult & { rows: number };
+  /**
+   * The upsert replay (orders); `transactions`: the batches it wrote, from the offsets table's statistics
+   * (absent in results of older runs).
+   */
+  upsert: PipelineRunResult & { rows: number; transactions?: number };
+  /** COPY text of the same orders, every event a row of its own (the record's insert limit; absent in older results). */
+  rawCopyOrders?: RawCopyResult;
+  /**
+   * The pipeline's upsert statements on the same orders, pre-built and deduplicated batches of the default
+   * size per partition (bench/raw-upsert.ts): what PostgreSQL can do with the upsert's work.
+   */
+  rawUpsert?: RawUpsertResult;
+  /** The same at the pipeline's own mean batch (its fetches cut them smaller), when that differs by > 10 %. */
+  rawUpsertPipelineBatch?: RawUpsertResult;
   baseline: ThroughputResult;
   latency: LatencyResult[];
   producers: ProducerResult[];
@@ -118,10 +132,17 @@ export function evaluateTargets(results: Omit<BenchResults, 'targets' | 'finishe
     ),
   );
   const upsert = results.upsert.perSecond / limit;
+  const rawUpsert = results.rawUpsert;
   targets.push(
     floor(
       'upsert (orders, default) ≥ 0.6 × slower raw limit',
-      `${fixed(upsert)} × (${int(results.upsert.perSecond)} vs ${int(limit)} events/s; orders against the page-view limit)`,
+      `${fixed(upsert)} × (${int(results.upsert.perSecond)} vs ${int(limit)} events/s; orders against the page-view limit)${
+        rawUpsert === undefined
+          ? ''
+          : `; ${fixed(results.upsert.perSecond / rawUpsert.perSecond)} × the raw upsert limit of orders (${int(
+              rawUpsert.perSecond,
+            )} events/s: the same statements on pre-built batches)`
+      }`,
       upsert,
       0.6,
     ),
@@ -240,6 +261,71 @@ function pipelineRow(mode: string, run: PipelineRunResult, limit: number, note: 
     cores: run.cpuCores,
     note: `${note}${coarse}${machineNote(run)}`,
   });
+}
+
+/** Mean messages per transaction of the pipeline's upsert replay, when counted. */
+function upsertBatch(results: Pick<BenchResults, 'upsert'>): number | undefined {
+  const n = results.upsert.transactions;
+  return n === undefined || n <= 0 ? undefined : results.upsert.events / n;
+}
+
+/** The raw limits of the orders record, beside the pipeline's upsert row (absent in older results). */
+export function ordersLimitRows(
+  results: Pick<BenchResults, 'rawCopyOrders' | 'rawUpsert' | 'rawUpsertPipelineBatch' | 'upsert'>,
+  limit: number,
+): string[] {
+  const rows: string[] = [];
+  const copy = results.rawCopyOrders;
+  if (copy !== undefined)
+    rows.push(
+      throughputRow(
+        `raw COPY text limit, orders (every event a row of its own, rows pre-built, ${int(copy.batchRows)}-row COPYs)`,
+        copy,
+        limit,
+        { note: `${copy.connections} connections; the upsert record's insert limit${machineNote(copy)}` },
+      ),
+    );
+  const upsertRow = (label: string, r: RawUpsertResult) =>
+    throughputRow(label, r, limit, {
+      note: `${int(r.rows)} rows in ${int(r.transactions)} transactions (${fixed(
+        r.events / r.transactions,
+        0,
+      )} messages, ${fixed(r.rows / r.transactions, 0)} rows each), ${r.connections} connections; stage COPY + INSERT … ON CONFLICT … WHERE rank RETURNING + offsets UPDATE${machineNote(r)}`,
+    });
+  if (results.rawUpsert !== undefined)
+    rows.push(
+      upsertRow(
+        `raw upsert limit, orders (the pipeline's statements, pre-built deduplicated batches of ≤ ${int(
+          results.rawUpsert.batchRows,
+        )} messages per partition)`,
+        results.rawUpsert,
+      ),
+    );
+  const own = results.rawUpsertPipelineBatch;
+  if (own !== undefined)
+    rows.push(
+      upsertRow(
+        `raw upsert limit, orders, at the pipeline's own batch (≤ ${int(own.batchRows)} messages)`,
+        own,
+      ),
+    );
+  return rows;
+}
+
+/** The pipeline's upsert row: its rows, and its ratio to each limit of its own record. */
+function upsertNote(results: BenchResults): string {
+  const u = results.upsert;
+  const parts = [`${int(u.rows)} rows (several versions per key); other record type`];
+  const batch = upsertBatch(results);
+  if (batch !== undefined)
+    parts.push(`${int(u.transactions!)} transactions (${fixed(batch, 0)} messages each)`);
+  const ratio = (r: { perSecond: number } | undefined, what: string) => {
+    if (r !== undefined) parts.push(`${fixed(u.perSecond / r.perSecond)} × ${what}`);
+  };
+  ratio(results.rawUpsert, 'the raw upsert limit of orders');
+  ratio(results.rawUpsertPipelineBatch, "that limit at the pipeline's own batch");
+  ratio(results.rawCopyOrders, 'the raw COPY text limit of orders');
+  return parts.join('; ');
 }
 
 function ceilingLines(results: BenchResults): string[] {
@@ -458,12 +544,8 @@ export function renderMarkdown(results: BenchResults): string {
       limit,
       `start-up ${seconds(results.pipelineTuned.startupMs)}`,
     ),
-    pipelineRow(
-      'pipeline, upsert (orders)',
-      results.upsert,
-      limit,
-      `${int(results.upsert.rows)} rows (several versions per key); other record type`,
-    ),
+    ...ordersLimitRows(results, limit),
+    pipelineRow('pipeline, upsert (orders)', results.upsert, limit, upsertNote(results)),
     throughputRow('baseline: eachMessage, one INSERT + commit per row', results.baseline, limit, {
       wall: results.baseline.totalMs,
       note: `bulk/baseline = ${fixed(results.pipelineCopy.perSecond / results.baseline.perSecond, 1)}×`,

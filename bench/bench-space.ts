@@ -16,6 +16,7 @@ import { createTopics } from '../src/producer/topics.ts';
 import { createPool } from '../src/sink/database.ts';
 import { migrateUp } from '../src/sink/migrations.ts';
 import { quoteIdentifier } from '../src/sink/sql-identifier.ts';
+import { sleep } from './wait-until.ts';
 
 /** Topics of a renamed catalog copy, created in Kafka, every schema version registered. */
 export class TopicSpace {
@@ -115,6 +116,30 @@ export class DatabaseSpace {
       [groupId, topic],
     );
     return Number(rows[0]?.n ?? 0);
+  }
+
+  /**
+   * Transactions that stored an offset in this schema (the sink updates `pipeline_offsets` once per batch
+   * transaction), from PostgreSQL's statistics: the pipeline's batches as it cut them. Backends report their
+   * counts when they exit, after the pipeline process did: read until two readings agree (at most `ms`).
+   */
+  async offsetUpdates(ms = 5000): Promise<number> {
+    const read = async () => {
+      const { rows } = await this.pool.query<{ n: string }>(
+        "SELECT coalesce(sum(n_tup_upd), 0)::text AS n FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'pipeline_offsets'",
+        [this.schema],
+      );
+      return Number(rows[0]?.n ?? 0);
+    };
+    const deadline = performance.now() + ms;
+    let last = await read();
+    while (performance.now() < deadline) {
+      await sleep(250);
+      const now = await read();
+      if (now === last && now > 0) return now;
+      last = now;
+    }
+    return last;
   }
 
   async count(table: string): Promise<number> {

@@ -26,6 +26,7 @@ import { measureAvroProducer, measureJsonProducer, type ProducerResult } from '.
 import { type ProfileSummary, readProfileSummary } from './profile-summary.ts';
 import { measureRawConsume } from './raw-consume.ts';
 import { buildCopyBatches, type CopyFormat, differingRows, measureRawCopy } from './raw-copy.ts';
+import { buildUpsertWorkload, measureRawUpsert, type UpsertWorkload, upsertVariants } from './raw-upsert.ts';
 import { parseTranscodeResults, type TranscodeResults } from './transcode-results.ts';
 import { withTimeout } from './wait-until.ts';
 
@@ -292,12 +293,61 @@ async function run(): Promise<BenchResults> {
     timeoutMs: timeoutFor(options.upsertEvents, 500),
     ...profiling,
   });
-  const upsert = { ...upsertRun, rows: await upsertDb.count(orders.table) };
+  const upsert = {
+    ...upsertRun,
+    rows: await upsertDb.count(orders.table),
+    transactions: await upsertDb.offsetUpdates(),
+  };
   await cleanupLast();
   await cleanupLast();
   log(
-    `   ${perSecond(upsert.perSecond)}, ${upsert.rows} rows, ${upsert.cpuMicrosPerEvent.toFixed(1)} µs CPU/event, peak RSS ${Math.round(upsert.peakRssMb)} MB`,
+    `   ${perSecond(upsert.perSecond)}, ${upsert.rows} rows, ${upsert.cpuMicrosPerEvent.toFixed(1)} µs CPU/event, peak RSS ${Math.round(upsert.peakRssMb)} MB, ${upsert.transactions} transactions`,
   );
+
+  // The same orders, rows pre-built: what PostgreSQL can do with this record, inserted and upserted.
+  log('3c. raw limits of orders: COPY text (every event a row), upsert (the pipeline statements)');
+  const upsertWork = buildUpsertWorkload(orders, options.upsertEvents, seed, options.partitions, CHUNK);
+  const rawCopyOrders = await (async () => {
+    const db = await databaseSpace('rawcopyorders');
+    const result = await measureRawCopy(db.pool, orders, upsertWork.insertBatches, options.upsertEvents, {
+      format: 'text',
+      connections: config.consumer.partitionConcurrency,
+      batchRows: CHUNK,
+      prepareMs: 0,
+    });
+    const copied = await db.count(orders.table);
+    if (copied !== options.upsertEvents) throw new Error(`raw COPY of orders wrote ${copied} rows`);
+    await cleanupLast();
+    return result;
+  })();
+  log(`   COPY text: ${perSecond(rawCopyOrders.perSecond)}`);
+  const rawUpsertAt = async (work: UpsertWorkload, name: string) => {
+    const db = await databaseSpace(name);
+    const result = await measureRawUpsert(
+      db.pool,
+      orders,
+      work,
+      upsertVariants(orders)[0]!,
+      config.consumer.partitionConcurrency,
+    );
+    // Same events, same keys: the table the pipeline left.
+    const rows = await db.count(orders.table);
+    if (rows !== work.keys || rows !== upsert.rows)
+      throw new Error(`raw upsert left ${rows} rows, the pipeline ${upsert.rows} (${work.keys} keys)`);
+    await cleanupLast();
+    log(`   upsert, ${work.batchRows}-message batches: ${perSecond(result.perSecond)}`);
+    return result;
+  };
+  const rawUpsert = await rawUpsertAt(upsertWork, 'rawupsert');
+  // The pipeline's transactions are cut by its fetches too: the same work at its own mean batch.
+  const pipelineBatch = Math.round(options.upsertEvents / Math.max(1, upsert.transactions));
+  const rawUpsertPipelineBatch =
+    upsert.transactions > 0 && Math.abs(pipelineBatch - CHUNK) > CHUNK / 10
+      ? await rawUpsertAt(
+          buildUpsertWorkload(orders, options.upsertEvents, seed, options.partitions, pipelineBatch),
+          'rawupsertchunk',
+        )
+      : undefined;
 
   const latency: LatencyResult[] = [];
   const fastest = Math.max(...options.latencyRates);
@@ -390,6 +440,9 @@ async function run(): Promise<BenchResults> {
     rawConsume,
     rawCopy,
     rawCopyBinary,
+    rawCopyOrders,
+    rawUpsert,
+    ...(rawUpsertPipelineBatch === undefined ? {} : { rawUpsertPipelineBatch }),
     pipelineCopyFormat: PIPELINE_COPY_FORMAT,
     pipelineOtherFormat: { ...pipelineOtherFormat, copyFormat: otherFormat },
     pipelineCopy,
