@@ -701,6 +701,35 @@ function jsonItemWriter(reader: avro.Type, writer: avro.Type, binary: boolean): 
         if (tap.pos >= tap.buf.length) fallback();
         s.out.raw(tap.buf[tap.pos++] !== 0 ? JSON_TRUE : JSON_FALSE);
       };
+    case 'logical:decimal': {
+      // As jsonItemReader: the decimal's text in quotes (digits, '-' and '.': nothing to escape).
+      const read = jsonItemReader(reader, writer);
+      if (read === undefined) return undefined;
+      return (s) => s.out.text(read(s));
+    }
+    case 'record': {
+      // As jsonItemReader: the same fields in the same order, each `"name":value`.
+      const rFields = (reader as avro.types.RecordType).fields;
+      const wFields = (writer as avro.types.RecordType).fields;
+      if (rFields.length !== wFields.length || rFields.length === 0) return undefined;
+      const items: ByteWriter[] = [];
+      const prefixes: Buffer[] = [];
+      for (let i = 0; i < rFields.length; i++) {
+        if (rFields[i]!.name !== wFields[i]!.name) return undefined;
+        const item = jsonItemWriter(rFields[i]!.type, wFields[i]!.type, binary);
+        if (item === undefined) return undefined;
+        items.push(item);
+        // Avro names are [A-Za-z_][A-Za-z0-9_]*: nothing for JSON or COPY to escape.
+        prefixes.push(Buffer.from(`${i === 0 ? '{' : ','}${JSON.stringify(rFields[i]!.name)}:`));
+      }
+      return (s) => {
+        for (let i = 0; i < items.length; i++) {
+          s.out.raw(prefixes[i]!);
+          items[i]!(s);
+        }
+        s.out.byte(0x7d);
+      };
+    }
     default:
       return undefined;
   }
