@@ -5,6 +5,10 @@
 import type { ColumnKind } from './column-types.ts';
 import type { SqlText } from './row-mapper.ts';
 
+const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
+/** A UUID's text is written here, then read as one string. */
+const UUID_TEXT = Buffer.alloc(36) as Buffer & { latin1Slice(start: number, end: number): string };
+
 /**
  * The text of field `index` of the tuple that starts at `start` (its int16 field count) for the key kinds
  * whose binary form reads back exactly (text, enum, uuid, integer, bigint); undefined for the other kinds
@@ -30,8 +34,16 @@ export function binaryKeyText(
     case 'enum':
       return buffer.toString('utf8', from, to);
     case 'uuid': {
-      const hex = buffer.toString('hex', from, to);
-      return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+      if (length !== 16) return buffer.toString('hex', from, to);
+      // One string per key, rather than a hex string, five slices and their concatenation.
+      let p = 0;
+      for (let i = 0; i < 16; i++) {
+        if (i === 4 || i === 6 || i === 8 || i === 10) UUID_TEXT[p++] = 0x2d;
+        const b = buffer[from + i]!;
+        UUID_TEXT[p++] = HEX_DIGITS[b >> 4]!;
+        UUID_TEXT[p++] = HEX_DIGITS[b & 15]!;
+      }
+      return UUID_TEXT.latin1Slice(0, 36);
     }
     case 'integer':
       return String(buffer.readInt32BE(from));
