@@ -13,6 +13,7 @@
  * header-extension length int32 (both 0); per tuple an int16 field count, then per field an int32 length (-1:
  * NULL) and the type's `*_send` bytes; the trailer int16 -1. All integers are big-endian.
  */
+import { daysFromCivil } from '../contracts/civil-date.ts';
 import { PipelineError, PoisonMessageError } from '../errors.ts';
 import { CopyBuffer, type CopySlice } from './copy-buffer.ts';
 import type { SqlText } from './row-mapper.ts';
@@ -94,16 +95,6 @@ function unreadable(what: string, text: string): never {
   );
 }
 
-/** Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's days_from_civil): exact for any year. */
-function daysFromCivil(year: number, month: number, day: number): number {
-  const y = month <= 2 ? year - 1 : year;
-  const era = Math.floor(y / 400);
-  const yoe = y - era * 400;
-  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  return era * 146097 + doe - 719468;
-}
-
 const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /** Days since 2000-01-01 of a shown year (`bc`: year 1 BC is year 0), month, day; unreadable unless a real day. */
@@ -116,7 +107,7 @@ function civilDays(shown: number, month: number, day: number, bc: boolean, text:
   ) {
     unreadable('a date', text);
   }
-  return daysFromCivil(year, month, day) - PG_EPOCH_DAYS;
+  return daysFromCivil({ year, month, day }) - PG_EPOCH_DAYS;
 }
 
 // The days and instants PostgreSQL holds (its date_in/timestamp_in refuse the rest; so does the mapper).

@@ -843,7 +843,21 @@ function plainKey(buf: Buffer, start: number, end: number): boolean {
   return !(end - start === 9 && (buf as FastBuffer).latin1Slice(start, end) === '__proto__');
 }
 
-/** The COPY bytes of one reader field from its writer field: compiled bytes where they pay, else its text. */
+/** How one COPY format writes a field: a compiled scalar where there is one, NULL, and a field from its text. */
+interface FieldFormat {
+  scalar(
+    reader: avro.Type,
+    writer: avro.Type,
+    onVersion: ((s: State, raw: number) => void) | undefined,
+  ): ByteWriter | undefined;
+  writeNull(s: State): void;
+  writeText(s: State, text: SqlText): void;
+}
+
+/**
+ * The COPY bytes of one reader field from its writer field, in `format`: compiled bytes where they pay (a
+ * scalar, or `[null, X]` of one), else the field's text (fieldReader) written by the format.
+ */
 function fieldWriter(
   reader: avro.Type,
   writer: avro.Type,
@@ -851,18 +865,21 @@ function fieldWriter(
   convert: (value: unknown) => SqlText,
   onVersion: ((s: State, raw: number) => void) | undefined,
   isVersion: boolean,
+  format: FieldFormat,
 ): ByteWriter {
   const readerBranch = nullableBranch(reader);
   const writerBranch = nullableBranch(writer);
   if (readerBranch !== undefined && writerBranch !== undefined) {
-    const present = scalarWriter(readerBranch.present, writerBranch.present, onVersion);
+    const present = format.scalar(readerBranch.present, writerBranch.present, onVersion);
     if (present !== undefined) {
       const nullIndex = writerBranch.nullIndex;
+      const writeNull = format.writeNull;
       return (s) => {
         const branch = readLong(s.tap);
         if (branch === nullIndex) {
+          // A required column (a non-null default union is still nullable here), or a null version.
           if (!nullable || isVersion) fallback();
-          s.out.nullField();
+          writeNull(s);
           return;
         }
         if (branch !== 1 - nullIndex) fallback();
@@ -870,7 +887,7 @@ function fieldWriter(
       };
     }
   } else if (writerBranch === undefined && writer.typeName.startsWith('union') === false) {
-    const present = scalarWriter(
+    const present = format.scalar(
       readerBranch === undefined ? reader : readerBranch.present,
       writer,
       onVersion,
@@ -878,7 +895,24 @@ function fieldWriter(
     if (present !== undefined) return present;
   }
   const text = fieldReader(reader, writer, nullable, convert, onVersion, isVersion);
-  return (s) => s.out.text(text(s));
+  const writeText = format.writeText;
+  return (s) => writeText(s, text(s));
+}
+
+/** COPY text: `\N` for NULL, the text escaped. */
+const TEXT_FORMAT: FieldFormat = {
+  scalar: scalarWriter,
+  writeNull: (s) => s.out.nullField(),
+  writeText: (s, text) => s.out.text(text),
+};
+
+/** Binary COPY for a column whose texts `encode` writes: length -1 for NULL. */
+function binaryFormat(encode: BinaryFieldEncoder): FieldFormat {
+  return {
+    scalar: scalarBinaryWriter,
+    writeNull: (s) => s.out.raw(BINARY_NULL),
+    writeText: (s, text) => encode(s.out, text),
+  };
 }
 
 /** The value of a hex digit (either case), for UUIDs written as their 16 bytes. */
@@ -1117,45 +1151,6 @@ function binaryFieldBytes(encode: BinaryFieldEncoder, text: SqlText): Buffer {
 
 const BINARY_NULL = Buffer.from([0xff, 0xff, 0xff, 0xff]);
 
-/** The binary COPY field of one reader field from its writer field: compiled where it can be, else its text. */
-function binaryFieldWriter(
-  reader: avro.Type,
-  writer: avro.Type,
-  nullable: boolean,
-  convert: (value: unknown) => SqlText,
-  onVersion: ((s: State, raw: number) => void) | undefined,
-  isVersion: boolean,
-  encode: BinaryFieldEncoder,
-): ByteWriter {
-  const readerBranch = nullableBranch(reader);
-  const writerBranch = nullableBranch(writer);
-  if (readerBranch !== undefined && writerBranch !== undefined) {
-    const present = scalarBinaryWriter(readerBranch.present, writerBranch.present, onVersion);
-    if (present !== undefined) {
-      const nullIndex = writerBranch.nullIndex;
-      return (s) => {
-        const branch = readLong(s.tap);
-        if (branch === nullIndex) {
-          if (!nullable || isVersion) fallback();
-          s.out.raw(BINARY_NULL);
-          return;
-        }
-        if (branch !== 1 - nullIndex) fallback();
-        present(s);
-      };
-    }
-  } else if (writerBranch === undefined && writer.typeName.startsWith('union') === false) {
-    const present = scalarBinaryWriter(
-      readerBranch === undefined ? reader : readerBranch.present,
-      writer,
-      onVersion,
-    );
-    if (present !== undefined) return present;
-  }
-  const text = fieldReader(reader, writer, nullable, convert, onVersion, isVersion);
-  return (s) => encode(s.out, text(s));
-}
-
 /**
  * The field encoder of a column for the texts of the fields the binary path does not compile: copy-binary.ts's,
  * except for the kinds that are common there (nested records and arrays as jsonb, decimals, text), which
@@ -1267,7 +1262,7 @@ export function compileTranscoder(entry: CatalogEntry, writer: avro.Type): RowTr
           onVersion,
           isVersion,
         ] as const;
-        return format === 'text' ? fieldWriter(...args) : binaryFieldWriter(...args, encoders[j]!);
+        return fieldWriter(...args, format === 'text' ? TEXT_FORMAT : binaryFormat(encoders[j]!));
       },
       format,
       encoders,
