@@ -998,6 +998,8 @@ function scalarBinaryWriter(
       if (w !== 'int') return undefined;
       return (s) => {
         const n = readLong(s.tap);
+        // avsc reads an int's varint past 32 bits; int32() would keep its low 32 (the reference refuses it).
+        if (n !== (n | 0)) fallback();
         if (onVersion !== undefined) onVersion(s, n);
         s.out.int32(4);
         s.out.int32(n);
