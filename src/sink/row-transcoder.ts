@@ -1308,7 +1308,13 @@ export function compileTranscoder(entry: CatalogEntry, writer: avro.Type): RowTr
         const row = this.transcode(body, start);
         if (row === undefined) return undefined;
         out.begin();
-        for (let i = 0; i < fieldCount; i++) encoders[i]!(out, row[i]!);
+        try {
+          for (let i = 0; i < fieldCount; i++) encoders[i]!(out, row[i]!);
+        } catch {
+          // A text the column's type refuses (an int past 32 bits): the reference path gives the verdict.
+          out.rollback();
+          return undefined;
+        }
         return out.end();
       }
       const tap = state.tap;

@@ -6,7 +6,9 @@
  */
 import test from 'ava';
 import type avro from 'avsc';
+import { MessageDecoder } from '../../src/codec/message-decoder.ts';
 import { decodeStrict } from '../../src/codec/strict-decode.ts';
+import { encodeWireFormat } from '../../src/codec/wire-format.ts';
 import type { CatalogEntry } from '../../src/contracts/catalog.ts';
 import { parseSchema } from '../../src/contracts/catalog.ts';
 import { PoisonMessageError } from '../../src/errors.ts';
@@ -117,5 +119,28 @@ test('an Avro int of 1e21 or more is a refused row on the binary path, as Postgr
       t.true(reference instanceof PoisonMessageError, `${value}`);
       t.is((reference as PoisonMessageError).code, 'ROW_REJECTED', `${value}`);
     }
+  }
+});
+
+test('a writer with the fields in another order than the reader, and an Avro int past 32 bits: decodeBatch leaves the message to the reference path (was: transcodeBinary threw the refusal out of decodeBatch, failing the whole batch)', async (t) => {
+  const entry = entryOf(intRecord);
+  // The same fields, `n` first: transcodeBinary writes the texts of `transcode` through the column encoders.
+  const writerSchema = {
+    ...intRecord,
+    fields: [intRecord.fields[1], intRecord.fields[0], intRecord.fields[2]],
+  };
+  const decoder = new MessageDecoder({ schemaById: async () => writerSchema as avro.Schema });
+  const body = (n: bigint) => Buffer.from([...varint(n), ...varint(1n), 0x61, ...varint(0n)]);
+  const values = [encodeWireFormat(1, body(2n ** 32n)), encodeWireFormat(1, body(5n))];
+  for (const format of ['binary', 'text'] as const) {
+    const [wide, usual] = await decoder.decodeBatch(entry, values, format);
+    // The reference path's row: the sink's encoders refuse it (binary) as PostgreSQL refuses its text.
+    t.is(wide!.kind, 'row', format);
+    if (wide!.kind === 'row') {
+      t.is((wide as { copy?: unknown }).copy === undefined, format === 'binary', format);
+      t.is((wide!.value as { n: unknown }).n, 2 ** 32);
+    }
+    t.is(usual!.kind, 'row');
+    t.not((usual as { copy?: unknown }).copy, undefined, `${format}: the usual int takes the fast path`);
   }
 });
