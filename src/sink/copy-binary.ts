@@ -238,6 +238,8 @@ const INTEGER = /^-?\d+$/;
 // String(number) for a finite number, and `-0` (the mapper keeps the sign of zero).
 const FLOAT = /^-?\d+(?:\.\d+)?(?:e[+-]\d+)?$/;
 const ZERO = /^-?0(?:\.0+)?(?:e[+-]\d+)?$/;
+// String(n) of an integer n with |n| ≥ 1e21: the integer converter writes it for an Avro int avsc read so.
+const LARGE_INTEGER = /^-?\d(?:\.\d+)?e\+\d+$/;
 const FLOAT_SPECIAL: Record<string, number> = {
   NaN: Number.NaN,
   Infinity: Number.POSITIVE_INFINITY,
@@ -319,7 +321,11 @@ function float8Of(text: string): number {
 }
 
 function integerOf(text: string, min: number, max: number, what: string): number {
-  if (!INTEGER.test(text)) unreadable(what, text);
+  if (!INTEGER.test(text)) {
+    // String() of an integer of 1e21 or more (an Avro int avsc read past 32 bits): int4in refuses it too.
+    if (LARGE_INTEGER.test(text)) outOfRange(`${what} in range`, text);
+    unreadable(what, text);
+  }
   const n = Number(text);
   if (n < min || n > max) outOfRange(`${what} in range`, text);
   return n;

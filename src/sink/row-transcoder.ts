@@ -1061,6 +1061,8 @@ function scalarBinaryWriter(
       if (w !== 'int') return undefined;
       return (s) => {
         const n = readLong(s.tap);
+        // avsc reads an int's varint past 32 bits; int32() would keep its low 32 (the reference refuses it).
+        if (n !== (n | 0)) fallback();
         if (onVersion !== undefined) onVersion(s, n);
         s.out.int32(4);
         s.out.int32(n);
@@ -1330,7 +1332,13 @@ export function compileTranscoder(entry: CatalogEntry, writer: avro.Type): RowTr
         const row = this.transcode(body, start);
         if (row === undefined) return undefined;
         out.begin();
-        for (let i = 0; i < fieldCount; i++) encoders[i]!(out, row[i]!);
+        try {
+          for (let i = 0; i < fieldCount; i++) encoders[i]!(out, row[i]!);
+        } catch {
+          // A text the column's type refuses (an int past 32 bits): the reference path gives the verdict.
+          out.rollback();
+          return undefined;
+        }
         return out.end();
       }
       const tap = state.tap;

@@ -1,4 +1,6 @@
 import test from 'ava';
+import { MessageDecoder } from '../../src/codec/message-decoder.ts';
+import { parseSchema } from '../../src/contracts/catalog.ts';
 import { PipelineError, PoisonMessageError, TransientError } from '../../src/errors.ts';
 import { createFakeEvents } from '../../src/producer/fake-events.ts';
 import type { CopyFormat } from '../../src/sink/copy-buffer.ts';
@@ -306,6 +308,57 @@ const refusedRows = test.macro({
 test(refusedRows, 'copy');
 test(refusedRows, 'copy, text');
 test(refusedRows, 'unnest');
+
+const intPastThirtyTwoBits = test.macro({
+  async exec(t, way: Way) {
+    const { pool } = await migratedSchema(t);
+    const { copyFormat } = wayOf(way);
+    // Avro's int and long share one varint: a writer that does not check an int's range (its schema says
+    // int, it wrote a long) makes bytes avsc reads as the int 2^32 + 5, whose low 32 bits are 5.
+    const readerSchema = pageViews.reader.schema as { fields: Array<{ name: string; type: unknown }> };
+    const asLong = parseSchema(
+      {
+        ...readerSchema,
+        fields: readerSchema.fields.map((f) => (f.name === 'duration_ms' ? { ...f, type: 'long' } : f)),
+      },
+      'writer with a long duration',
+    );
+    const framed = (duration: number) =>
+      Buffer.concat([Buffer.from([0, 0, 0, 0, 41]), asLong.toBuffer(pageView({ duration_ms: duration }))]);
+    const values = [framed(7), framed(2 ** 32 + 5), framed(-(2 ** 31) - 1), framed(9)];
+    const decoder = new MessageDecoder({ schemaById: async () => readerSchema as never });
+    const outcomes = await decoder.decodeBatch(pageViews, values, copyFormat);
+    const messages: SinkMessage[] = values.map((value, offset) => ({
+      topic: pageViews.topic,
+      partition: 0,
+      offset: String(offset),
+      timestamp: String(Date.UTC(2026, 0, 1) + offset),
+      key: null,
+      value,
+      headers: [],
+      outcome: outcomes[offset]!,
+    }));
+    const result = await writePartitionBatch(pool, { groupId, entry: pageViews, messages, ...wayOf(way) });
+    t.like(result, { written: 2, deadLettered: 2, nextOffset: '4' });
+    const landed = await pool.query('SELECT _kafka_offset::int AS o, duration_ms FROM page_views ORDER BY 1');
+    t.deepEqual(landed.rows, [
+      { o: 0, duration_ms: 7 },
+      { o: 3, duration_ms: 9 },
+    ]);
+    const dead = await readDeadLetters(pool, { groupId, limit: 10 });
+    t.deepEqual(
+      dead.map((d) => [d.offset, d.errorClass]),
+      [
+        ['1', 'PoisonMessageError:ROW_REJECTED'],
+        ['2', 'PoisonMessageError:ROW_REJECTED'],
+      ],
+    );
+  },
+  title: (_, way) =>
+    `an Avro int past 32 bits is a dead letter, not a row (${way}) (was: binary COPY wrote its low 32 bits)`,
+});
+test(intPastThirtyTwoBits, 'copy');
+test(intPastThirtyTwoBits, 'copy, text');
 
 test('upserts refused by PostgreSQL (precision, CHECK, NUL) are dead-lettered with their SQLSTATE', async (t) => {
   const { pool } = await migratedSchema(t);
