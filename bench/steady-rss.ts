@@ -103,7 +103,7 @@ try {
           settingsEnv: env,
           ...(variant.root === undefined ? {} : { workerRoot: variant.root }),
         });
-        line = `${variant.label.padEnd(12)} rate ${Math.round(result.achievedRate)}/s  RSS median ${result.steadyRssMb.toFixed(1)} MB  max ${result.steadyMaxRssMb.toFixed(1)} MB  peak ${result.peakRssMb.toFixed(1)} MB  CPU ${result.cpuMicrosPerEvent.toFixed(2)} µs/event  p99 ${result.latencyMs.p99} ms`;
+        line = `${variant.label.padEnd(12)} rate ${Math.round(result.achievedRate)}/s  RSS median ${result.steadyRssMb.toFixed(1)} MB  max ${result.steadyMaxRssMb.toFixed(1)} MB  peak ${result.peakRssMb.toFixed(1)} MB  CPU ${result.cpuMicrosPerEvent.toFixed(2)} µs/event  p99 ${result.latencyMs.p99} ms  slowest 1 % wait/fetch/before/write ${[result.breakdown.tail.waitMs, result.breakdown.tail.fetchMs, result.breakdown.tail.beforeWriteMs, result.breakdown.tail.writeMs].map((ms) => Math.round(ms)).join('/')} ms`;
       }
       console.log(line);
       rows.push(line);
