@@ -506,12 +506,40 @@ export class CopyBuffer {
     return true;
   }
 
+  /**
+   * A binary COPY text field of Avro string bytes, copied as they are when they are UTF-8 without NUL (checked
+   * in the same pass); false (nothing kept) otherwise: the reference path then decides, as utf8Field's does.
+   */
+  binaryUtf8Field(src: Buffer, start: number, end: number): boolean {
+    const length = end - start;
+    this.ensure(4 + length);
+    const at = this.pos;
+    this.int32(length);
+    const buf = this.buf;
+    let p = this.pos;
+    let high = 0;
+    let nul = false;
+    for (let i = start; i < end; i++) {
+      const b = src[i]!;
+      high |= b;
+      if (b === 0) nul = true;
+      buf[p++] = b;
+    }
+    if (nul || (high >= 0x80 && !isUtf8(src.subarray(start, end)))) {
+      this.pos = at;
+      return false;
+    }
+    this.pos = p;
+    return true;
+  }
+
   /** A binary COPY field of bytes as they are: the int32 length, then the bytes. */
   binaryField(src: Buffer, start: number, end: number): void {
     const length = end - start;
     this.ensure(4 + length);
     this.int32(length);
-    if (length < 16) {
+    // A loop below a few hundred bytes: Buffer.copy makes a typed-array view per call.
+    if (length < 256) {
       const buf = this.buf;
       let p = this.pos;
       for (let i = start; i < end; i++) buf[p++] = src[i]!;

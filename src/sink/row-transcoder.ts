@@ -14,7 +14,6 @@
  * (test/unit/transcoder-fuzz.test.ts) holds it to the same text as the reference, and to never accept what
  * the reference refuses.
  */
-import { isUtf8 } from 'node:buffer';
 import type avro from 'avsc';
 import { type AvscTap, StrictTap } from '../codec/strict-decode.ts';
 import type { CatalogEntry } from '../contracts/catalog.ts';
@@ -952,17 +951,6 @@ function float8Field(out: CopyBuffer, v: number): void {
   out.pos += 8;
 }
 
-/** Whether Avro string bytes are what the text path writes as they are: UTF-8 without NUL. */
-function plainUtf8(buf: Buffer, start: number, end: number): boolean {
-  let ascii = true;
-  for (let i = start; i < end; i++) {
-    const b = buf[i]!;
-    if (b === 0) return false;
-    if (b >= 0x80) ascii = false;
-  }
-  return ascii || isUtf8(buf.subarray(start, end));
-}
-
 /**
  * A compiled writer of one binary COPY field for a non-union reader type read from a non-union writer type,
  * where the value's binary form comes straight from its Avro bytes (numbers, strings, UUIDs, timestamps,
@@ -1102,8 +1090,7 @@ function scalarBinaryWriter(
       return (s) => {
         const tap = s.tap;
         const start = span(tap);
-        if (!plainUtf8(tap.buf, start, tap.pos)) fallback();
-        s.out.binaryField(tap.buf, start, tap.pos);
+        if (!s.out.binaryUtf8Field(tap.buf, start, tap.pos)) fallback();
       };
     case 'bytes':
       if (w !== 'bytes') return undefined;
