@@ -11,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { databaseUrlProblems, isLoopbackHost } from './database-url.ts';
 import { parseEnvFile } from './env-file.ts';
 import { ConfigurationError } from './errors.ts';
+import { type CopyFormat, DEFAULT_COPY_FORMAT } from './sink/copy-buffer.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -218,7 +219,7 @@ export interface ConsumerSettings {
    * integers, UUIDs, timestamps and dates without parsing their text; docs/performance.md has the
    * measurement) or `text`. The `unnest` strategy always reads text.
    */
-  copyFormat: 'binary' | 'text';
+  copyFormat: CopyFormat;
   /**
    * Decode through the compiled per-writer-schema transcoder (src/sink/row-transcoder.ts), the reference
    * decode → map path only for the messages it leaves. Default true; false is the reference path alone.
@@ -409,7 +410,7 @@ export function parseConfig(env: Env): PipelineConfig {
     fromBeginning: p.boolean('CONSUMER_FROM_BEGINNING', true),
     partitionConcurrency: p.integer('CONSUMER_PARTITION_CONCURRENCY', 4, 1, 64),
     writeAhead: p.integer('CONSUMER_WRITE_AHEAD', 1, 0, 8),
-    copyFormat: p.oneOf('CONSUMER_COPY_FORMAT', ['binary', 'text'] as const) ?? 'binary',
+    copyFormat: p.oneOf('CONSUMER_COPY_FORMAT', ['binary', 'text'] as const) ?? DEFAULT_COPY_FORMAT,
     fastPath: p.boolean('CONSUMER_FAST_PATH', true),
     sessionTimeoutMs: p.integer('CONSUMER_SESSION_TIMEOUT_MS', 10_000, 6_000, 1_800_000),
     heartbeatIntervalMs: p.integer('CONSUMER_HEARTBEAT_INTERVAL_MS', 1_000, 100, 600_000),

@@ -25,7 +25,12 @@ import { PipelineError, TransientError } from '../errors.ts';
 import { destroyKafkaSockets } from '../kafka/kafka-client.ts';
 import type { CopyFormat } from '../sink/copy-buffer.ts';
 import { headersOf } from '../sink/message-headers.ts';
-import { readNextOffsets, type SinkMessage, writePartitionBatch } from '../sink/partition-writer.ts';
+import {
+  lineFormat,
+  readNextOffsets,
+  type SinkMessage,
+  writePartitionBatch,
+} from '../sink/partition-writer.ts';
 import { sqlString } from '../sink/sql-literal.ts';
 import type { ConsumerObserver, RetryKind } from './consumer-observer.ts';
 import { fetchLimits } from './fetch-limits.ts';
@@ -115,9 +120,10 @@ export class PipelineConsumer {
 
   constructor(options: PipelineConsumerOptions) {
     this.#options = options;
-    // unnest reads rows back from text lines.
-    this.#copyFormat =
-      options.writeStrategy === 'unnest' ? 'text' : (options.settings.copyFormat ?? 'binary');
+    this.#copyFormat = lineFormat({
+      copyFormat: options.settings.copyFormat,
+      ...(options.writeStrategy ? { writeStrategy: options.writeStrategy } : {}),
+    });
     this.#entries = (options.topics ?? options.catalog.entries.map((e) => e.topic)).map((t) =>
       entryFor(options.catalog, t),
     );

@@ -8,6 +8,7 @@ import { describeError, PipelineError, PoisonMessageError, TransientError } from
 import { BatchPlanner, type PlanItem, runPlan } from './batch-plan.ts';
 import { binaryKeyText } from './binary-key.ts';
 import { type BisectBudget, writeBisecting } from './bisect.ts';
+import { METADATA_COLUMNS } from './column-types.ts';
 import { appendBinaryRow, type BinaryFieldEncoder, binaryFieldEncoder } from './copy-binary.ts';
 import {
   appendBinaryLine,
@@ -125,8 +126,11 @@ function binaryOf(sink: Sink): NonNullable<Sink['binary']> {
   return sink.binary;
 }
 
-/** The lines' format: the strategy's (`unnest` reads texts back from text lines), else the one asked for. */
-function lineFormat(input: { writeStrategy?: WriteStrategy; copyFormat?: CopyFormat }): CopyFormat {
+/**
+ * The lines' format: the strategy's (`unnest` reads texts back from text lines), else the one asked for. The
+ * consumer asks the decoder for the same, so that its fast-path rows are in the format written.
+ */
+export function lineFormat(input: { writeStrategy?: WriteStrategy; copyFormat?: CopyFormat }): CopyFormat {
   return (input.writeStrategy ?? 'copy') === 'unnest' ? 'text' : (input.copyFormat ?? DEFAULT_COPY_FORMAT);
 }
 
@@ -262,7 +266,7 @@ function prepare(
 ): (Prepared | Dead)[] {
   const { mapper } = sink;
   const binary = format === 'binary' ? binaryOf(sink) : undefined;
-  const fieldCount = mapper.columns.length - 3;
+  const fieldCount = mapper.columns.length - METADATA_COLUMNS.length;
   const items: (Prepared | Dead)[] = [];
   let bytes = 0;
   for (const { outcome, value } of messages) {

@@ -1036,7 +1036,7 @@ function scalarBinaryWriter(
   switch (r) {
     case 'map':
     case 'array':
-      return w === r ? jsonCollectionWriter(reader, writer, binaryFieldEncoder('jsonb')) : undefined;
+      return w === r ? jsonCollectionWriter(reader, writer, textFieldEncoder('jsonb')) : undefined;
     case 'boolean':
       if (w !== 'boolean') return undefined;
       return (s) => {

@@ -114,6 +114,12 @@ function* copyStream(lines: readonly CopySlice[], format: CopyFormat): Generator
   if (format === 'binary') yield COPY_BINARY_TRAILER;
 }
 
+/** `COPY … FROM STDIN` into a table (quoted) and its columns (quoted, joined), in each format. */
+function copyStatements(table: string, columnList: string): Record<CopyFormat, string> {
+  const copy = `COPY ${table} (${columnList}) FROM STDIN`;
+  return { text: copy, binary: `${copy} (FORMAT binary)` };
+}
+
 /** Runs of lines beyond which `upsertLines` copies the lines together before sending them. */
 const GATHER_RUNS = 4;
 
@@ -157,10 +163,7 @@ export function createTableWriter(options: TableWriterOptions): TableWriter {
   const columnList = names.join(', ');
   const unnest = `SELECT * FROM unnest(${columns.map((c, i) => `$${i + 1}::${c.pgType}[]`).join(', ')})`;
   const insertSql = `INSERT INTO ${table} (${columnList}) ${unnest}`;
-  const copySql = {
-    text: `COPY ${table} (${columnList}) FROM STDIN`,
-    binary: `COPY ${table} (${columnList}) FROM STDIN (FORMAT binary)`,
-  };
+  const copySql = copyStatements(table, columnList);
   const key = quoteIdentifier(options.key);
   const keyColumn = columns.find((c) => c.name === options.key);
   const keyType = keyColumn?.pgType ?? 'text';
@@ -200,10 +203,7 @@ export function createTableWriter(options: TableWriterOptions): TableWriter {
   // ON COMMIT DELETE ROWS: emptied (truncated in place, no catalog change) at the commit of a transaction
   // that used it; a transaction rolled back takes its rows with it.
   const createStageSql = `CREATE TEMPORARY TABLE ${stage} (${definition}) ON COMMIT DELETE ROWS`;
-  const stageCopySql = {
-    text: `COPY ${stage} (${columnList}) FROM STDIN`,
-    binary: `COPY ${stage} (${columnList}) FROM STDIN (FORMAT binary)`,
-  };
+  const stageCopySql = copyStatements(stage, columnList);
   // The DELETE empties the stage in the same statement, for the next attempt of the same transaction (a
   // bisecting half, the next round of the plan); the ORDER BY keeps the key order the caller chose (two
   // transactions touching the same keys lock them in the same order), whatever order the scan returns.
