@@ -6,6 +6,7 @@
  * hold the same values, floats to the bit. A row PostgreSQL refuses in text it refuses in binary, on the
  * same line. The same for the bench's streams (bench/copy-binary.ts), which the raw binary limit uses.
  */
+
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import test, { type ExecutionContext } from 'ava';
@@ -28,6 +29,7 @@ import { createRowMapper, type MessageMeta, type SqlText } from '../../src/sink/
 import { quoteIdentifier as q } from '../../src/sink/sql-identifier.ts';
 import { sqlString } from '../../src/sink/sql-literal.ts';
 import { rawValueOf, rawWriterSchema, twosComplement } from '../support/avro-extremes.ts';
+import { schemaEntry } from '../support/schema-entry.ts';
 import { seeded } from '../support/seeded-random.ts';
 import { databasePool, uniqueName } from '../support/services.ts';
 
@@ -117,18 +119,7 @@ const readerType = parseSchema(reader, 'binary reader');
 const writerType = parseSchema(writerSchema, 'binary writer');
 const resolver = readerType.createResolver(writerType);
 
-const version = { version: 1, file: 'every.avsc', schema: reader as never, type: readerType, references: [] };
-const entry: CatalogEntry = {
-  topic: 'binary.every',
-  subject: 'binary.every-value',
-  record: 'binary.Every',
-  versions: [version],
-  reader: version,
-  table: 'every',
-  key: 'id',
-  writeMode: 'insert',
-  partitions: 1,
-};
+const entry: CatalogEntry = schemaEntry(reader, { topic: 'binary.every', table: 'every' });
 const mapper = createRowMapper(entry);
 
 const writerField = (name: string) =>

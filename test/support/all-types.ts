@@ -1,6 +1,7 @@
 /** A record with every Avro type and logical type the sink maps, for the mapping and conversion tests. */
+
 import type { CatalogEntry } from '../../src/contracts/catalog.ts';
-import { parseSchema } from '../../src/contracts/catalog.ts';
+import { schemaEntry } from './schema-entry.ts';
 
 export const allTypesSchema = {
   type: 'record',
@@ -96,24 +97,9 @@ export const allTypesSchema = {
 
 /** A catalog entry for the all-types record, as loadCatalog would build it. */
 export function allTypesEntry(writeMode: 'insert' | 'upsert' = 'insert'): CatalogEntry {
-  const type = parseSchema(allTypesSchema, 'all-types');
-  const version = {
-    version: 1,
-    file: 'all-types.avsc',
-    schema: allTypesSchema as never,
-    type,
-    references: [],
-  };
-  return {
+  return schemaEntry(allTypesSchema, {
     topic: 'test.all-types',
-    subject: 'test.all-types-value',
-    record: 'test.AllTypes',
-    versions: [version],
-    reader: version,
     table: 'all_types',
-    key: 'id',
-    writeMode,
-    ...(writeMode === 'upsert' ? { versionField: 'big' } : {}),
-    partitions: 1,
-  };
+    versionField: writeMode === 'upsert' ? 'big' : undefined,
+  });
 }

@@ -4,35 +4,24 @@
  * refuse what PostgreSQL refuses in COPY text (a dead letter), never a different value and never
  * INVARIANT_BROKEN (which stops the consumer) for a message it can decode.
  */
+
 import test from 'ava';
 import type avro from 'avsc';
 import { MessageDecoder } from '../../src/codec/message-decoder.ts';
 import { decodeStrict } from '../../src/codec/strict-decode.ts';
 import { encodeWireFormat } from '../../src/codec/wire-format.ts';
 import type { CatalogEntry } from '../../src/contracts/catalog.ts';
-import { parseSchema } from '../../src/contracts/catalog.ts';
 import { PoisonMessageError } from '../../src/errors.ts';
 import { appendBinaryRow, binaryFieldEncoder } from '../../src/sink/copy-binary.ts';
 import { CopyBuffer } from '../../src/sink/copy-buffer.ts';
 import { createRowMapper } from '../../src/sink/row-mapper.ts';
 import { compileTranscoder } from '../../src/sink/row-transcoder.ts';
+import { schemaEntry } from '../support/schema-entry.ts';
 
 const meta = { partition: 0, offset: '1', timestamp: '1767225600000' };
 
 function entryOf(schema: unknown): CatalogEntry {
-  const type = parseSchema(schema, 'reader');
-  const version = { version: 1, file: 'r.avsc', schema: schema as never, type, references: [] };
-  return {
-    topic: 'r',
-    subject: 'r-value',
-    record: type.name!,
-    versions: [version],
-    reader: version,
-    table: 'r',
-    key: 'id',
-    writeMode: 'insert',
-    partitions: 1,
-  };
+  return schemaEntry(schema, { topic: 'r', table: 'r' });
 }
 
 /** Avro's zig-zag varint of any integer (a writer that does not check an int's 32 bits writes it). */

@@ -1,13 +1,4 @@
 import { isDeepStrictEqual } from 'node:util';
-/**
- * The differential test of the fast path (row-transcoder.ts) against the reference path (decodeStrict →
- * RowMapper.toRow): random reader schemas of every type and logical type the project maps (nested,
- * nullable), random evolved writers (fields added, dropped, renamed through aliases, reordered, promoted,
- * enum symbols the reader lacks, [null, X] read from X), random bodies with extremes, invalid UTF-8 and
- * damage. Whenever the fast path answers, the reference must have made the same row (same text per column,
- * same upsert version); whenever the reference refuses, the fast path must not answer (its message then
- * takes the reference path, so the dead letter and its cause are the reference's).
- */
 import test, { type ExecutionContext } from 'ava';
 import type avro from 'avsc';
 import { MessageDecoder } from '../../src/codec/message-decoder.ts';
@@ -22,6 +13,16 @@ import { copyTextLine } from '../../src/sink/copy-text.ts';
 import { createRowMapper, type RowMapper, type SqlText } from '../../src/sink/row-mapper.ts';
 import { compileTranscoder } from '../../src/sink/row-transcoder.ts';
 import { allTypesSchema } from '../support/all-types.ts';
+/**
+ * The differential test of the fast path (row-transcoder.ts) against the reference path (decodeStrict →
+ * RowMapper.toRow): random reader schemas of every type and logical type the project maps (nested,
+ * nullable), random evolved writers (fields added, dropped, renamed through aliases, reordered, promoted,
+ * enum symbols the reader lacks, [null, X] read from X), random bodies with extremes, invalid UTF-8 and
+ * damage. Whenever the fast path answers, the reference must have made the same row (same text per column,
+ * same upsert version); whenever the reference refuses, the fast path must not answer (its message then
+ * takes the reference path, so the dead letter and its cause are the reference's).
+ */
+import { schemaEntry } from '../support/schema-entry.ts';
 import { type Random, seeded } from '../support/seeded-random.ts';
 
 type Schema = unknown;
@@ -165,20 +166,7 @@ function randomPair(r: Random): Pair {
 }
 
 function entryOf(reader: Schema, versionField: string | undefined): CatalogEntry {
-  const type = parseSchema(reader, 'fuzz reader');
-  const version = { version: 1, file: 'fuzz.avsc', schema: reader as never, type, references: [] };
-  return {
-    topic: 'fuzz',
-    subject: 'fuzz-value',
-    record: type.name!,
-    versions: [version],
-    reader: version,
-    table: 'fuzz',
-    key: 'id',
-    writeMode: versionField === undefined ? 'insert' : 'upsert',
-    ...(versionField === undefined ? {} : { versionField }),
-    partitions: 1,
-  };
+  return schemaEntry(reader, { topic: 'fuzz', table: 'fuzz', versionField });
 }
 
 /** The writer schema as bytes on the wire: logical types as their underlying types, strings as any bytes. */
